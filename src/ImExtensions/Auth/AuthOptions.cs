@@ -1,0 +1,25 @@
+namespace MqttIm.ImExtensions.Auth;
+
+/// <summary>Configuration section <c>Auth</c>: how chat users' access tokens are signed and checked.</summary>
+public sealed class AuthOptions
+{
+    public const string SectionName = "Auth";
+
+    /// <summary>HS256 secret, base64 (at least 32 bytes). Empty: use or generate <c>{DataDirectory}/keys/jwt-hs256.key</c>.</summary>
+    public string Hs256Secret { get; set; } = "";
+
+    /// <summary>PEM file with an RSA public key; when set, RS256 tokens signed by its private key are accepted too.</summary>
+    public string Rs256PublicKeyPath { get; set; } = "";
+
+    /// <summary>PEM file with the RSA private key; when set, minted tokens are RS256 instead of HS256.</summary>
+    public string Rs256PrivateKeyPath { get; set; } = "";
+
+    /// <summary>The <c>iss</c> claim written into minted tokens and required of presented ones.</summary>
+    public string Issuer { get; set; } = "mqttim";
+
+    /// <summary>Lifetime of a minted token when the caller does not choose one.</summary>
+    public TimeSpan DefaultTokenLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Key for the admin HTTP API (header <c>X-Admin-Key</c>). Empty: use or generate <c>{DataDirectory}/keys/admin.key</c>.</summary>
+    public string AdminApiKey { get; set; } = "";
+}

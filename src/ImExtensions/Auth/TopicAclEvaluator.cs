@@ -1,0 +1,35 @@
+using MqttIm.ImExtensions.Routing;
+using MqttIm.ImExtensions.Sessions;
+
+namespace MqttIm.ImExtensions.Auth;
+
+/// <summary>Who may subscribe to and publish on which topic (DESIGN §4–5): own inbox only, no publishing on downlinks.</summary>
+internal sealed class TopicAclEvaluator(AclOptions options)
+{
+    public AclDecision CheckSubscribe(ConnectedDevice device, in ParsedTopic filter) => filter.Kind switch
+    {
+        TopicKind.Inbox when filter.Target == device.UserId => AclDecision.Allow,
+        TopicKind.Inbox => AclDecision.Deny("a client may subscribe only to its own inbox/" + device.UserId),
+        TopicKind.Plain or TopicKind.Wildcard when options.AllowPlainTopics => AclDecision.Allow,
+        TopicKind.Plain or TopicKind.Wildcard => AclDecision.Deny("plain topics are disabled on this broker"),
+        TopicKind.C2cSend or TopicKind.GroupSend or TopicKind.Rpc or TopicKind.ImReserved =>
+            AclDecision.Deny("im/… topics are uplink only; events arrive on inbox/" + device.UserId),
+        TopicKind.System => AclDecision.Deny("$ topics are not available to clients"),
+        _ => AclDecision.Deny($"{filter.Kind.ToString().ToLowerInvariant()} topics are not enabled on this broker"),
+    };
+
+    public AclDecision CheckPublish(ConnectedDevice device, in ParsedTopic topic) => topic.Kind switch
+    {
+        TopicKind.C2cSend when UserIds.IsValid(topic.Target) => AclDecision.Allow,
+        TopicKind.C2cSend => AclDecision.Invalid("im/c2c/{peerUserId}: " + UserIds.Rule),
+        TopicKind.Rpc => AclDecision.Allow,
+        TopicKind.Plain when options.AllowPlainTopics => AclDecision.Allow,
+        TopicKind.Plain => AclDecision.Deny("plain topics are disabled on this broker"),
+        TopicKind.Inbox => AclDecision.Deny("nobody may publish on inbox/… downlink topics"),
+        TopicKind.Presence => AclDecision.Deny("presence/… is published by the broker only"),
+        TopicKind.System => AclDecision.Deny("$ topics are not available to clients"),
+        TopicKind.GroupSend => AclDecision.Deny("group messaging is not enabled on this broker"),
+        TopicKind.ImReserved => AclDecision.Invalid("unknown im/… topic; see docs/PROTOCOL.md"),
+        _ => AclDecision.Deny($"{topic.Kind.ToString().ToLowerInvariant()} topics are not enabled on this broker"),
+    };
+}

@@ -1,0 +1,10 @@
+using MQTTnet;
+
+namespace MqttIm.ImExtensions.Delivery;
+
+/// <summary>The way into one connected device's outgoing queue.</summary>
+public interface IDeviceChannel
+{
+    /// <summary>Queues the message for the device; false when the device is gone or its queue refused it.</summary>
+    bool TryPublish(MqttApplicationMessage message);
+}

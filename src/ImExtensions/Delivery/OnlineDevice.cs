@@ -1,0 +1,6 @@
+using MqttIm.ImExtensions.Messaging;
+
+namespace MqttIm.ImExtensions.Delivery;
+
+/// <summary>A device subscribed to its user's inbox. <paramref name="ConnectionKey"/> tells one connection of a client id from the next.</summary>
+public sealed record OnlineDevice(string UserId, string ClientId, WireFormat Format, string ConnectionKey, IDeviceChannel Channel);

@@ -1,0 +1,111 @@
+using Microsoft.Extensions.Logging;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using MqttIm.ImExtensions.Auth;
+using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Routing;
+using MqttIm.ImExtensions.Sessions;
+
+namespace MqttIm.ImExtensions.Hooks;
+
+/// <summary>
+/// The only subscriber to MqttServer events. Every handler is wrapped: an exception becomes an MQTT error answer
+/// and a log line, because MQTTnet drops a client without CONNACK/PUBACK when a handler throws.
+/// </summary>
+public sealed class MqttServerHooks
+{
+    private readonly ConnectionValidator _connections;
+    private readonly DeviceLifecycle _lifecycle;
+    private readonly SubscriptionInterceptor _subscriptions;
+    private readonly PublishInterceptor _publishes;
+    private readonly ILogger<MqttServerHooks> _logger;
+
+    internal MqttServerHooks(
+        ConnectionValidator connections,
+        DeviceLifecycle lifecycle,
+        SubscriptionInterceptor subscriptions,
+        PublishInterceptor publishes,
+        ILogger<MqttServerHooks> logger)
+    {
+        _connections = connections;
+        _lifecycle = lifecycle;
+        _subscriptions = subscriptions;
+        _publishes = publishes;
+        _logger = logger;
+    }
+
+    public void Attach(MqttServer server)
+    {
+        server.ValidatingConnectionAsync += async args =>
+        {
+            try
+            {
+                await _connections.ValidateAsync(args).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                ImLog.HookFailed(_logger, ex, "connect", args.ClientId ?? "");
+                args.ReasonCode = MqttConnectReasonCode.ServerUnavailable;
+                args.ReasonString = "authentication failed inside the broker";
+            }
+        };
+
+        server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args, server));
+        server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
+        server.SessionDeletedAsync += args => Guard("session-deleted", args.Id, () => _lifecycle.OnSessionDeletedAsync(args));
+
+        server.InterceptingSubscriptionAsync += async args =>
+        {
+            try
+            {
+                await _subscriptions.InterceptSubscribeAsync(args).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                ImLog.HookFailed(_logger, ex, "subscribe", args.ClientId);
+                args.ProcessSubscription = false;
+                args.Response.ReasonCode = MqttSubscribeReasonCode.ImplementationSpecificError;
+            }
+        };
+
+        server.InterceptingUnsubscriptionAsync += async args =>
+        {
+            try
+            {
+                await _subscriptions.InterceptUnsubscribeAsync(args).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                ImLog.HookFailed(_logger, ex, "unsubscribe", args.ClientId);
+                args.Response.ReasonCode = MqttUnsubscribeReasonCode.ImplementationSpecificError;
+            }
+        };
+
+        server.InterceptingPublishAsync += async args =>
+        {
+            try
+            {
+                await _publishes.InterceptAsync(args).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                ImLog.HookFailed(_logger, ex, "publish", args.ClientId);
+                args.ProcessPublish = false;
+                args.Response.ReasonCode = MqttPubAckReasonCode.ImplementationSpecificError;
+                args.Response.ReasonString = "the broker failed to process this message; it was logged";
+            }
+        };
+    }
+
+    private async Task Guard(string hook, string clientId, Func<Task> handler)
+    {
+        try
+        {
+            await handler().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            ImLog.HookFailed(_logger, ex, hook, clientId);
+        }
+    }
+}

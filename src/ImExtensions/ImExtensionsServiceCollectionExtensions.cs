@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MqttIm.ImExtensions.Auth;
+using MqttIm.ImExtensions.Delivery;
+using MqttIm.ImExtensions.Hooks;
+using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Routing;
+using MqttIm.ImExtensions.Rpc;
+using MqttIm.ImExtensions.Sequencing;
+using MqttIm.ImExtensions.Sessions;
+using MqttIm.ImExtensions.Storage;
+using MqttIm.ImExtensions.Storage.Sqlite;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the IM domain: auth, ACL, chat, RPC, stores and delivery, on the embedded backends by default.</summary>
+public static class ImExtensionsServiceCollectionExtensions
+{
+    public static IServiceCollection AddMqttImExtensions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName));
+        services.AddOptions<AclOptions>().Bind(configuration.GetSection(AclOptions.SectionName));
+        services.AddOptions<ChatOptions>().Bind(configuration.GetSection(ChatOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.TryAddSingleton(sp => SigningKeys.Load(
+            sp.GetRequiredService<IOptions<AuthOptions>>().Value,
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<SigningKeys>()));
+        services.TryAddSingleton(sp => new JwtTokenIssuer(sp.GetRequiredService<SigningKeys>(), sp.GetRequiredService<IOptions<AuthOptions>>().Value));
+        services.TryAddSingleton(sp => new JwtTokenValidator(sp.GetRequiredService<SigningKeys>(), sp.GetRequiredService<IOptions<AuthOptions>>().Value));
+        services.TryAddSingleton(sp => new TopicAclEvaluator(sp.GetRequiredService<IOptions<AclOptions>>().Value));
+        services.TryAddSingleton<ConnectionValidator>();
+
+        // Embedded backends; a cluster registration replaces these three before calling this method.
+        services.TryAddSingleton<IMessageStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return new SqliteMessageStore(Path.Combine(options.DataDirectory, "mqttim.db"), options.Synchronous == "Full");
+        });
+        services.TryAddSingleton<ISeqAllocator>(sp => new InMemorySeqAllocator(sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync));
+        services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
+
+        services.TryAddSingleton<ConnectedDeviceRegistry>();
+        services.TryAddSingleton<ClientIdOwnership>();
+        services.TryAddSingleton<DeviceLifecycle>();
+        services.TryAddSingleton<DirectSessionPublisher>();
+        services.TryAddSingleton<ChatFanout>();
+        services.TryAddSingleton<MessageCommitQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<MessageCommitQueue>());
+        services.TryAddSingleton<UplinkResponder>();
+        services.TryAddSingleton<C2cSendHandler>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRpcMethod, SyncRpcMethod>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRpcMethod, HistoryRpcMethod>());
+        services.TryAddSingleton<RpcDispatcher>();
+        services.TryAddSingleton<SubscriptionInterceptor>();
+        services.TryAddSingleton<PublishInterceptor>();
+        services.TryAddSingleton<MqttServerHooks>();
+        return services;
+    }
+}

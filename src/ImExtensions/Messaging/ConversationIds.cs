@@ -1,0 +1,23 @@
+namespace MqttIm.ImExtensions.Messaging;
+
+/// <summary>Conversation ids: <c>c2c:{a}:{b}</c> with the two user ids sorted ordinally (so both sides name it alike).</summary>
+internal static class ConversationIds
+{
+    private const string C2cPrefix = "c2c:";
+
+    public static string C2c(string userA, string userB) =>
+        string.CompareOrdinal(userA, userB) <= 0 ? $"{C2cPrefix}{userA}:{userB}" : $"{C2cPrefix}{userB}:{userA}";
+
+    /// <summary>Whether the user takes part in the conversation (user ids contain no ':').</summary>
+    public static bool IsParticipant(string conversationId, string userId)
+    {
+        if (!conversationId.StartsWith(C2cPrefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var pair = conversationId.AsSpan(C2cPrefix.Length);
+        var colon = pair.IndexOf(':');
+        return colon > 0 && (pair[..colon].SequenceEqual(userId) || pair[(colon + 1)..].SequenceEqual(userId));
+    }
+}

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MqttIm.Contracts.V1;
+using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Sequencing;
+using MqttIm.ImExtensions.Storage;
+using Polly;
+using Polly.Retry;
+
+namespace MqttIm.ImExtensions.Messaging;
+
+/// <summary>
+/// The group commit: sends from every client queue here; one loop dedups a whole batch, allocates seqs,
+/// writes the batch in one transaction, and only then completes the senders and fans the messages out.
+/// </summary>
+/// <remarks>
+/// One loop means seqs are handed out in commit order, so each conversation's seqs are contiguous and
+/// every receiver is handed them in seq order; the batch amortises one fsync over many messages.
+/// </remarks>
+internal sealed class MessageCommitQueue : BackgroundService
+{
+    private readonly Channel<PendingSend> _queue = Channel.CreateBounded<PendingSend>(new BoundedChannelOptions(65_536)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private readonly IMessageStore _store;
+    private readonly ISeqAllocator _seqAllocator;
+    private readonly ChatFanout _fanout;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<MessageCommitQueue> _logger;
+    private readonly int _maxBatch;
+    private readonly ResiliencePipeline _commitRetry;
+
+    public MessageCommitQueue(
+        IMessageStore store,
+        ISeqAllocator seqAllocator,
+        ChatFanout fanout,
+        IOptions<StorageOptions> options,
+        TimeProvider clock,
+        ILogger<MessageCommitQueue> logger)
+    {
+        _store = store;
+        _seqAllocator = seqAllocator;
+        _fanout = fanout;
+        _clock = clock;
+        _logger = logger;
+        _maxBatch = options.Value.MaxCommitBatch;
+        _commitRetry = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = 3,
+                Delay = TimeSpan.FromMilliseconds(20),
+                BackoffType = DelayBackoffType.Exponential,
+                OnRetry = args =>
+                {
+                    ImLog.CommitRetry(_logger, args.Outcome.Exception, args.AttemptNumber + 1);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>Queues the send; the task completes once the message is durable (or fails when the store cannot take it).</summary>
+    public async Task<SendOutcome> SubmitAsync(PendingSend send, CancellationToken cancellationToken)
+    {
+        if (!_queue.Writer.TryWrite(send))
+        {
+            await _queue.Writer.WriteAsync(send, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await send.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<PendingSend>(_maxBatch);
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                batch.Clear();
+                while (batch.Count < _maxBatch && reader.TryRead(out var send))
+                {
+                    batch.Add(send);
+                }
+
+                await CommitAsync(batch, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        // Whatever is still queued at shutdown was never acknowledged: fail it so its senders see an error.
+        while (reader.TryRead(out var left))
+        {
+            left.Completion.TrySetException(new OperationCanceledException("broker is stopping"));
+        }
+    }
+
+    private async Task CommitAsync(List<PendingSend> batch, CancellationToken cancellationToken)
+    {
+        var fresh = new List<(PendingSend Send, ChatMessage Message)>(batch.Count);
+        var repeatsInBatch = new List<(PendingSend Send, ChatMessage Original)>();
+        try
+        {
+            var earlier = await FindEarlierSendsAsync(batch, cancellationToken).ConfigureAwait(false);
+            var firstInBatch = new Dictionary<ClientMsgKey, ChatMessage>();
+            var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach (var send in batch)
+            {
+                var key = send.DedupKey;
+                if (key is { } k && earlier.TryGetValue(k, out var stored))
+                {
+                    ImMetrics.MessagesDuplicate.Inc();
+                    send.Completion.TrySetResult(new SendOutcome(stored, Duplicate: true));
+                    continue;
+                }
+
+                if (key is { } k2 && firstInBatch.TryGetValue(k2, out var original))
+                {
+                    repeatsInBatch.Add((send, original));
+                    continue;
+                }
+
+                var message = BuildMessage(send, await _seqAllocator.NextAsync(send.ConversationId, cancellationToken).ConfigureAwait(false), now);
+                fresh.Add((send, message));
+                if (key is { } k3)
+                {
+                    firstInBatch[k3] = message;
+                }
+            }
+
+            if (fresh.Count > 0)
+            {
+                var messages = fresh.ConvertAll(f => f.Message);
+                var started = Stopwatch.GetTimestamp();
+                await _commitRetry.ExecuteAsync(
+                    static async (state, ct) => await state.Store.AppendAsync(state.Messages, ct).ConfigureAwait(false),
+                    (Store: _store, Messages: messages),
+                    cancellationToken).ConfigureAwait(false);
+                ImMetrics.CommitSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                ImMetrics.CommitBatchSize.Observe(messages.Count);
+                ImMetrics.MessagesAccepted.Inc(messages.Count);
+            }
+        }
+        catch (Exception ex)
+        {
+            ImLog.CommitFailed(_logger, ex, fresh.Count);
+            await _seqAllocator.ResyncAsync(fresh.Select(f => f.Message.ConversationId).Distinct(), CancellationToken.None).ConfigureAwait(false);
+            var failure = new StoreUnavailableException("the message store did not accept the message", ex);
+            foreach (var send in batch)
+            {
+                send.Completion.TrySetException(failure);
+            }
+
+            return;
+        }
+
+        foreach (var (send, message) in fresh)
+        {
+            send.Completion.TrySetResult(new SendOutcome(message, Duplicate: false));
+        }
+
+        foreach (var (send, original) in repeatsInBatch)
+        {
+            ImMetrics.MessagesDuplicate.Inc();
+            send.Completion.TrySetResult(new SendOutcome(original, Duplicate: true));
+        }
+
+        // Fan out in commit order, from this one loop: receivers get each conversation's seqs in order.
+        foreach (var (send, message) in fresh)
+        {
+            await _fanout.DeliverAsync(send, message, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<ClientMsgKey, ChatMessage>> FindEarlierSendsAsync(List<PendingSend> batch, CancellationToken cancellationToken)
+    {
+        var keys = new HashSet<ClientMsgKey>();
+        foreach (var send in batch)
+        {
+            if (send.DedupKey is { } key)
+            {
+                keys.Add(key);
+            }
+        }
+
+        return keys.Count == 0
+            ? new Dictionary<ClientMsgKey, ChatMessage>()
+            : await _store.FindByClientMsgIdsAsync(keys, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static ChatMessage BuildMessage(PendingSend send, long seq, long now)
+    {
+        var request = send.Request;
+        var message = new ChatMessage
+        {
+            ConversationId = send.ConversationId,
+            Seq = seq,
+            ServerMsgId = Guid.CreateVersion7().ToString("N"),
+            ClientMsgId = request.ClientMsgId,
+            SenderId = send.SenderId,
+            SenderDevice = send.SenderClientId,
+            RecipientId = send.RecipientId,
+            ServerTimeMs = now,
+            Text = request.Text,
+            ContentType = request.ContentType.Length > 0 ? request.ContentType : "text",
+            Data = request.Data,
+        };
+        message.Ext.Add(request.Ext);
+        return message;
+    }
+}
+
+/// <summary>The store refused a commit after retries: nothing of that batch was acknowledged.</summary>
+internal sealed class StoreUnavailableException(string message, Exception inner) : Exception(message, inner);

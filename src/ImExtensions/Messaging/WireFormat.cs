@@ -1,0 +1,8 @@
+namespace MqttIm.ImExtensions.Messaging;
+
+/// <summary>How a payload is encoded on the wire: the proto3 JSON mapping or protobuf binary.</summary>
+public enum WireFormat
+{
+    Json,
+    Protobuf,
+}

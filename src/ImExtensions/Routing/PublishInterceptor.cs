@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Logging;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using MqttIm.ImExtensions.Auth;
+using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Rpc;
+using MqttIm.ImExtensions.Sessions;
+
+namespace MqttIm.ImExtensions.Routing;
+
+/// <summary>PUBLISH: ACL, then by topic kind to its handler; plain topics go on through MQTTnet's own dispatch.</summary>
+internal sealed class PublishInterceptor(
+    ConnectedDeviceRegistry registry,
+    TopicAclEvaluator acl,
+    C2cSendHandler c2c,
+    RpcDispatcher rpc,
+    ILogger<PublishInterceptor> logger)
+{
+    public Task InterceptAsync(InterceptingPublishEventArgs args)
+    {
+        if (string.IsNullOrEmpty(args.ClientId))
+        {
+            // Injected by the broker itself.
+            return Task.CompletedTask;
+        }
+
+        var device = registry.Find(args.ClientId);
+        if (device is null)
+        {
+            Deny(args, "unknown", new AclDecision(false, "connection is not registered"));
+            return Task.CompletedTask;
+        }
+
+        var topic = ParsedTopic.Parse(args.ApplicationMessage.Topic);
+        var decision = acl.CheckPublish(device, topic);
+        if (!decision.Allowed)
+        {
+            Deny(args, device.UserId, decision);
+            return Task.CompletedTask;
+        }
+
+        return topic.Kind switch
+        {
+            TopicKind.C2cSend => c2c.HandleAsync(args, device, topic.Target),
+            TopicKind.Rpc => rpc.HandleAsync(args, device, topic.Target),
+            _ => Task.CompletedTask,
+        };
+    }
+
+    private void Deny(InterceptingPublishEventArgs args, string userId, AclDecision decision)
+    {
+        args.ProcessPublish = false;
+        args.Response.ReasonCode = decision.InvalidTopic ? MqttPubAckReasonCode.TopicNameInvalid : MqttPubAckReasonCode.NotAuthorized;
+        args.Response.ReasonString = decision.Reason;
+        ImMetrics.AclDenials.WithLabels("publish").Inc();
+        ImLog.PublishDenied(logger, args.ClientId, userId, args.ApplicationMessage.Topic, decision.Reason ?? "");
+    }
+}

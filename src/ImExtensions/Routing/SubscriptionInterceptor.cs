@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Logging;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using MqttIm.ImExtensions.Auth;
+using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Sessions;
+
+namespace MqttIm.ImExtensions.Routing;
+
+/// <summary>
+/// SUBSCRIBE: ACL per filter. Inbox subscriptions are granted without MQTTnet storing them (the router delivers
+/// straight into the session), so IM devices never slow MQTTnet's per-publish walk over subscribed sessions.
+/// </summary>
+internal sealed class SubscriptionInterceptor(
+    ConnectedDeviceRegistry registry,
+    TopicAclEvaluator acl,
+    DeviceLifecycle lifecycle,
+    ILogger<SubscriptionInterceptor> logger)
+{
+    public async Task InterceptSubscribeAsync(InterceptingSubscriptionEventArgs args)
+    {
+        var filter = args.TopicFilter.Topic;
+        var device = registry.Find(args.ClientId);
+        if (device is null)
+        {
+            Deny(args, "unknown", "connection is not registered");
+            return;
+        }
+
+        var parsed = ParsedTopic.Parse(filter);
+        var decision = acl.CheckSubscribe(device, parsed);
+        if (!decision.Allowed)
+        {
+            Deny(args, device.UserId, decision.Reason!);
+            return;
+        }
+
+        if (parsed.Kind != TopicKind.Inbox)
+        {
+            return;
+        }
+
+        args.ProcessSubscription = false;
+        args.Response.ReasonCode = MqttSubscribeReasonCode.GrantedQoS1;
+        if (parsed.Rest.Length == 0)
+        {
+            await lifecycle.RegisterInboxAsync(device, args.Session).ConfigureAwait(false);
+        }
+    }
+
+    public async Task InterceptUnsubscribeAsync(InterceptingUnsubscriptionEventArgs args)
+    {
+        var parsed = ParsedTopic.Parse(args.Topic);
+        if (parsed.Kind != TopicKind.Inbox || registry.Find(args.ClientId) is not { } device || parsed.Target != device.UserId)
+        {
+            return;
+        }
+
+        args.ProcessUnsubscription = false;
+        args.Response.ReasonCode = MqttUnsubscribeReasonCode.Success;
+        if (parsed.Rest.Length == 0)
+        {
+            await lifecycle.UnregisterInboxAsync(device).ConfigureAwait(false);
+        }
+    }
+
+    private void Deny(InterceptingSubscriptionEventArgs args, string userId, string reason)
+    {
+        args.ProcessSubscription = false;
+        args.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
+        args.Response.ReasonString = reason;
+        ImMetrics.AclDenials.WithLabels("subscribe").Inc();
+        ImLog.SubscribeDenied(logger, args.ClientId, userId, args.TopicFilter.Topic, reason);
+    }
+}
