@@ -12,7 +12,7 @@ namespace MqttIm.ImExtensions.Hooks;
 /// The only subscriber to MqttServer events. Every handler is wrapped: an exception becomes an MQTT error answer
 /// and a log line, because MQTTnet drops a client without CONNACK/PUBACK when a handler throws.
 /// </summary>
-public sealed class MqttServerHooks
+internal sealed class MqttServerHooks
 {
     private readonly ConnectionValidator _connections;
     private readonly DeviceLifecycle _lifecycle;
@@ -20,7 +20,7 @@ public sealed class MqttServerHooks
     private readonly PublishInterceptor _publishes;
     private readonly ILogger<MqttServerHooks> _logger;
 
-    internal MqttServerHooks(
+    public MqttServerHooks(
         ConnectionValidator connections,
         DeviceLifecycle lifecycle,
         SubscriptionInterceptor subscriptions,

@@ -1,0 +1,79 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Connections;
+using MQTTnet.AspNetCore;
+using MQTTnet.Server;
+using MqttIm.Broker.Api;
+using MqttIm.Broker.Listeners;
+using MqttIm.ImExtensions.Hooks;
+using Prometheus;
+
+namespace MqttIm.Broker.Hosting;
+
+/// <summary>Wires the host: Kestrel listeners, the MQTTnet server, the IM extensions and the HTTP API.</summary>
+internal static class BrokerHostExtensions
+{
+    public static WebApplicationBuilder AddMqttImBroker(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        builder.Services.AddOptions<BrokerListenOptions>().Bind(configuration.GetSection(BrokerListenOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<BrokerLimitsOptions>().Bind(configuration.GetSection(BrokerLimitsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        var listen = configuration.GetSection(BrokerListenOptions.SectionName).Get<BrokerListenOptions>() ?? new BrokerListenOptions();
+        var limits = configuration.GetSection(BrokerLimitsOptions.SectionName).Get<BrokerLimitsOptions>() ?? new BrokerLimitsOptions();
+
+        var endpoints = new BoundEndpoints();
+        builder.Services.AddSingleton(endpoints);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = IPAddress.Parse(listen.Address);
+            kestrel.Listen(address, listen.MqttPort, options =>
+            {
+                endpoints.Mqtt = options;
+                options.UseConnectionHandler<GuardedMqttConnectionHandler>();
+            });
+            if (listen.MqttTlsPort >= 0)
+            {
+                var certificate = X509CertificateLoader.LoadPkcs12FromFile(listen.CertificatePath, listen.CertificatePassword);
+                kestrel.Listen(address, listen.MqttTlsPort, options =>
+                {
+                    endpoints.MqttTls = options;
+                    options.UseHttps(certificate);
+                    options.UseConnectionHandler<GuardedMqttConnectionHandler>();
+                });
+            }
+
+            kestrel.Listen(address, listen.HttpPort, options => endpoints.Http = options);
+        });
+
+        builder.Services.AddHostedMqttServer(options => options
+            .WithoutDefaultEndpoint()
+            .WithPersistentSessions()
+            .WithMaxPendingMessagesPerClient(limits.MaxPendingMessagesPerClient)
+            .WithPendingMessagesOverflowStrategy(MqttPendingMessagesOverflowStrategy.DropOldestQueuedMessage));
+        builder.Services.AddMqttConnectionHandler();
+        builder.Services.AddConnections();
+        builder.Services.AddSingleton<GuardedMqttConnectionHandler>();
+        builder.Services.AddMqttImExtensions(configuration);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddHostedService<ReadyAnnouncer>();
+        return builder;
+    }
+
+    public static WebApplication UseMqttImBroker(this WebApplication app)
+    {
+        var listen = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BrokerListenOptions>>().Value;
+        var hooks = app.Services.GetRequiredService<MqttServerHooks>();
+        app.UseMqttServer(hooks.Attach);
+        app.UseWebSockets();
+        app.MapConnectionHandler<GuardedMqttConnectionHandler>(listen.WebSocketPath, options =>
+        {
+            options.Transports = HttpTransportType.WebSockets;
+            options.WebSockets.SubProtocolSelector = MqttSubProtocolSelector.SelectSubProtocol;
+        });
+        app.MapHealthEndpoints();
+        app.MapAdminTokenEndpoints();
+        app.MapMetrics("/metrics");
+        return app;
+    }
+}

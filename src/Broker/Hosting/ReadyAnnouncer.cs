@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Options;
+using MQTTnet.Server;
+
+namespace MqttIm.Broker.Hosting;
+
+/// <summary>
+/// Logs one "ready" line with the bound ports once Kestrel listens and the MQTT server has started
+/// (MQTTnet starts fire-and-forget, so readiness is checked, not assumed). Scripts and tests wait for this line.
+/// </summary>
+internal sealed class ReadyAnnouncer(
+    IHostApplicationLifetime lifetime,
+    MqttServer server,
+    BoundEndpoints endpoints,
+    IOptions<BrokerListenOptions> listen,
+    ILogger<ReadyAnnouncer> logger) : BackgroundService
+{
+    public const string ReadyMarker = "MqttIm ready:";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource();
+        using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!server.IsStarted)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                logger.LogCritical("The MQTT server did not start within 30 s; stopping");
+                lifetime.StopApplication();
+                return;
+            }
+
+            await Task.Delay(20, stoppingToken).ConfigureAwait(false);
+        }
+
+        var tls = endpoints.MqttTls is null ? "" : $" mqtts={BoundEndpoints.PortOf(endpoints.MqttTls)}";
+        // Console, not only the logger: the line is a contract for scripts and must not depend on log levels.
+        Console.WriteLine($"{ReadyMarker} mqtt={BoundEndpoints.PortOf(endpoints.Mqtt)}{tls} http={BoundEndpoints.PortOf(endpoints.Http)} ws={listen.Value.WebSocketPath} pid={Environment.ProcessId}");
+    }
+}

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using MqttIm.ImExtensions.Auth;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MqttIm.Testing;
+
+/// <summary>
+/// The real broker in its own process, on free loopback ports and its own temp data directory, with a known token
+/// secret so tests can mint tokens. Can be killed with SIGKILL and restarted on the same data.
+/// </summary>
+public sealed partial class BrokerProcess : IAsyncDisposable
+{
+    private readonly string[] _extraArgs;
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    private BrokerProcess(string dataDirectory, string[] extraArgs)
+    {
+        DataDirectory = dataDirectory;
+        _extraArgs = extraArgs;
+        Secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
+        AdminKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        var auth = new AuthOptions { Hs256Secret = Secret, AdminApiKey = AdminKey };
+        Issuer = new JwtTokenIssuer(SigningKeys.Load(auth, dataDirectory, NullLogger.Instance), auth);
+    }
+
+    public string DataDirectory { get; }
+
+    public string Secret { get; }
+
+    public string AdminKey { get; }
+
+    public JwtTokenIssuer Issuer { get; }
+
+    public int MqttPort { get; private set; }
+
+    public int HttpPort { get; private set; }
+
+    public int ProcessId => _process?.Id ?? -1;
+
+    /// <summary>Everything the broker wrote to stdout and stderr so far (for failure messages).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public static async Task<BrokerProcess> StartAsync(params string[] extraArgs)
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "mqttim-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dataDirectory);
+        var broker = new BrokerProcess(dataDirectory, extraArgs);
+        await broker.LaunchAsync();
+        return broker;
+    }
+
+    public string Token(string userId, TimeSpan? lifetime = null) => Issuer.Issue(userId, lifetime).Token;
+
+    /// <summary>SIGKILL: no shutdown code runs, exactly like a crash.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Starts the broker again on the same data directory (and, if free, the same ports).</summary>
+    public Task RestartAsync() => LaunchAsync();
+
+    /// <summary>Resident memory of the broker process in bytes (Linux).</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{ProcessId}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+            }
+        }
+
+        throw new InvalidOperationException("VmRSS not found");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private async Task LaunchAsync()
+    {
+        var startInfo = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add(RepoPaths.BrokerDll);
+        foreach (var arg in new[]
+        {
+            "--Listen:Address=127.0.0.1",
+            $"--Listen:MqttPort={(MqttPort > 0 ? MqttPort : 0)}",
+            $"--Listen:HttpPort={(HttpPort > 0 ? HttpPort : 0)}",
+            $"--Storage:DataDirectory={DataDirectory}",
+            $"--Auth:Hs256Secret={Secret}",
+            $"--Auth:AdminApiKey={AdminKey}",
+            "--Logging:LogLevel:Default=Warning",
+        }.Concat(_extraArgs))
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => OnLine(e.Data, ready);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data, ready);
+        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("broker exited before it was ready:\n" + Output));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        var line = await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var match = ReadyLine().Match(line);
+        MqttPort = int.Parse(match.Groups[1].Value);
+        HttpPort = int.Parse(match.Groups[2].Value);
+    }
+
+    private void OnLine(string? line, TaskCompletionSource<string> ready)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+
+        if (ReadyLine().IsMatch(line))
+        {
+            ready.TrySetResult(line);
+        }
+    }
+
+    [GeneratedRegex(@"MqttIm ready: mqtt=(\d+).* http=(\d+)")]
+    private static partial Regex ReadyLine();
+}

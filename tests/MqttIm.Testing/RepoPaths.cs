@@ -1,0 +1,28 @@
+using System.Reflection;
+
+namespace MqttIm.Testing;
+
+/// <summary>Where the repository and the built broker are, found from the running test assembly.</summary>
+public static class RepoPaths
+{
+    public static string Root { get; } = FindRoot();
+
+    /// <summary>Debug or Release, matching the build the tests run from.</summary>
+    public static string Configuration { get; } =
+        typeof(RepoPaths).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+
+    public static string BrokerDll => Path.Combine(Root, "src", "Broker", "bin", Configuration, "net10.0", "MqttIm.Broker.dll");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "MqttIm.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("MqttIm.sln not found above " + AppContext.BaseDirectory);
+    }
+}
