@@ -1,0 +1,172 @@
+using MqttIm.Contracts.V1;
+using MqttIm.ImExtensions.Storage;
+
+namespace MqttIm.Storage.ContractTests;
+
+/// <summary>What every <see cref="IMessageStore"/> must do. A backend subclasses this and supplies fresh stores.</summary>
+public abstract class MessageStoreContract : IAsyncLifetime
+{
+    private readonly CancellationToken _ct = CancellationToken.None;
+
+    protected IMessageStore Store { get; private set; } = null!;
+
+    /// <summary>A new, empty store; <paramref name="reopenOf"/> asks for a second instance over the same data (a restart).</summary>
+    protected abstract Task<IMessageStore> CreateStoreAsync(IMessageStore? reopenOf = null);
+
+    protected abstract Task DisposeStoreAsync(IMessageStore store);
+
+    public async Task InitializeAsync() => Store = await CreateStoreAsync();
+
+    public Task DisposeAsync() => DisposeStoreAsync(Store);
+
+    internal static ChatMessage Message(string conversationId, long seq, string sender = "alice", string recipient = "bob", string clientMsgId = "") => new()
+    {
+        ConversationId = conversationId,
+        Seq = seq,
+        ServerMsgId = Guid.NewGuid().ToString("N"),
+        ClientMsgId = clientMsgId,
+        SenderId = sender,
+        RecipientId = recipient,
+        ServerTimeMs = 1_700_000_000_000 + seq,
+        Text = $"message {seq}",
+        ContentType = "text",
+    };
+
+    [Fact]
+    public async Task GetMaxSeq_EmptyConversation_IsZero()
+    {
+        Assert.Equal(0, await Store.GetMaxSeqAsync("c2c:alice:bob", _ct));
+    }
+
+    [Fact]
+    public async Task Append_ThenRead_ReturnsMessagesInSeqOrderWithAllFields()
+    {
+        var batch = Enumerable.Range(1, 5).Select(i => Message("c2c:alice:bob", i)).ToList();
+        batch[2].Ext.Add("k", "v");
+        batch[3].Data = Google.Protobuf.ByteString.CopyFrom(1, 2, 3);
+        await Store.AppendAsync(batch, _ct);
+
+        Assert.Equal(5, await Store.GetMaxSeqAsync("c2c:alice:bob", _ct));
+        var read = await Store.ReadAfterAsync("c2c:alice:bob", 0, 100, _ct);
+        Assert.Equal(batch, read);
+    }
+
+    [Fact]
+    public async Task ReadAfter_PagesByCursorAndLimit()
+    {
+        await Store.AppendAsync(Enumerable.Range(1, 10).Select(i => Message("c2c:alice:bob", i)).ToList(), _ct);
+
+        var page = await Store.ReadAfterAsync("c2c:alice:bob", 3, 4, _ct);
+
+        Assert.Equal([4L, 5, 6, 7], page.Select(m => m.Seq));
+        Assert.Empty(await Store.ReadAfterAsync("c2c:alice:bob", 10, 4, _ct));
+    }
+
+    [Fact]
+    public async Task ReadBefore_ReturnsNewestPageBeforeSeq_Ascending()
+    {
+        await Store.AppendAsync(Enumerable.Range(1, 10).Select(i => Message("c2c:alice:bob", i)).ToList(), _ct);
+
+        Assert.Equal([7L, 8, 9], (await Store.ReadBeforeAsync("c2c:alice:bob", 10, 3, _ct)).Select(m => m.Seq));
+        Assert.Equal([1L, 2], (await Store.ReadBeforeAsync("c2c:alice:bob", 3, 5, _ct)).Select(m => m.Seq));
+        Assert.Equal([9L, 10], (await Store.ReadBeforeAsync("c2c:alice:bob", long.MaxValue, 2, _ct)).Select(m => m.Seq));
+    }
+
+    [Fact]
+    public async Task Conversations_AreKeptApart()
+    {
+        await Store.AppendAsync([Message("c2c:alice:bob", 1), Message("c2c:alice:carol", 1, recipient: "carol"), Message("c2c:alice:bob", 2)], _ct);
+
+        Assert.Equal(2, await Store.GetMaxSeqAsync("c2c:alice:bob", _ct));
+        Assert.Equal(1, await Store.GetMaxSeqAsync("c2c:alice:carol", _ct));
+        Assert.Single(await Store.ReadAfterAsync("c2c:alice:carol", 0, 10, _ct));
+    }
+
+    [Fact]
+    public async Task GetConversations_ListsBothParticipantsWithMaxSeq()
+    {
+        await Store.AppendAsync([Message("c2c:alice:bob", 1), Message("c2c:alice:bob", 2, sender: "bob", recipient: "alice"), Message("c2c:alice:carol", 1, recipient: "carol")], _ct);
+
+        Assert.Equal(
+            [new ConversationHead("c2c:alice:bob", 2), new ConversationHead("c2c:alice:carol", 1)],
+            (await Store.GetConversationsAsync("alice", _ct)).OrderBy(h => h.ConversationId));
+        Assert.Equal([new ConversationHead("c2c:alice:bob", 2)], await Store.GetConversationsAsync("bob", _ct));
+        Assert.Empty(await Store.GetConversationsAsync("mallory", _ct));
+    }
+
+    [Fact]
+    public async Task FindByClientMsgIds_FindsOnlyStoredKeysOfThatSender()
+    {
+        await Store.AppendAsync([Message("c2c:alice:bob", 1, clientMsgId: "m1"), Message("c2c:alice:bob", 2, clientMsgId: "")], _ct);
+
+        var found = await Store.FindByClientMsgIdsAsync(
+            [new ClientMsgKey("alice", "m1"), new ClientMsgKey("bob", "m1"), new ClientMsgKey("alice", "m2"), new ClientMsgKey("alice", "")], _ct);
+
+        var only = Assert.Single(found);
+        Assert.Equal(new ClientMsgKey("alice", "m1"), only.Key);
+        Assert.Equal(1, only.Value.Seq);
+    }
+
+    [Fact]
+    public async Task FindByClientMsgIds_HandlesLargeBatches()
+    {
+        var messages = Enumerable.Range(1, 1500).Select(i => Message("c2c:alice:bob", i, clientMsgId: $"m{i}")).ToList();
+        await Store.AppendAsync(messages, _ct);
+
+        var found = await Store.FindByClientMsgIdsAsync(messages.Select(m => new ClientMsgKey("alice", m.ClientMsgId)).ToList(), _ct);
+
+        Assert.Equal(1500, found.Count);
+        Assert.Equal(777, found[new ClientMsgKey("alice", "m777")].Seq);
+    }
+
+    [Fact]
+    public async Task Append_DuplicateSeq_FailsAtomically()
+    {
+        await Store.AppendAsync([Message("c2c:alice:bob", 1)], _ct);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => Store.AppendAsync([Message("c2c:alice:bob", 2), Message("c2c:alice:bob", 1)], _ct));
+
+        // Nothing of the failed batch is visible.
+        Assert.Equal(1, await Store.GetMaxSeqAsync("c2c:alice:bob", _ct));
+    }
+
+    [Fact]
+    public async Task Append_SurvivesReopen()
+    {
+        await Store.AppendAsync(Enumerable.Range(1, 3).Select(i => Message("c2c:alice:bob", i, clientMsgId: $"m{i}")).ToList(), _ct);
+
+        var reopened = await CreateStoreAsync(reopenOf: Store);
+        try
+        {
+            Assert.Equal(3, await reopened.GetMaxSeqAsync("c2c:alice:bob", _ct));
+            Assert.Single(await reopened.FindByClientMsgIdsAsync([new ClientMsgKey("alice", "m2")], _ct));
+        }
+        finally
+        {
+            if (!ReferenceEquals(reopened, Store))
+            {
+                await DisposeStoreAsync(reopened);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ConcurrentAppendsAndReads_LoseNothing()
+    {
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            var conversation = $"c2c:user{w}:zed";
+            for (var batch = 0; batch < 20; batch++)
+            {
+                var messages = Enumerable.Range(batch * 10 + 1, 10).Select(s => Message(conversation, s, sender: $"user{w}", recipient: "zed")).ToList();
+                await Store.AppendAsync(messages, _ct);
+                await Store.ReadAfterAsync(conversation, 0, 5, _ct);
+            }
+        }));
+        await Task.WhenAll(writers);
+
+        var heads = await Store.GetConversationsAsync("zed", _ct);
+        Assert.Equal(4, heads.Count);
+        Assert.All(heads, h => Assert.Equal(200, h.MaxSeq));
+    }
+}
