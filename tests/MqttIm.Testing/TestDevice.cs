@@ -159,8 +159,8 @@ public sealed class TestDevice : IAsyncDisposable
         }
     }
 
-    public Task<ChatMessage> NextChatMessageAsync(TimeSpan? timeout = null) =>
-        NextEventAsync(e => e.EventCase == InboxEvent.EventOneofCase.Message, timeout).ContinueWith(t => t.Result.Message, TaskScheduler.Default);
+    public async Task<ChatMessage> NextChatMessageAsync(TimeSpan? timeout = null) =>
+        (await NextEventAsync(e => e.EventCase == InboxEvent.EventOneofCase.Message, timeout)).Message;
 
     public static T Decode<T>(MessageParser<T> parser, MqttApplicationMessage message) where T : IMessage<T>, new()
     {
@@ -170,7 +170,7 @@ public sealed class TestDevice : IAsyncDisposable
             : LenientJson.Parse<T>(Encoding.UTF8.GetString(bytes));
     }
 
-    /// <summary>An RPC the MQTT 5 way (ResponseTopic + CorrelationData) or, for 3.1.1, through the inbox with a request id.</summary>
+    /// <summary>An RPC the MQTT 5 way (messages received meanwhile that are not the response are dropped) (ResponseTopic + CorrelationData) or, for 3.1.1, through the inbox with a request id.</summary>
     public async Task<RpcResponse> RpcAsync(string method, IMessage request, string requestId)
     {
         var builder = new MqttApplicationMessageBuilder()
