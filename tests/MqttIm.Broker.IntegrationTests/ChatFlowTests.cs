@@ -148,6 +148,12 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
         var cursors = all.ToDictionary(kv => kv.Key, kv => kv.Value[^1].Seq);
         var rest = await b.SyncAllAsync(cursors);
         Assert.All(rest.Values, list => Assert.Empty(list));
+
+        // A sync limited to one conversation (filling one gap) returns only that one.
+        var one = new SyncRequest { RequestId = "one", Cursors = { [ConversationId(bob, carol)] = 10 }, ConversationIds = { ConversationId(bob, carol) } };
+        var response = await b.RpcAsync("sync", one, "one");
+        var only = Assert.Single(response.Sync.Conversations);
+        Assert.Equal([11L, 12], only.Messages.Select(m => m.Seq));
     }
 
     [Fact]

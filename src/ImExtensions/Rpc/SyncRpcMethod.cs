@@ -23,8 +23,14 @@ internal sealed class SyncRpcMethod(IMessageStore store, IOptions<ChatOptions> o
         var pageSize = options.Value.SyncPageSize;
         var remaining = request!.Limit > 0 ? Math.Min(request.Limit, pageSize) : pageSize;
         var result = new SyncResponse();
+        var only = request.ConversationIds.Count > 0 ? request.ConversationIds.ToHashSet(StringComparer.Ordinal) : null;
         foreach (var head in await store.GetConversationsAsync(caller.UserId, cancellationToken).ConfigureAwait(false))
         {
+            if (only is not null && !only.Contains(head.ConversationId))
+            {
+                continue;
+            }
+
             var cursor = request.Cursors.TryGetValue(head.ConversationId, out var c) ? Math.Max(c, 0) : 0;
             var conversation = new ConversationSync { ConversationId = head.ConversationId, MaxSeq = head.MaxSeq };
             if (head.MaxSeq > cursor && remaining > 0)

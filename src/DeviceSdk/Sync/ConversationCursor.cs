@@ -1,0 +1,24 @@
+using MqttIm.Contracts.V1;
+
+namespace MqttIm.DeviceSdk.Sync;
+
+/// <summary>One conversation's receive state: the highest contiguous seq released and the messages held back behind a gap.</summary>
+internal sealed class ConversationCursor(long cursor)
+{
+    /// <summary>Highest seq released; every seq up to it has been released exactly once.</summary>
+    public long Cursor { get; private set; } = cursor;
+
+    /// <summary>Messages after a gap, by seq.</summary>
+    public SortedDictionary<long, ChatMessage> Pending { get; } = [];
+
+    /// <summary>When the current gap opened (null: no gap).</summary>
+    public long? GapSince { get; set; }
+
+    /// <summary>A fill of this conversation's gap is scheduled or running.</summary>
+    public bool FillScheduled { get; set; }
+
+    public bool HasGap => Pending.Count > 0;
+
+    /// <summary>Moves the cursor over a released message.</summary>
+    public void Advance(long seq) => Cursor = seq;
+}
