@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone: installs what the tests need, builds once, runs every test project,
+# and ends with one line "N passed, N failed, N skipped" summed over all of them (CI reads that line).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+# Real MQTT clients nobody here wrote (mosquitto_pub/_sub/_rr) and stdbuf to read their output line by line.
+missing=()
+command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+command -v stdbuf >/dev/null 2>&1 || missing+=(coreutils)
+if ((${#missing[@]})); then
+  echo "Installing test dependencies: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || { echo "could not install ${missing[*]}"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+if ! dotnet build MqttIm.sln -c Release -nologo -v quiet; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+results=$(mktemp -d)
+passed=0 failed=0 skipped=0
+for project in tests/*/*.csproj; do
+  grep -q 'Microsoft.NET.Test.Sdk' "$project" || continue
+  name=$(basename "$project" .csproj)
+  dotnet test "$project" -c Release --no-build -nologo \
+    --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
+    --blame-hang --blame-hang-timeout 5m
+  trx="$results/$name.trx"
+  if [ ! -f "$trx" ]; then
+    echo "$name: no test results (the test host crashed); counted as one failure"
+    failed=$((failed + 1))
+    continue
+  fi
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  count() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  passed=$((passed + $(count passed)))
+  failed=$((failed + $(count failed) + $(count error) + $(count timeout) + $(count aborted)))
+  skipped=$((skipped + $(count notExecuted)))
+done
+
+echo
+echo "Not run: MongoDB and Redis store contract tests: those stores are not written yet (the cluster issue); the embedded SQLite/in-process backends ran the contracts."
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
