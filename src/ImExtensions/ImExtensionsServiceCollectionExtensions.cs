@@ -52,6 +52,8 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<MessageCommitQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<MessageCommitQueue>());
         services.TryAddSingleton<UplinkResponder>();
+        services.TryAddSingleton<IContentFilter, PassThroughContentFilter>();
+        services.TryAddSingleton<SendRequestReader>();
         services.TryAddSingleton<C2cSendHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRpcMethod, SyncRpcMethod>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRpcMethod, HistoryRpcMethod>());

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using MQTTnet.Server;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Delivery;
@@ -8,40 +7,17 @@ namespace MqttIm.ImExtensions.Messaging;
 
 /// <summary><c>im/c2c/{peer}</c>: validate the envelope, hand it to the group commit, acknowledge only once it is durable.</summary>
 internal sealed class C2cSendHandler(
+    SendRequestReader reader,
     MessageCommitQueue commitQueue,
     UplinkResponder responder,
-    IOnlineRouter router,
-    IOptions<ChatOptions> options)
+    IOnlineRouter router)
 {
-    private readonly ChatOptions _options = options.Value;
-
     public async Task HandleAsync(InterceptingPublishEventArgs args, ConnectedDevice device, string peerId)
     {
         args.ProcessPublish = false;
-        var mqttMessage = args.ApplicationMessage;
-        if (mqttMessage.Payload.Length > _options.MaxPayloadBytes)
+        if (!reader.TryRead(args.ApplicationMessage, out var request, out var rejection))
         {
-            await responder.RejectAsync(args, device, UplinkRejection.TooLarge(_options.MaxPayloadBytes)).ConfigureAwait(false);
-            return;
-        }
-
-        var payload = mqttMessage.Payload;
-        var format = PayloadCodec.Detect(payload, mqttMessage.ContentType);
-        if (!PayloadCodec.TryDecode(SendRequest.Parser, payload, format, out var request, out var error))
-        {
-            await responder.RejectAsync(args, device, UplinkRejection.InvalidPayload(error!)).ConfigureAwait(false);
-            return;
-        }
-
-        if (request!.Text.Length == 0 && request.Data.IsEmpty)
-        {
-            await responder.RejectAsync(args, device, UplinkRejection.InvalidPayload("a message needs text or data"), request.ClientMsgId).ConfigureAwait(false);
-            return;
-        }
-
-        if (request.ClientMsgId.Length > _options.MaxClientMsgIdLength)
-        {
-            await responder.RejectAsync(args, device, UplinkRejection.InvalidPayload($"client_msg_id is longer than {_options.MaxClientMsgIdLength}"), "").ConfigureAwait(false);
+            await responder.RejectAsync(args, device, rejection, request.ClientMsgId).ConfigureAwait(false);
             return;
         }
 

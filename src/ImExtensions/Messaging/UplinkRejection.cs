@@ -13,5 +13,13 @@ internal readonly record struct UplinkRejection(MqttPubAckReasonCode ReasonCode,
 
     public static UplinkRejection InvalidTopic(string message) => new(MqttPubAckReasonCode.TopicNameInvalid, "invalid_topic", message);
 
+    public static UplinkRejection ContentRejected(string message) => new(MqttPubAckReasonCode.PayloadFormatInvalid, "content_rejected", message);
+
+    public static UplinkRejection Muted(string message) => new(MqttPubAckReasonCode.NotAuthorized, "muted", message);
+
+    public static UplinkRejection NotMember(string message) => new(MqttPubAckReasonCode.NotAuthorized, "not_member", message);
+
+    public static UplinkRejection RateLimited(string message) => new(MqttPubAckReasonCode.QuotaExceeded, "rate_limited", message);
+
     public static UplinkRejection StoreUnavailable() => new(MqttPubAckReasonCode.ImplementationSpecificError, "store_unavailable", "the message could not be stored; retry with the same client_msg_id");
 }
