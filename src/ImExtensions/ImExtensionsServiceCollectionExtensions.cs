@@ -2,10 +2,15 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Auth;
+using MqttIm.ImExtensions.Groups;
+using MqttIm.ImExtensions.Notifications;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Hooks;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Presence;
+using MqttIm.ImExtensions.Moderation;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Rpc;
 using MqttIm.ImExtensions.Sequencing;
@@ -23,6 +28,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName));
         services.AddOptions<AclOptions>().Bind(configuration.GetSection(AclOptions.SectionName));
+        services.AddOptions<GroupOptions>().Bind(configuration.GetSection(GroupOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ChatOptions>().Bind(configuration.GetSection(ChatOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
 
@@ -35,28 +41,45 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton(sp => new TopicAclEvaluator(sp.GetRequiredService<IOptions<AclOptions>>().Value));
         services.TryAddSingleton<ConnectionValidator>();
 
-        // Embedded backends; a cluster registration replaces these three before calling this method.
-        services.TryAddSingleton<IMessageStore>(sp =>
+        // Embedded backends; a cluster registration replaces the stores, allocator and router before calling this method.
+        services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return new SqliteMessageStore(Path.Combine(options.DataDirectory, "mqttim.db"), options.Synchronous == "Full");
+            return new SqliteDatabase(Path.Combine(options.DataDirectory, "mqttim.db"), options.Synchronous == "Full");
         });
+        services.TryAddSingleton<IMessageStore, SqliteMessageStore>();
+        services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
+        services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
         services.TryAddSingleton<ISeqAllocator>(sp => new InMemorySeqAllocator(sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync));
         services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
 
         services.TryAddSingleton<ConnectedDeviceRegistry>();
         services.TryAddSingleton<ClientIdOwnership>();
+        services.AddPresenceAndDevicePolicy(configuration);
         services.TryAddSingleton<DeviceLifecycle>();
         services.TryAddSingleton<DirectSessionPublisher>();
+        services.TryAddSingleton<GroupDirectory>();
+        services.TryAddSingleton<GroupService>();
+        services.TryAddSingleton<LargeGroupHints>();
+        services.AddHostedService(sp => sp.GetRequiredService<LargeGroupHints>());
+        services.TryAddSingleton<NotificationService>();
         services.TryAddSingleton<ChatFanout>();
         services.TryAddSingleton<MessageCommitQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<MessageCommitQueue>());
         services.TryAddSingleton<UplinkResponder>();
+        services.AddModeration(configuration); // the sensitive-word filter, when configured, replaces the pass-through below
         services.TryAddSingleton<IContentFilter, PassThroughContentFilter>();
         services.TryAddSingleton<SendRequestReader>();
-        services.TryAddSingleton<C2cSendHandler>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRpcMethod, SyncRpcMethod>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRpcMethod, HistoryRpcMethod>());
+        services.TryAddSingleton<ChatSendHandler>();
+        services.AddSingleton<IRpcMethod, SyncRpcMethod>();
+        services.AddSingleton<IRpcMethod, HistoryRpcMethod>();
+        services.AddSingleton<IRpcMethod, ReadRpcMethod>();
+        services.AddSingleton<IRpcMethod, ReadCountsRpcMethod>();
+        services.AddSingleton<IRpcMethod, ConversationsRpcMethod>();
+        services.AddSingleton<IRpcMethod, ConversationSettingsRpcMethod>();
+        services.AddSingleton<IRpcMethod, GroupRpcMethod>();
+        services.AddSingleton<IRpcMethod>(sp => ActivatorUtilities.CreateInstance<ChangeMessageRpcMethod>(sp, MessageKind.Recall));
+        services.AddSingleton<IRpcMethod>(sp => ActivatorUtilities.CreateInstance<ChangeMessageRpcMethod>(sp, MessageKind.Edit));
         services.TryAddSingleton<RpcDispatcher>();
         services.TryAddSingleton<SubscriptionInterceptor>();
         services.TryAddSingleton<PublishInterceptor>();

@@ -40,7 +40,12 @@ public sealed class TopicAndAclTests
     [InlineData("inbox/+", false)]
     [InlineData("inbox/#", false)]
     [InlineData("im/c2c/bob", false)]
-    [InlineData("presence/bob", false)]
+    [InlineData("presence/bob", true)] // the ACL checks the shape only; PresenceWatchPolicy decides who may watch whom
+    [InlineData("presence/alice", true)]
+    [InlineData("presence/+", false)]
+    [InlineData("presence/#", false)]
+    [InlineData("presence/bob/x", false)]
+    [InlineData("presence/", false)]
     [InlineData("$SYS/#", false)]
     [InlineData("#", true)]
     [InlineData("sensors/+/temp", true)]

@@ -73,6 +73,9 @@ internal static class BrokerHostExtensions
         });
         app.MapHealthEndpoints();
         app.MapAdminTokenEndpoints();
+        app.MapPresenceEndpoints();
+        app.MapGroupAdminEndpoints();
+        app.MapNotificationEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }

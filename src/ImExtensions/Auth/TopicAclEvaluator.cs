@@ -15,6 +15,9 @@ internal sealed class TopicAclEvaluator(AclOptions options)
         TopicKind.C2cSend or TopicKind.GroupSend or TopicKind.Rpc or TopicKind.ImReserved =>
             AclDecision.Deny("im/… topics are uplink only; events arrive on inbox/" + device.UserId),
         TopicKind.System => AclDecision.Deny("$ topics are not available to clients"),
+        // Whether this user may watch that one is PresenceWatchPolicy's (async) decision, asked by SubscriptionInterceptor.
+        TopicKind.Presence when filter.Rest.Length == 0 && UserIds.IsValid(filter.Target) => AclDecision.Allow,
+        TopicKind.Presence => AclDecision.Deny("presence subscriptions name exactly one user: presence/{userId}, no wildcards"),
         _ => AclDecision.Deny($"{filter.Kind.ToString().ToLowerInvariant()} topics are not enabled on this broker"),
     };
 
@@ -28,7 +31,8 @@ internal sealed class TopicAclEvaluator(AclOptions options)
         TopicKind.Inbox => AclDecision.Deny("nobody may publish on inbox/… downlink topics"),
         TopicKind.Presence => AclDecision.Deny("presence/… is published by the broker only"),
         TopicKind.System => AclDecision.Deny("$ topics are not available to clients"),
-        TopicKind.GroupSend => AclDecision.Deny("group messaging is not enabled on this broker"),
+        TopicKind.GroupSend when UserIds.IsValid(topic.Target) => AclDecision.Allow,
+        TopicKind.GroupSend => AclDecision.Invalid("im/group/{groupId}: a group id follows the user id rule: " + UserIds.Rule),
         TopicKind.ImReserved => AclDecision.Invalid("unknown im/… topic; see docs/PROTOCOL.md"),
         _ => AclDecision.Deny($"{topic.Kind.ToString().ToLowerInvariant()} topics are not enabled on this broker"),
     };

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace MqttIm.ImExtensions.Diagnostics;
 
-/// <summary>Every log line of the IM layer, with fixed event ids (1xx connect, 2xx ACL, 3xx messaging, 4xx store, 5xx hooks). Highest used: 503.</summary>
+/// <summary>Every log line of the IM layer, with fixed event ids (1xx connect, 2xx ACL, 3xx messaging, 4xx store, 5xx hooks, 6xx moderation). Highest used: 602.</summary>
 internal static partial class ImLog
 {
     [LoggerMessage(101, LogLevel.Information, "Refused connection of client {ClientId} (user {UserName}) from {Endpoint}: {Reason}")]
@@ -10,6 +10,15 @@ internal static partial class ImLog
 
     [LoggerMessage(102, LogLevel.Debug, "Client {ClientId} of user {UserId} connected over MQTT {Version}, downlink {Format}")]
     public static partial void DeviceConnected(ILogger logger, string clientId, string userId, string version, string format);
+
+    [LoggerMessage(120, LogLevel.Debug, "Presence of user {UserId}: online={Online}, {DeviceCount} devices")]
+    public static partial void PresencePublished(ILogger logger, string userId, bool online, int deviceCount);
+
+    [LoggerMessage(121, LogLevel.Warning, "Publishing the presence of user {UserId} failed; the next change publishes it again")]
+    public static partial void PresencePublishFailed(ILogger logger, Exception exception, string userId);
+
+    [LoggerMessage(122, LogLevel.Warning, "Disconnecting displaced device {ClientId} failed")]
+    public static partial void KickFailed(ILogger logger, Exception exception, string clientId);
 
     [LoggerMessage(201, LogLevel.Warning, "Denied subscribe of client {ClientId} (user {UserId}) to {Filter}: {Reason}")]
     public static partial void SubscribeDenied(ILogger logger, string clientId, string userId, string filter, string reason);
@@ -34,4 +43,10 @@ internal static partial class ImLog
 
     [LoggerMessage(503, LogLevel.Information, "Kicked client {ClientId}: {Reason}")]
     public static partial void ClientKicked(ILogger logger, string clientId, string reason);
+
+    [LoggerMessage(601, LogLevel.Warning, "Rate-limited publish of client {ClientId} (user {UserId}) to {Topic}; {Suppressed} more since the previous line")]
+    public static partial void PublishRateLimited(ILogger logger, string clientId, string userId, string topic, int suppressed);
+
+    [LoggerMessage(602, LogLevel.Information, "Sensitive-word filter on: {Count} words, mode {Mode}")]
+    public static partial void SensitiveWordsLoaded(ILogger logger, int count, string mode);
 }

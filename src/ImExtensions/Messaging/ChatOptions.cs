@@ -19,6 +19,9 @@ public sealed class ChatOptions
     [Range(1, 10_000)]
     public int SyncPageSize { get; set; } = 200;
 
+    /// <summary>How long after sending a message its sender may recall or edit it.</summary>
+    public TimeSpan ChangeWindow { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Messages per history page when the client does not ask for fewer.</summary>
     [Range(1, 10_000)]
     public int HistoryPageSize { get; set; } = 50;

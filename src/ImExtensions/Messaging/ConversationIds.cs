@@ -8,6 +8,22 @@ internal static class ConversationIds
     public static string C2c(string userA, string userB) =>
         string.CompareOrdinal(userA, userB) <= 0 ? $"{C2cPrefix}{userA}:{userB}" : $"{C2cPrefix}{userB}:{userA}";
 
+    /// <summary>The other user of a 1:1 conversation, or null when it is not one of the user's 1:1 conversations.</summary>
+    public static string? PeerOf(string conversationId, string userId)
+    {
+        if (!IsParticipant(conversationId, userId))
+        {
+            return null;
+        }
+
+        var pair = conversationId[C2cPrefix.Length..];
+        var colon = pair.IndexOf(':');
+        var (a, b) = (pair[..colon], pair[(colon + 1)..]);
+        return a == userId ? b : a;
+    }
+
+    public static string Notifications(string userId) => "notify:" + userId;
+
     /// <summary>Whether the user takes part in the conversation (user ids contain no ':').</summary>
     public static bool IsParticipant(string conversationId, string userId)
     {

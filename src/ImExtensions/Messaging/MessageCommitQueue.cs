@@ -129,7 +129,10 @@ internal sealed class MessageCommitQueue : BackgroundService
                     continue;
                 }
 
-                var message = BuildMessage(send, await _seqAllocator.NextAsync(send.ConversationId, cancellationToken).ConfigureAwait(false), now);
+                var message = send.Draft.Clone();
+                message.Seq = await _seqAllocator.NextAsync(message.ConversationId, cancellationToken).ConfigureAwait(false);
+                message.ServerMsgId = Guid.CreateVersion7().ToString("N");
+                message.ServerTimeMs = now;
                 fresh.Add((send, message));
                 if (key is { } k3)
                 {
@@ -195,27 +198,6 @@ internal sealed class MessageCommitQueue : BackgroundService
         return keys.Count == 0
             ? new Dictionary<ClientMsgKey, ChatMessage>()
             : await _store.FindByClientMsgIdsAsync(keys, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static ChatMessage BuildMessage(PendingSend send, long seq, long now)
-    {
-        var request = send.Request;
-        var message = new ChatMessage
-        {
-            ConversationId = send.ConversationId,
-            Seq = seq,
-            ServerMsgId = Guid.CreateVersion7().ToString("N"),
-            ClientMsgId = request.ClientMsgId,
-            SenderId = send.SenderId,
-            SenderDevice = send.SenderClientId,
-            RecipientId = send.RecipientId,
-            ServerTimeMs = now,
-            Text = request.Text,
-            ContentType = request.ContentType.Length > 0 ? request.ContentType : "text",
-            Data = request.Data,
-        };
-        message.Ext.Add(request.Ext);
-        return message;
     }
 }
 

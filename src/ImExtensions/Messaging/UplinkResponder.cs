@@ -12,13 +12,17 @@ namespace MqttIm.ImExtensions.Messaging;
 /// <summary>Answers an uplink publish: the MQTT 5 PUBACK fields, plus a <c>SendError</c> on the sender's inbox so 3.1.1 clients learn of refusals too.</summary>
 internal sealed class UplinkResponder(IOnlineRouter router, ILogger<UplinkResponder> logger)
 {
-    public async ValueTask RejectAsync(InterceptingPublishEventArgs args, ConnectedDevice device, UplinkRejection rejection, string clientMsgId = "")
+    public async ValueTask RejectAsync(InterceptingPublishEventArgs args, ConnectedDevice device, UplinkRejection rejection, string clientMsgId = "", bool log = true)
     {
         args.ProcessPublish = false;
         args.Response.ReasonCode = rejection.ReasonCode;
         args.Response.ReasonString = rejection.Message;
         ImMetrics.MessagesRejected.WithLabels(rejection.Code).Inc();
-        ImLog.MessageRejected(logger, device.ClientId, args.ApplicationMessage.Topic, rejection.Message);
+        if (log)
+        {
+            ImLog.MessageRejected(logger, device.ClientId, args.ApplicationMessage.Topic, rejection.Message);
+        }
+
         var error = new InboxEvent
         {
             SendError = new SendError

@@ -4,6 +4,7 @@ using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Diagnostics;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Moderation;
 using MqttIm.ImExtensions.Rpc;
 using MqttIm.ImExtensions.Sessions;
 
@@ -13,8 +14,9 @@ namespace MqttIm.ImExtensions.Routing;
 internal sealed class PublishInterceptor(
     ConnectedDeviceRegistry registry,
     TopicAclEvaluator acl,
-    C2cSendHandler c2c,
+    ChatSendHandler chat,
     RpcDispatcher rpc,
+    PublishRateGate rateGate,
     ILogger<PublishInterceptor> logger)
 {
     public Task InterceptAsync(InterceptingPublishEventArgs args)
@@ -32,6 +34,11 @@ internal sealed class PublishInterceptor(
             return Task.CompletedTask;
         }
 
+        if (!rateGate.TryAdmit(args, device, out var refusal))
+        {
+            return refusal;
+        }
+
         var topic = ParsedTopic.Parse(args.ApplicationMessage.Topic);
         var decision = acl.CheckPublish(device, topic);
         if (!decision.Allowed)
@@ -42,7 +49,8 @@ internal sealed class PublishInterceptor(
 
         return topic.Kind switch
         {
-            TopicKind.C2cSend => c2c.HandleAsync(args, device, topic.Target),
+            TopicKind.C2cSend => chat.HandleC2cAsync(args, device, topic.Target),
+            TopicKind.GroupSend => chat.HandleGroupAsync(args, device, topic.Target),
             TopicKind.Rpc => rpc.HandleAsync(args, device, topic.Target),
             _ => Task.CompletedTask,
         };

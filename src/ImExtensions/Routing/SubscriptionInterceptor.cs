@@ -3,6 +3,7 @@ using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Presence;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Routing;
@@ -15,6 +16,8 @@ internal sealed class SubscriptionInterceptor(
     ConnectedDeviceRegistry registry,
     TopicAclEvaluator acl,
     DeviceLifecycle lifecycle,
+    PresenceWatchPolicy presencePolicy,
+    PresenceWatchers presenceWatchers,
     ILogger<SubscriptionInterceptor> logger)
 {
     public async Task InterceptSubscribeAsync(InterceptingSubscriptionEventArgs args)
@@ -35,6 +38,19 @@ internal sealed class SubscriptionInterceptor(
             return;
         }
 
+        if (parsed.Kind == TopicKind.Presence)
+        {
+            // A normal MQTTnet subscription, so the retained state arrives on subscribe.
+            if (!await presencePolicy.MayWatchAsync(device.UserId, parsed.Target, args.CancellationToken).ConfigureAwait(false))
+            {
+                Deny(args, device.UserId, $"user {device.UserId} may not watch the presence of {parsed.Target} (Presence:WatchPolicy)");
+                return;
+            }
+
+            presenceWatchers.Add(args.ClientId, parsed.Target);
+            return;
+        }
+
         if (parsed.Kind != TopicKind.Inbox)
         {
             return;
@@ -51,6 +67,12 @@ internal sealed class SubscriptionInterceptor(
     public async Task InterceptUnsubscribeAsync(InterceptingUnsubscriptionEventArgs args)
     {
         var parsed = ParsedTopic.Parse(args.Topic);
+        if (parsed.Kind == TopicKind.Presence)
+        {
+            presenceWatchers.Remove(args.ClientId, parsed.Target);
+            return;
+        }
+
         if (parsed.Kind != TopicKind.Inbox || registry.Find(args.ClientId) is not { } device || parsed.Target != device.UserId)
         {
             return;

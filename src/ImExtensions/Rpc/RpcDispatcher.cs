@@ -41,7 +41,8 @@ internal sealed class RpcDispatcher
 
         var format = PayloadCodec.Detect(request.Payload, request.ContentType);
         var response = new RpcResponse { Method = method };
-        if (!_methods.TryGetValue(method, out var handler))
+        var slash = method.IndexOf('/');
+        if (!_methods.TryGetValue(method, out var handler) && (slash < 0 || !_methods.TryGetValue(method[..slash], out handler)))
         {
             response.Error = RpcErrors.UnknownMethod(method);
             args.Response.ReasonCode = MqttPubAckReasonCode.TopicNameInvalid;
@@ -51,7 +52,7 @@ internal sealed class RpcDispatcher
         {
             try
             {
-                response.RequestId = await handler.InvokeAsync(caller, request.Payload, format, response, args.CancellationToken).ConfigureAwait(false);
+                response.RequestId = await handler.InvokeAsync(new RpcCall(caller, method, request.Payload, format), response, args.CancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -1,47 +1,46 @@
-using System.Buffers;
 using Microsoft.Extensions.Options;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Messaging;
-using MqttIm.ImExtensions.Sessions;
 using MqttIm.ImExtensions.Storage;
 
 namespace MqttIm.ImExtensions.Rpc;
 
 /// <summary><c>im/rpc/sync</c>: each of the caller's conversations with its max seq, and the messages after the caller's cursors, one page at a time.</summary>
-internal sealed class SyncRpcMethod(IMessageStore store, IOptions<ChatOptions> options) : IRpcMethod
+internal sealed class SyncRpcMethod(IMessageStore messages, IConversationStore conversations, IOptions<ChatOptions> options) : IRpcMethod
 {
     public string Name => "sync";
 
-    public async Task<string> InvokeAsync(ConnectedDevice caller, ReadOnlySequence<byte> payload, WireFormat format, RpcResponse response, CancellationToken cancellationToken)
+    public async Task<string> InvokeAsync(RpcCall call, RpcResponse response, CancellationToken cancellationToken)
     {
-        if (!PayloadCodec.TryDecode(SyncRequest.Parser, payload, format, out var request, out var error))
+        var request = call.Decode(SyncRequest.Parser, response);
+        if (request is null)
         {
-            response.Error = RpcErrors.InvalidRequest(error!);
             return "";
         }
 
         var pageSize = options.Value.SyncPageSize;
-        var remaining = request!.Limit > 0 ? Math.Min(request.Limit, pageSize) : pageSize;
+        var remaining = request.Limit > 0 ? Math.Min(request.Limit, pageSize) : pageSize;
         var result = new SyncResponse();
         var only = request.ConversationIds.Count > 0 ? request.ConversationIds.ToHashSet(StringComparer.Ordinal) : null;
-        foreach (var head in await store.GetConversationsAsync(caller.UserId, cancellationToken).ConfigureAwait(false))
+        foreach (var state in await conversations.GetAllAsync(call.Caller.UserId, cancellationToken).ConfigureAwait(false))
         {
-            if (only is not null && !only.Contains(head.ConversationId))
+            if (only is not null && !only.Contains(state.ConversationId))
             {
                 continue;
             }
 
-            var cursor = request.Cursors.TryGetValue(head.ConversationId, out var c) ? Math.Max(c, 0) : 0;
-            var conversation = new ConversationSync { ConversationId = head.ConversationId, MaxSeq = head.MaxSeq };
-            if (head.MaxSeq > cursor && remaining > 0)
+            // Nothing from before the caller joined (groups): the cursor starts just before the join.
+            var cursor = Math.Max(request.Cursors.TryGetValue(state.ConversationId, out var c) ? c : 0, state.JoinedSeq - 1);
+            var conversation = new ConversationSync { ConversationId = state.ConversationId, MaxSeq = state.MaxSeq };
+            if (state.MaxSeq > cursor && remaining > 0)
             {
-                var messages = await store.ReadAfterAsync(head.ConversationId, cursor, remaining, cancellationToken).ConfigureAwait(false);
-                conversation.Messages.AddRange(messages);
-                remaining -= messages.Count;
-                cursor = messages.Count > 0 ? messages[^1].Seq : cursor;
+                var page = await messages.ReadAfterAsync(state.ConversationId, cursor, remaining, cancellationToken).ConfigureAwait(false);
+                conversation.Messages.AddRange(page);
+                remaining -= page.Count;
+                cursor = page.Count > 0 ? page[^1].Seq : cursor;
             }
 
-            conversation.HasMore = head.MaxSeq > cursor;
+            conversation.HasMore = state.MaxSeq > cursor;
             result.HasMore |= conversation.HasMore;
             result.Conversations.Add(conversation);
         }

@@ -7,15 +7,62 @@ internal sealed class ConnectedDeviceRegistry
 {
     private readonly ConcurrentDictionary<string, ConnectedDevice> _devices = new(StringComparer.Ordinal);
 
+    // User id → that user's devices; also the lock for every change, so both maps always agree.
+    private readonly Dictionary<string, Dictionary<string, ConnectedDevice>> _byUser = new(StringComparer.Ordinal);
+
     public int Count => _devices.Count;
 
-    public void Add(ConnectedDevice device) => _devices[device.ClientId] = device;
+    public void Add(ConnectedDevice device)
+    {
+        lock (_byUser)
+        {
+            if (_devices.TryGetValue(device.ClientId, out var previous))
+            {
+                RemoveFromUser(previous);
+            }
+
+            _devices[device.ClientId] = device;
+            if (!_byUser.TryGetValue(device.UserId, out var devices))
+            {
+                _byUser[device.UserId] = devices = new Dictionary<string, ConnectedDevice>(StringComparer.Ordinal);
+            }
+
+            devices[device.ClientId] = device;
+        }
+    }
+
+    /// <summary>The user's connected devices now (a copy).</summary>
+    public IReadOnlyList<ConnectedDevice> DevicesOf(string userId)
+    {
+        lock (_byUser)
+        {
+            return _byUser.TryGetValue(userId, out var devices) ? [.. devices.Values] : [];
+        }
+    }
 
     public ConnectedDevice? Find(string clientId) => _devices.TryGetValue(clientId, out var device) ? device : null;
 
     /// <summary>Removes the entry only if it still belongs to that connection (a takeover may have replaced it already).</summary>
-    public bool Remove(string clientId, string connectionKey) =>
-        _devices.TryGetValue(clientId, out var device)
-        && device.ConnectionKey == connectionKey
-        && _devices.TryRemove(new KeyValuePair<string, ConnectedDevice>(clientId, device));
+    public bool Remove(string clientId, string connectionKey)
+    {
+        lock (_byUser)
+        {
+            if (!_devices.TryGetValue(clientId, out var device) || device.ConnectionKey != connectionKey)
+            {
+                return false;
+            }
+
+            _devices.TryRemove(clientId, out _);
+            RemoveFromUser(device);
+            return true;
+        }
+    }
+
+    private void RemoveFromUser(ConnectedDevice device)
+    {
+        if (_byUser.TryGetValue(device.UserId, out var devices) && devices.Remove(device.ClientId) && devices.Count == 0)
+        {
+            _byUser.Remove(device.UserId);
+        }
+    }
 }

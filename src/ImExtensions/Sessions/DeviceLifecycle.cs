@@ -5,6 +5,7 @@ using MQTTnet.Server;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Diagnostics;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Presence;
 
 namespace MqttIm.ImExtensions.Sessions;
 
@@ -13,24 +14,37 @@ internal sealed class DeviceLifecycle(
     ConnectedDeviceRegistry registry,
     IOnlineRouter router,
     ClientIdOwnership ownership,
+    PresencePublisher presence,
+    PresenceWatchers presenceWatchers,
+    DevicePlatformLimiter platformLimiter,
     ILogger<DeviceLifecycle> logger)
 {
+    private long _connectOrder;
+
     /// <summary>Devices whose persistent session holds an inbox subscription: MQTTnet never stored it, so it is restored on resume.</summary>
     private readonly ConcurrentDictionary<string, string> _persistentInboxes = new(StringComparer.Ordinal);
 
     public async Task OnConnectedAsync(ClientConnectedEventArgs args, MqttServer server)
     {
         var format = WireFormat.Json;
+        var platform = "";
         foreach (var property in args.UserProperties ?? [])
         {
             if (property.Name == "format" && PayloadCodec.ParseFormatName(property.ReadValueAsString()) is { } chosen)
             {
                 format = chosen;
             }
+            else if (property.Name == "platform")
+            {
+                platform = property.ReadValueAsString().Trim().ToLowerInvariant();
+            }
         }
 
-        var device = new ConnectedDevice(args.UserName, args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint));
+        var device = new ConnectedDevice(args.UserName, args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
+            platform, Interlocked.Increment(ref _connectOrder));
         registry.Add(device);
+        presence.Refresh(device.UserId);
+        platformLimiter.Enforce(device, server);
         ImMetrics.ConnectedDevices.Set(registry.Count);
         ImLog.DeviceConnected(logger, device.ClientId, device.UserId, args.ProtocolVersion.ToString(), format.ToString());
 
@@ -45,12 +59,19 @@ internal sealed class DeviceLifecycle(
         var key = ConnectionKeyOf(args.RemoteEndPoint);
         registry.Remove(args.ClientId, key);
         ImMetrics.ConnectedDevices.Set(registry.Count);
+        if (args.DisconnectType != MqttClientDisconnectType.Takeover)
+        {
+            // A takeover keeps the client id online: the new connection's refresh decides (usually: no change).
+            presence.Refresh(args.UserName ?? "");
+        }
+
         await router.UnregisterAsync(args.ClientId, key, CancellationToken.None).ConfigureAwait(false);
     }
 
     public Task OnSessionDeletedAsync(SessionDeletedEventArgs args)
     {
         _persistentInboxes.TryRemove(args.Id, out _);
+        presenceWatchers.RemoveClient(args.Id);
         ownership.Release(args.Id);
         return Task.CompletedTask;
     }

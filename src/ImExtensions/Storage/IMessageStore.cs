@@ -2,11 +2,14 @@ using MqttIm.Contracts.V1;
 
 namespace MqttIm.ImExtensions.Storage;
 
-/// <summary>Durable chat history: one row per conversation message, addressed by (conversation, seq).</summary>
+/// <summary>Durable conversation history: one entry per conversation event, addressed by (conversation, seq).</summary>
 /// <remarks>Implementations: <c>SqliteMessageStore</c> (embedded); cluster stores must pass the same contract tests.</remarks>
 public interface IMessageStore
 {
-    /// <summary>Stores the batch atomically; when the task completes the messages survive a crash.</summary>
+    /// <summary>
+    /// Stores the batch atomically and durably, updates each conversation's head (max seq, last activity), and makes the
+    /// sender and recipient of 1:1 messages (the recipient of notifications) participants of their conversation.
+    /// </summary>
     Task AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken);
 
     /// <summary>Highest stored seq of a conversation, 0 when it has none.</summary>
@@ -21,12 +24,9 @@ public interface IMessageStore
     /// <summary>The newest <paramref name="limit"/> messages with seq &lt; <paramref name="beforeSeq"/>, returned ascending.</summary>
     Task<IReadOnlyList<ChatMessage>> ReadBeforeAsync(string conversationId, long beforeSeq, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Every conversation the user takes part in, with its max seq.</summary>
-    Task<IReadOnlyList<ConversationHead>> GetConversationsAsync(string userId, CancellationToken cancellationToken);
+    /// <summary>One message, or null.</summary>
+    Task<ChatMessage?> GetAsync(string conversationId, long seq, CancellationToken cancellationToken);
 }
 
 /// <summary>What makes a send idempotent: the sender and the id its client chose.</summary>
 public readonly record struct ClientMsgKey(string SenderId, string ClientMsgId);
-
-/// <summary>A conversation as seen from one member: its id and the highest seq stored in it.</summary>
-public readonly record struct ConversationHead(string ConversationId, long MaxSeq);

@@ -5,17 +5,78 @@ using MqttIm.ImExtensions.Storage.Sqlite;
 
 namespace MqttIm.Storage.ContractTests.Embedded;
 
-public sealed class SqliteMessageStoreTests : MessageStoreContract
+/// <summary>A fresh SQLite database file per test, deleted afterwards.</summary>
+internal sealed class TempSqliteDatabase : IDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "mqttim-store-" + Guid.NewGuid().ToString("N")[..12]);
 
-    protected override Task<IMessageStore> CreateStoreAsync(IMessageStore? reopenOf = null) =>
-        Task.FromResult<IMessageStore>(new SqliteMessageStore(Path.Combine(_directory, "test.db"), fullSync: true));
+    public SqliteDatabase Open() => new(Path.Combine(_directory, "test.db"), fullSync: true);
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
+
+public sealed class SqliteMessageStoreTests : MessageStoreContract
+{
+    private readonly TempSqliteDatabase _files = new();
+    private readonly List<SqliteDatabase> _open = [];
+
+    protected override Task<IMessageStore> CreateStoreAsync(IMessageStore? reopenOf = null)
+    {
+        var database = _files.Open();
+        _open.Add(database);
+        return Task.FromResult<IMessageStore>(new SqliteMessageStore(database));
+    }
 
     protected override Task DisposeStoreAsync(IMessageStore store)
     {
-        ((SqliteMessageStore)store).Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (ReferenceEquals(store, Store))
+        {
+            _open.ForEach(d => d.Dispose());
+            _files.Dispose();
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class SqliteConversationStoreTests : ConversationStoreContract
+{
+    private readonly TempSqliteDatabase _files = new();
+    private SqliteDatabase? _database;
+
+    protected override Task<(IMessageStore Messages, IConversationStore Conversations)> CreateAsync()
+    {
+        _database = _files.Open();
+        return Task.FromResult<(IMessageStore, IConversationStore)>((new SqliteMessageStore(_database), new SqliteConversationStore(_database)));
+    }
+
+    protected override Task DisposeStoresAsync()
+    {
+        _database?.Dispose();
+        _files.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class SqliteGroupStoreTests : GroupStoreContract
+{
+    private readonly TempSqliteDatabase _files = new();
+    private SqliteDatabase? _database;
+
+    protected override Task<IGroupStore> CreateAsync()
+    {
+        _database = _files.Open();
+        return Task.FromResult<IGroupStore>(new SqliteGroupStore(_database));
+    }
+
+    protected override Task DisposeStoreAsync()
+    {
+        _database?.Dispose();
+        _files.Dispose();
         return Task.CompletedTask;
     }
 }

@@ -1,120 +1,82 @@
+using System.Text;
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using MqttIm.Contracts.V1;
 
 namespace MqttIm.ImExtensions.Storage.Sqlite;
 
-/// <summary>The embedded message store: one SQLite file in WAL mode, one writer connection, pooled readers.</summary>
-internal sealed class SqliteMessageStore : IMessageStore, IDisposable
+/// <summary>Messages in the embedded database; a batch is one transaction (one fsync) however many messages it holds.</summary>
+internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStore
 {
-    private readonly string _connectionString;
-    private readonly SqliteConnection _writer;
-    // One writer at a time: SQLite serialises writers anyway, and the commit queue is the only hot caller.
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly SqliteCommand _insertMessage;
-    private readonly SqliteCommand _insertMembership;
-
-    public SqliteMessageStore(string databasePath, bool fullSync)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-        }.ToString();
-
-        _writer = new SqliteConnection(_connectionString);
-        _writer.Open();
-        Execute(_writer, $"""
-            PRAGMA journal_mode=WAL;
-            PRAGMA synchronous={(fullSync ? "FULL" : "NORMAL")};
-            CREATE TABLE IF NOT EXISTS messages (
-                conversation_id TEXT NOT NULL,
-                seq INTEGER NOT NULL,
-                sender_id TEXT NOT NULL,
-                client_msg_id TEXT NOT NULL,
-                body BLOB NOT NULL,
-                PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
-            CREATE UNIQUE INDEX IF NOT EXISTS ux_messages_client_msg
-                ON messages (sender_id, client_msg_id) WHERE client_msg_id <> '';
-            CREATE TABLE IF NOT EXISTS user_conversations (
-                user_id TEXT NOT NULL,
-                conversation_id TEXT NOT NULL,
-                PRIMARY KEY (user_id, conversation_id)) WITHOUT ROWID;
-            """);
-
-        _insertMessage = _writer.CreateCommand();
-        _insertMessage.CommandText =
-            "INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body) VALUES ($c, $s, $u, $m, $b)";
-        _insertMessage.Parameters.Add("$c", SqliteType.Text);
-        _insertMessage.Parameters.Add("$s", SqliteType.Integer);
-        _insertMessage.Parameters.Add("$u", SqliteType.Text);
-        _insertMessage.Parameters.Add("$m", SqliteType.Text);
-        _insertMessage.Parameters.Add("$b", SqliteType.Blob);
-
-        _insertMembership = _writer.CreateCommand();
-        _insertMembership.CommandText =
-            "INSERT OR IGNORE INTO user_conversations (user_id, conversation_id) VALUES ($u, $c)";
-        _insertMembership.Parameters.Add("$u", SqliteType.Text);
-        _insertMembership.Parameters.Add("$c", SqliteType.Text);
-    }
-
-    public async Task AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
+    public Task AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return database.WriteAsync((connection, transaction) =>
         {
-            using var transaction = _writer.BeginTransaction();
-            _insertMessage.Transaction = transaction;
-            _insertMembership.Transaction = transaction;
-            // Memberships repeat heavily within a batch (the same pairs chat); insert each once.
-            var memberships = new HashSet<(string, string)>();
+            using var insert = connection.Command(
+                "INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body) VALUES ($c, $s, $u, $m, $b)", transaction,
+                ("$c", ""), ("$s", 0L), ("$u", ""), ("$m", ""), ("$b", Array.Empty<byte>()));
+            // Heads and participants repeat heavily within a batch (the same conversations are busy): write each once.
+            var heads = new Dictionary<string, ChatMessage>(StringComparer.Ordinal);
+            var participants = new HashSet<(string, string)>();
             foreach (var message in batch)
             {
-                _insertMessage.Parameters[0].Value = message.ConversationId;
-                _insertMessage.Parameters[1].Value = message.Seq;
-                _insertMessage.Parameters[2].Value = message.SenderId;
-                _insertMessage.Parameters[3].Value = message.ClientMsgId;
-                _insertMessage.Parameters[4].Value = message.ToByteArray();
-                _insertMessage.ExecuteNonQuery();
-                memberships.Add((message.SenderId, message.ConversationId));
+                var body = message.ToByteArray();
+                insert.Parameters[0].Value = message.ConversationId;
+                insert.Parameters[1].Value = message.Seq;
+                insert.Parameters[2].Value = message.SenderId;
+                insert.Parameters[3].Value = message.ClientMsgId;
+                insert.Parameters[4].Value = body;
+                insert.ExecuteNonQuery();
+                heads[message.ConversationId] = message;
+                if (message.ConversationId.StartsWith("c2c:", StringComparison.Ordinal))
+                {
+                    participants.Add((message.SenderId, message.ConversationId));
+                }
+
                 if (message.RecipientId.Length > 0)
                 {
-                    memberships.Add((message.RecipientId, message.ConversationId));
+                    participants.Add((message.RecipientId, message.ConversationId));
                 }
             }
 
-            foreach (var (userId, conversationId) in memberships)
+            using var head = connection.Command(
+                """
+                INSERT INTO conversations (conversation_id, max_seq, last_activity_ms, last_message) VALUES ($c, $s, $t, $b)
+                ON CONFLICT (conversation_id) DO UPDATE SET max_seq = excluded.max_seq, last_activity_ms = excluded.last_activity_ms,
+                    last_message = excluded.last_message WHERE excluded.max_seq > conversations.max_seq
+                """, transaction, ("$c", ""), ("$s", 0L), ("$t", 0L), ("$b", Array.Empty<byte>()));
+            foreach (var message in heads.Values)
             {
-                _insertMembership.Parameters[0].Value = userId;
-                _insertMembership.Parameters[1].Value = conversationId;
-                _insertMembership.ExecuteNonQuery();
+                head.Parameters[0].Value = message.ConversationId;
+                head.Parameters[1].Value = message.Seq;
+                head.Parameters[2].Value = message.ServerTimeMs;
+                head.Parameters[3].Value = message.ToByteArray();
+                head.ExecuteNonQuery();
             }
 
-            transaction.Commit();
-        }
-        finally
-        {
-            _insertMessage.Transaction = null;
-            _insertMembership.Transaction = null;
-            _writeLock.Release();
-        }
+            using var participant = connection.Command(
+                "INSERT OR IGNORE INTO user_conversations (user_id, conversation_id) VALUES ($u, $c)", transaction, ("$u", ""), ("$c", ""));
+            foreach (var (userId, conversationId) in participants)
+            {
+                participant.Parameters[0].Value = userId;
+                participant.Parameters[1].Value = conversationId;
+                participant.ExecuteNonQuery();
+            }
+
+            return true;
+        }, cancellationToken);
     }
 
     public async Task<long> GetMaxSeqAsync(string conversationId, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $c";
-        command.Parameters.AddWithValue("$c", conversationId);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command("SELECT max_seq FROM conversations WHERE conversation_id = $c", null, ("$c", conversationId));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long seq ? seq : 0;
     }
 
     public async Task<IReadOnlyDictionary<ClientMsgKey, ChatMessage>> FindByClientMsgIdsAsync(
@@ -126,12 +88,12 @@ internal sealed class SqliteMessageStore : IMessageStore, IDisposable
             return found;
         }
 
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         // One query per chunk instead of one per message: the commit queue asks for a whole batch at once.
         foreach (var chunk in keys.Chunk(400))
         {
             await using var command = connection.CreateCommand();
-            var values = new System.Text.StringBuilder();
+            var values = new StringBuilder();
             for (var i = 0; i < chunk.Length; i++)
             {
                 values.Append(i == 0 ? "" : ",").Append("($u").Append(i).Append(",$m").Append(i).Append(')');
@@ -160,32 +122,11 @@ internal sealed class SqliteMessageStore : IMessageStore, IDisposable
         ReadAsync("SELECT body FROM messages WHERE conversation_id = $c AND seq < $s ORDER BY seq DESC LIMIT $l",
             conversationId, beforeSeq, limit, reverse: true, cancellationToken);
 
-    public async Task<IReadOnlyList<ConversationHead>> GetConversationsAsync(string userId, CancellationToken cancellationToken)
+    public async Task<ChatMessage?> GetAsync(string conversationId, long seq, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT uc.conversation_id,
-                   (SELECT COALESCE(MAX(m.seq), 0) FROM messages m WHERE m.conversation_id = uc.conversation_id)
-            FROM user_conversations uc WHERE uc.user_id = $u ORDER BY uc.conversation_id
-            """;
-        command.Parameters.AddWithValue("$u", userId);
-        var heads = new List<ConversationHead>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            heads.Add(new ConversationHead(reader.GetString(0), reader.GetInt64(1)));
-        }
-
-        return heads;
-    }
-
-    public void Dispose()
-    {
-        _insertMessage.Dispose();
-        _insertMembership.Dispose();
-        _writer.Dispose();
-        _writeLock.Dispose();
+        var one = await ReadAsync("SELECT body FROM messages WHERE conversation_id = $c AND seq = $s LIMIT $l",
+            conversationId, seq, 1, reverse: false, cancellationToken).ConfigureAwait(false);
+        return one.Count == 1 ? one[0] : null;
     }
 
     private async Task<IReadOnlyList<ChatMessage>> ReadAsync(
@@ -197,12 +138,8 @@ internal sealed class SqliteMessageStore : IMessageStore, IDisposable
             return messages;
         }
 
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Parameters.AddWithValue("$c", conversationId);
-        command.Parameters.AddWithValue("$s", seq);
-        command.Parameters.AddWithValue("$l", limit);
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command(sql, null, ("$c", conversationId), ("$s", seq), ("$l", limit));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -215,19 +152,5 @@ internal sealed class SqliteMessageStore : IMessageStore, IDisposable
         }
 
         return messages;
-    }
-
-    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return connection;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
     }
 }

@@ -1,0 +1,102 @@
+using MQTTnet.Server;
+using MqttIm.Contracts.V1;
+using MqttIm.ImExtensions.Delivery;
+using MqttIm.ImExtensions.Groups;
+using MqttIm.ImExtensions.Sessions;
+
+namespace MqttIm.ImExtensions.Messaging;
+
+/// <summary>
+/// <c>im/c2c/{peer}</c> and <c>im/group/{groupId}</c>: validate the envelope (and group membership and mutes),
+/// hand it to the group commit, acknowledge only once it is durable.
+/// </summary>
+internal sealed class ChatSendHandler(
+    SendRequestReader reader,
+    MessageCommitQueue commitQueue,
+    GroupDirectory groups,
+    UplinkResponder responder,
+    IOnlineRouter router,
+    TimeProvider clock)
+{
+    public async Task HandleC2cAsync(InterceptingPublishEventArgs args, ConnectedDevice device, string peerId)
+    {
+        args.ProcessPublish = false;
+        if (!reader.TryRead(args.ApplicationMessage, out var request, out var rejection))
+        {
+            await responder.RejectAsync(args, device, rejection, request.ClientMsgId).ConfigureAwait(false);
+            return;
+        }
+
+        var draft = Draft(request, device, ConversationIds.C2c(device.UserId, peerId));
+        draft.RecipientId = peerId;
+        await SubmitAsync(args, device, draft).ConfigureAwait(false);
+    }
+
+    public async Task HandleGroupAsync(InterceptingPublishEventArgs args, ConnectedDevice device, string groupId)
+    {
+        args.ProcessPublish = false;
+        // Membership first: a non-member learns only that, whatever it sent.
+        var snapshot = await groups.GetAsync(groupId, args.CancellationToken).ConfigureAwait(false);
+        var member = snapshot?.Find(device.UserId);
+        if (snapshot is null || snapshot.Group.Dissolved || member is null)
+        {
+            var why = snapshot is null ? "no such group" : snapshot.Group.Dissolved ? "the group is dissolved" : "you are not a member of this group";
+            await responder.RejectAsync(args, device, UplinkRejection.NotMember(why)).ConfigureAwait(false);
+            return;
+        }
+
+        if (!reader.TryRead(args.ApplicationMessage, out var request, out var rejection))
+        {
+            await responder.RejectAsync(args, device, rejection, request.ClientMsgId).ConfigureAwait(false);
+            return;
+        }
+
+        if (member.MutedUntilMs > clock.GetUtcNow().ToUnixTimeMilliseconds() || (snapshot.Group.AllMuted && member.Role == GroupRole.Member))
+        {
+            await responder.RejectAsync(args, device, UplinkRejection.Muted("you are muted in this group"), request.ClientMsgId).ConfigureAwait(false);
+            return;
+        }
+
+        var draft = Draft(request, device, snapshot.ConversationId);
+        draft.GroupId = groupId;
+        await SubmitAsync(args, device, draft).ConfigureAwait(false);
+    }
+
+    private static ChatMessage Draft(SendRequest request, ConnectedDevice device, string conversationId)
+    {
+        var draft = new ChatMessage
+        {
+            ConversationId = conversationId,
+            ClientMsgId = request.ClientMsgId,
+            SenderId = device.UserId,
+            SenderDevice = device.ClientId,
+            Text = request.Text,
+            ContentType = request.ContentType.Length > 0 ? request.ContentType : "text",
+            Data = request.Data,
+        };
+        draft.Ext.Add(request.Ext);
+        return draft;
+    }
+
+    private async Task SubmitAsync(InterceptingPublishEventArgs args, ConnectedDevice device, ChatMessage draft)
+    {
+        SendOutcome outcome;
+        try
+        {
+            outcome = await commitQueue.SubmitAsync(new PendingSend(draft, device.ClientId), args.CancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException)
+        {
+            await responder.RejectAsync(args, device, UplinkRejection.StoreUnavailable(), draft.ClientMsgId).ConfigureAwait(false);
+            return;
+        }
+
+        UplinkResponder.Accept(args, outcome);
+        if (outcome.Duplicate)
+        {
+            // A resend: the first send's ack may have been lost with the connection, so answer it again.
+            var ack = new OutboundEvent(new InboxEvent { SendAck = SendAcks.From(outcome.Message, duplicate: true) });
+            await router.RouteToDeviceAsync(device.UserId, device.ClientId, ack, args.CancellationToken).ConfigureAwait(false);
+        }
+    }
+}

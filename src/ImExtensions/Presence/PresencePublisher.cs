@@ -1,0 +1,70 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using MqttIm.Contracts.V1;
+using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Sessions;
+
+namespace MqttIm.ImExtensions.Presence;
+
+/// <summary>
+/// Publishes a user's retained <see cref="PresenceState"/> on <c>presence/{userId}</c> whenever the devices the
+/// registry lists for the user change. States are computed from the registry and queued under one lock, and one loop
+/// publishes them in that order, so the retained message always ends on the latest registry state.
+/// </summary>
+internal sealed class PresencePublisher(
+    ConnectedDeviceRegistry registry,
+    PresenceTracker tracker,
+    MqttServer server,
+    TimeProvider clock,
+    ILogger<PresencePublisher> logger) : BackgroundService
+{
+    private readonly Lock _gate = new();
+    private readonly Channel<PresenceState> _queue = Channel.CreateUnbounded<PresenceState>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Re-reads the user's connected devices and queues a publish if their presence changed. Never throws.</summary>
+    public void Refresh(string userId)
+    {
+        if (string.IsNullOrEmpty(userId))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var devices = registry.DevicesOf(userId).Select(d => d.ClientId);
+            if (tracker.Apply(userId, devices, clock.GetUtcNow().ToUnixTimeMilliseconds()) is { } state)
+            {
+                _queue.Writer.TryWrite(state);
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var state in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                var message = new MqttApplicationMessageBuilder()
+                    .WithTopic(PresenceTopic.For(state.UserId))
+                    .WithPayload(PayloadCodec.Encode(state, WireFormat.Json))
+                    .WithContentType(PayloadCodec.JsonContentType)
+                    .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData)
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                    .WithRetainFlag(true)
+                    .Build();
+                await server.InjectApplicationMessage(new InjectedMqttApplicationMessage(message), stoppingToken).ConfigureAwait(false);
+                ImLog.PresencePublished(logger, state.UserId, state.Online, state.Devices.Count);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                ImLog.PresencePublishFailed(logger, ex, state.UserId);
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Options;
+using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Storage;
+
+namespace MqttIm.ImExtensions.Presence;
+
+/// <summary>Decides whether one user may watch another's presence (<c>Presence:WatchPolicy</c>).</summary>
+internal sealed class PresenceWatchPolicy(IOptions<PresenceOptions> options, IConversationStore conversationStore)
+{
+    public async ValueTask<bool> MayWatchAsync(string watcherId, string targetId, CancellationToken cancellationToken)
+    {
+        if (string.Equals(watcherId, targetId, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        switch (options.Value.WatchPolicy)
+        {
+            case PresenceWatchRule.Anyone:
+                return true;
+            case PresenceWatchRule.SelfOnly:
+                return false;
+            default:
+                // Group conversations join here once IsParticipant knows them.
+                var conversations = await conversationStore.GetAllAsync(watcherId, cancellationToken).ConfigureAwait(false);
+                return conversations.Any(c => ConversationIds.IsParticipant(c.ConversationId, targetId));
+        }
+    }
+}

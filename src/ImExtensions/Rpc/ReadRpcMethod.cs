@@ -1,0 +1,55 @@
+using MqttIm.Contracts.V1;
+using MqttIm.ImExtensions.Delivery;
+using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Storage;
+
+namespace MqttIm.ImExtensions.Rpc;
+
+/// <summary>
+/// <c>im/rpc/read</c>: moves the caller's read position (never backwards) and answers with the conversation's and the
+/// user's total unread. The peer of a 1:1 conversation gets a read receipt; the reader's other devices always do.
+/// </summary>
+internal sealed class ReadRpcMethod(IConversationStore conversations, IOnlineRouter router) : IRpcMethod
+{
+    public string Name => "read";
+
+    public async Task<string> InvokeAsync(RpcCall call, RpcResponse response, CancellationToken cancellationToken)
+    {
+        var request = call.Decode(ReadRequest.Parser, response);
+        if (request is null)
+        {
+            return "";
+        }
+
+        var reader = call.Caller.UserId;
+        var readSeq = await conversations.MarkReadAsync(reader, request.ConversationId, request.Seq, cancellationToken).ConfigureAwait(false);
+        if (readSeq is null)
+        {
+            response.Error = RpcErrors.NotAuthorized($"user {reader} is not in conversation '{request.ConversationId}'");
+            return request.RequestId;
+        }
+
+        // One snapshot for both numbers, so the conversation's unread and the total always agree.
+        var all = await conversations.GetAllAsync(reader, cancellationToken).ConfigureAwait(false);
+        var mine = all.FirstOrDefault(s => s.ConversationId == request.ConversationId);
+        response.Read = new ReadResponse
+        {
+            ConversationId = request.ConversationId,
+            ReadSeq = mine?.ReadSeq ?? readSeq.Value,
+            Unread = mine?.Unread ?? 0,
+            TotalUnread = all.Sum(s => s.Unread),
+        };
+
+        var receipt = new OutboundEvent(new InboxEvent
+        {
+            ReadReceipt = new ReadReceipt { ConversationId = request.ConversationId, ReaderId = reader, ReadSeq = response.Read.ReadSeq },
+        });
+        if (ConversationIds.PeerOf(request.ConversationId, reader) is { } peer && peer != reader)
+        {
+            await router.RouteAsync(peer, receipt, exceptClientId: null, cancellationToken).ConfigureAwait(false);
+        }
+
+        await router.RouteAsync(reader, receipt, exceptClientId: call.Caller.ClientId, cancellationToken).ConfigureAwait(false);
+        return request.RequestId;
+    }
+}

@@ -1,0 +1,26 @@
+using MqttIm.Contracts.V1;
+
+namespace MqttIm.ImExtensions.Storage;
+
+/// <summary>Groups and their members with roles, join seq and mutes.</summary>
+/// <remarks>Implementations: <c>SqliteGroupStore</c> (embedded); cluster stores must pass the same contract tests.</remarks>
+public interface IGroupStore
+{
+    /// <summary>Creates the group; false when the id is taken.</summary>
+    Task<bool> CreateAsync(GroupRecord group, CancellationToken cancellationToken);
+
+    Task<GroupRecord?> GetAsync(string groupId, CancellationToken cancellationToken);
+
+    /// <summary>Saves name, all-muted and dissolved.</summary>
+    Task UpdateAsync(GroupRecord group, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<GroupMember>> GetMembersAsync(string groupId, CancellationToken cancellationToken);
+
+    /// <summary>Adds members or replaces their role, join seq and mute.</summary>
+    Task UpsertMembersAsync(string groupId, IReadOnlyCollection<GroupMember> members, CancellationToken cancellationToken);
+
+    Task RemoveMembersAsync(string groupId, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken);
+}
+
+/// <summary>A group's own settings (members are separate).</summary>
+public sealed record GroupRecord(string GroupId, string Name, string OwnerId, bool AllMuted, bool Dissolved);

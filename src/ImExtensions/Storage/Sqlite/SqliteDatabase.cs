@@ -1,0 +1,105 @@
+using Microsoft.Data.Sqlite;
+
+namespace MqttIm.ImExtensions.Storage.Sqlite;
+
+/// <summary>
+/// The embedded database file shared by the SQLite stores: the schema, one writer connection behind a lock
+/// (SQLite has one writer at a time anyway), and pooled reader connections (WAL lets them run beside the writer).
+/// </summary>
+internal sealed class SqliteDatabase : IDisposable
+{
+    private readonly string _connectionString;
+    private readonly SqliteConnection _writer;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    public SqliteDatabase(string databasePath, bool fullSync)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+        }.ToString();
+        _writer = new SqliteConnection(_connectionString);
+        _writer.Open();
+        Execute($"""
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous={(fullSync ? "FULL" : "NORMAL")};
+            CREATE TABLE IF NOT EXISTS messages (
+                conversation_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                sender_id TEXT NOT NULL,
+                client_msg_id TEXT NOT NULL,
+                body BLOB NOT NULL,
+                PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
+            CREATE UNIQUE INDEX IF NOT EXISTS ux_messages_client_msg
+                ON messages (sender_id, client_msg_id) WHERE client_msg_id <> '';
+            CREATE TABLE IF NOT EXISTS conversations (
+                conversation_id TEXT PRIMARY KEY,
+                max_seq INTEGER NOT NULL,
+                last_activity_ms INTEGER NOT NULL,
+                last_message BLOB) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS user_conversations (
+                user_id TEXT NOT NULL,
+                conversation_id TEXT NOT NULL,
+                read_seq INTEGER NOT NULL DEFAULT 0,
+                joined_seq INTEGER NOT NULL DEFAULT 1,
+                pinned INTEGER NOT NULL DEFAULT 0,
+                muted INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (user_id, conversation_id)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS ix_user_conversations_conversation ON user_conversations (conversation_id);
+            CREATE TABLE IF NOT EXISTS groups (
+                group_id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                owner_id TEXT NOT NULL,
+                all_muted INTEGER NOT NULL DEFAULT 0,
+                dissolved INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS group_members (
+                group_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                role INTEGER NOT NULL,
+                joined_seq INTEGER NOT NULL,
+                muted_until_ms INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
+            """);
+    }
+
+    /// <summary>Runs <paramref name="work"/> in one write transaction on the writer connection; commits when it returns.</summary>
+    public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var transaction = _writer.BeginTransaction();
+            var result = work(_writer, transaction);
+            transaction.Commit();
+            return result;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    public void Dispose()
+    {
+        _writer.Dispose();
+        _writeLock.Dispose();
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = _writer.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

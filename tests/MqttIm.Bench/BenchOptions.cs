@@ -1,0 +1,153 @@
+using System.Globalization;
+
+namespace MqttIm.Bench;
+
+/// <summary>Command line: <c>--scenario relay,fanout,conns,chat,group</c>, <c>--quick</c>, <c>--write path</c>, plus knobs.</summary>
+public sealed class BenchOptions
+{
+    public static readonly string[] AllScenarios = ["relay", "fanout", "conns", "chat", "group"];
+
+    public List<string> Scenarios { get; } = [.. AllScenarios];
+
+    public bool Quick { get; private set; }
+
+    public string? WritePath { get; private set; }
+
+    public string MosquittoPath { get; private set; } = MosquittoBroker.DefaultPath;
+
+    /// <summary>Which brokers relay/fanout/conns run against (default both).</summary>
+    public List<BrokerKind> Brokers { get; } = [BrokerKind.MqttIm, BrokerKind.Mosquitto];
+
+    public string? BrokerDll { get; private set; }
+
+    /// <summary>Measured seconds per run (after warm-up).</summary>
+    public double MeasureSeconds { get; private set; } = 10;
+
+    public double WarmupSeconds { get; private set; } = 2;
+
+    public int RelayPairs { get; private set; } = 10;
+
+    /// <summary>Messages in flight per relay pair (sent, not yet delivered): the closed loop that keeps queues bounded.</summary>
+    public int RelayWindow { get; private set; } = 32;
+
+    public int PayloadBytes { get; private set; } = 64;
+
+    public int FanoutSubscribers { get; private set; } = 100;
+
+    /// <summary>Published messages in flight (not yet delivered to every subscriber) in fanout.</summary>
+    public int FanoutWindow { get; private set; } = 8;
+
+    public int Connections { get; private set; } = 10_000;
+
+    public int ConnectConcurrency { get; private set; } = 200;
+
+    public int ChatSmallUsers { get; private set; } = 10;
+
+    public int ChatLargeUsers { get; private set; } = 10_000;
+
+    /// <summary>Sender→receiver pairs in chat; each sender is one connection.</summary>
+    public int ChatPairs { get; private set; } = 5;
+
+    /// <summary>
+    /// Connected devices per sending user. MQTTnet handles one connection's PUBLISHes one after another and a chat PUBLISH
+    /// is answered only after its group commit, so one connection carries at most ~1 / commit latency msgs/s.
+    /// </summary>
+    public int ChatDevices { get; private set; } = 10;
+
+    /// <summary>Concurrent un-acked publishes per sending device in chat.</summary>
+    public int ChatWindow { get; private set; } = 4;
+
+    public double ChatRate { get; private set; } = 5_000;
+
+    public string CommandLine { get; private set; } = "";
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{arg} needs a value");
+            int NextInt() => int.Parse(Next(), CultureInfo.InvariantCulture);
+            double NextDouble() => double.Parse(Next(), CultureInfo.InvariantCulture);
+            switch (arg)
+            {
+                case "--scenario" or "--scenarios":
+                    o.Scenarios.Clear();
+                    foreach (var s in Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        if (!AllScenarios.Contains(s))
+                        {
+                            throw new ArgumentException($"unknown scenario '{s}'; known: {string.Join(',', AllScenarios)}");
+                        }
+
+                        o.Scenarios.Add(s);
+                    }
+
+                    break;
+                case "--quick":
+                    o.Quick = true;
+                    o.MeasureSeconds = 3;
+                    o.WarmupSeconds = 1;
+                    o.Connections = 1_000;
+                    o.ChatLargeUsers = 1_000;
+                    o.FanoutSubscribers = 50;
+                    break;
+                case "--write": o.WritePath = Next(); break;
+                case "--mosquitto": o.MosquittoPath = Next(); break;
+                case "--brokers":
+                    o.Brokers.Clear();
+                    o.Brokers.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(b => Enum.Parse<BrokerKind>(b, ignoreCase: true)));
+                    break;
+                case "--broker-dll": o.BrokerDll = Next(); break;
+                case "--seconds": o.MeasureSeconds = NextDouble(); break;
+                case "--warmup": o.WarmupSeconds = NextDouble(); break;
+                case "--pairs": o.RelayPairs = NextInt(); break;
+                case "--window": o.RelayWindow = NextInt(); break;
+                case "--payload": o.PayloadBytes = Math.Max(16, NextInt()); break;
+                case "--subscribers": o.FanoutSubscribers = NextInt(); break;
+                case "--fanout-window": o.FanoutWindow = NextInt(); break;
+                case "--connections": o.Connections = NextInt(); break;
+                case "--connect-concurrency": o.ConnectConcurrency = NextInt(); break;
+                case "--chat-users": o.ChatLargeUsers = NextInt(); break;
+                case "--chat-small-users": o.ChatSmallUsers = NextInt(); break;
+                case "--chat-pairs": o.ChatPairs = NextInt(); break;
+                case "--chat-window": o.ChatWindow = NextInt(); break;
+                case "--chat-devices": o.ChatDevices = Math.Max(1, NextInt()); break;
+                case "--chat-rate": o.ChatRate = NextDouble(); break;
+                case "-h" or "--help":
+                    throw new HelpRequestedException();
+                default:
+                    throw new ArgumentException($"unknown argument '{arg}'");
+            }
+        }
+
+        o.ChatSmallUsers = Math.Max(o.ChatSmallUsers, 2 * o.ChatPairs);
+        o.ChatLargeUsers = Math.Max(o.ChatLargeUsers, 2 * o.ChatPairs);
+        o.CommandLine = "dotnet run -c Release --project tests/MqttIm.Bench --" + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a)));
+        return o;
+    }
+
+    public const string Usage = """
+        MqttIm.Bench — load generator comparing MqttIm with Mosquitto on 127.0.0.1.
+
+          dotnet run -c Release --project tests/MqttIm.Bench -- [options]
+
+          --scenario LIST      relay,fanout,conns,chat,group (default: all)
+          --quick              ~1 minute smoke run (3 s runs, 1,000 connections/users)
+          --write PATH         write the markdown report (e.g. docs/BENCHMARKS.md)
+          --seconds N          measured seconds per run (default 10), --warmup N (default 2)
+          --pairs N            relay publisher/subscriber pairs (10), --window N in flight per pair (32)
+          --payload N          relay/fanout payload bytes (64)
+          --subscribers N      fanout subscribers (100), --fanout-window N (8)
+          --connections N      idle connections in conns (10000), --connect-concurrency N (200)
+          --chat-users N       large chat population (10000), --chat-pairs N (5)
+          --chat-devices N     sending devices (connections) per sender (10), --chat-window N in flight per device (4)
+          --chat-rate N        offered msgs/s for the fixed-rate chat run (5000)
+          --brokers LIST       mqttim,mosquitto (default both) for relay, fanout and conns
+          --mosquitto PATH     mosquitto binary (/usr/sbin/mosquitto)
+          --broker-dll PATH    MqttIm.Broker.dll (default: src/Broker/bin/Release/net10.0)
+        """;
+}
+
+public sealed class HelpRequestedException : Exception;

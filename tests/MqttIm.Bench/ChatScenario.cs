@@ -1,0 +1,362 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace MqttIm.Bench;
+
+/// <summary>
+/// chat (MqttIm only): U users online, each subscribed to <c>inbox/{user}</c>; A sender→receiver pairs send 1:1
+/// messages (QoS 1, JSON) to <c>im/c2c/{peer}</c>; the rest are idle. Measures PUBACKed msgs/s and publish→inbox latency,
+/// at a fixed offered rate and flat out, then checks nothing was lost (seqs contiguous, and the sync RPC's maxSeq).
+/// </summary>
+public static class ChatScenario
+{
+    private sealed class ChatPair(int index)
+    {
+        public readonly string Sender = $"s{index}";
+        public readonly string Receiver = $"r{index}";
+        public readonly Lock Gate = new();
+        public readonly HashSet<long> Seqs = [];
+        public string? ConversationId;
+        public long AcceptedTotal;
+        public long AcceptedRun;
+        public long ReceivedRun;
+        public long Duplicates;
+        public TaskCompletionSource<JsonDocument>? SyncResponse;
+    }
+
+    public static async Task RunAsync(string brokerDll, int users, BenchOptions o, Action<ResultRow> emit)
+    {
+        await using var broker = await MqttImBroker.StartAsync(brokerDll).ConfigureAwait(false);
+        var pairs = Enumerable.Range(0, o.ChatPairs).Select(k => new ChatPair(k)).ToArray();
+        var idle = users - 2 * pairs.Length;
+        var runState = new RunState();
+
+        var connectWatch = Stopwatch.StartNew();
+        var idleClients = await Clients.ConnectManyAsync(broker, idle, o.ConnectConcurrency,
+            i => ($"idle{i}", $"idle{i}-phone", $"inbox/idle{i}"), null, TimeSpan.FromMinutes(4)).ConfigureAwait(false);
+        var idleSeconds = connectWatch.Elapsed.TotalSeconds;
+        var receivers = await Clients.ConnectManyAsync(broker, pairs.Length, 50,
+            k => (pairs[k].Receiver, pairs[k].Receiver + "-phone", $"inbox/{pairs[k].Receiver}"),
+            k => args => OnReceiverMessage(pairs[k], runState, args), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        long sendAcks = 0;
+        // Device 0 of each sender is on its inbox (gets the send-acks and, as multi-device sync, copies of what the
+        // user's other devices send); devices 1.. only send.
+        var devices = o.ChatDevices;
+        var senders = await Clients.ConnectManyAsync(broker, pairs.Length * devices, 50,
+            i => (pairs[i / devices].Sender, $"{pairs[i / devices].Sender}-d{i % devices}", i % devices == 0 ? $"inbox/{pairs[i / devices].Sender}" : null),
+            _ => _ =>
+            {
+                Interlocked.Increment(ref sendAcks);
+                return Task.CompletedTask;
+            },
+            TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        Log.Info(Fmt.Inv($"  chat U={users:N0}: {idle:N0} idle + {2 * pairs.Length} active users connected in {connectWatch.Elapsed.TotalSeconds:F1} s"));
+
+        try
+        {
+            foreach (var rate in new double?[] { o.ChatRate, null })
+            {
+                var row = await RunOnceAsync(broker, users, idle, pairs, senders, runState, rate, o).ConfigureAwait(false);
+                if (rate is not null && idle > 0)
+                {
+                    row = row with { Notes = row.Notes + Fmt.Inv($"; {idle:N0} idle users connected+subscribed in {idleSeconds:F1} s") };
+                }
+
+                emit(row);
+            }
+
+            var check = await VerifyAsync(pairs, receivers).ConfigureAwait(false);
+            Log.Info($"  chat U={users:N0}: {check}");
+            emit(new ResultRow("chat", broker.Name, Fmt.Inv($"U={users:N0}: end-of-run check over both runs"), "–", "–", "–", "–", check, double.NaN, double.NaN, 0, broker.ResidentBytes()));
+        }
+        finally
+        {
+            await broker.DisposeAsync().ConfigureAwait(false);
+            await Clients.DisposeAllAsync([.. senders, .. receivers, .. idleClients], disconnect: false).ConfigureAwait(false);
+        }
+    }
+
+    private sealed class RunState
+    {
+        public RunClock? Clock;
+        public readonly LatencyHistogram EndToEnd = new();
+        public long MeasuredDeliveries;
+
+        public void Reset(RunClock clock)
+        {
+            Clock = clock;
+        }
+    }
+
+    private static async Task<ResultRow> RunOnceAsync(
+        MqttImBroker broker, int users, int idle, ChatPair[] pairs, IMqttClient[] senders, RunState shared, double? rate, BenchOptions o)
+    {
+        var state = new RunState();
+        var ackLatency = new LatencyHistogram();
+        long measuredAccepts = 0, rejected = 0, nextIndex = -1;
+        string? firstRejection = null;
+        foreach (var pair in pairs)
+        {
+            pair.AcceptedRun = 0;
+            Interlocked.Exchange(ref pair.ReceivedRun, 0);
+        }
+
+        var runId = Guid.NewGuid().ToString("N")[..8];
+        var clock = new RunClock(o.WarmupSeconds, o.MeasureSeconds);
+        lock (shared)
+        {
+            shared.Clock = clock;
+            Current = state;
+        }
+
+        var stop = 0;
+        var workers = new List<Task>();
+        for (var d = 0; d < senders.Length; d++)
+        {
+            var pair = pairs[d / o.ChatDevices];
+            var client = senders[d];
+            var topic = $"im/c2c/{pair.Receiver}";
+            for (var w = 0; w < o.ChatWindow; w++)
+            {
+                workers.Add(Task.Run(async () =>
+                {
+                    while (Volatile.Read(ref stop) == 0)
+                    {
+                        var index = Interlocked.Increment(ref nextIndex);
+                        if (rate is { } r)
+                        {
+                            await RunClock.DelayUntil(clock.Start + (long)(index * Stopwatch.Frequency / r)).ConfigureAwait(false);
+                            if (Volatile.Read(ref stop) != 0)
+                            {
+                                break;
+                            }
+                        }
+
+                        var sentAt = Stopwatch.GetTimestamp();
+                        var payload = Encoding.UTF8.GetBytes(
+                            $"{{\"text\":\"ts={sentAt.ToString(CultureInfo.InvariantCulture)} bench message\",\"clientMsgId\":\"{runId}-{index.ToString(CultureInfo.InvariantCulture)}\"}}");
+                        MqttClientPublishResult result;
+                        try
+                        {
+                            result = await client.PublishAsync(new MqttApplicationMessage
+                            {
+                                Topic = topic,
+                                PayloadSegment = payload,
+                                QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce,
+                                ContentType = "application/json",
+                            }).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
+                        {
+                            Interlocked.Increment(ref rejected);
+                            firstRejection ??= ex.Message;
+                            continue;
+                        }
+
+                        var now = Stopwatch.GetTimestamp();
+                        if (result.ReasonCode == MqttClientPublishReasonCode.Success)
+                        {
+                            Interlocked.Increment(ref pair.AcceptedRun);
+                            Interlocked.Increment(ref pair.AcceptedTotal);
+                            if (clock.InWindow(now))
+                            {
+                                Interlocked.Increment(ref measuredAccepts);
+                                ackLatency.RecordTicks(now - sentAt);
+                            }
+                        }
+                        else
+                        {
+                            Interlocked.Increment(ref rejected);
+                            firstRejection ??= $"{result.ReasonCode} {result.ReasonString}";
+                        }
+                    }
+                }));
+            }
+        }
+
+        var cpu = await clock.MeasureCpuAsync(broker).ConfigureAwait(false);
+        var rss = broker.ResidentBytes();
+        Volatile.Write(ref stop, 1);
+        await Task.WhenAll(workers).ConfigureAwait(false);
+        await RelayScenario.DrainAsync(() => pairs.Sum(p => Math.Max(0, Interlocked.Read(ref p.AcceptedRun) - Interlocked.Read(ref p.ReceivedRun))), TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        var lost = pairs.Sum(p => Math.Max(0, Interlocked.Read(ref p.AcceptedRun) - Interlocked.Read(ref p.ReceivedRun)));
+        var accepted = measuredAccepts / clock.MeasureSeconds;
+        var e2e = state.EndToEnd;
+        var settings = Fmt.Inv($"U={users:N0} online ({2 * pairs.Length} active in {pairs.Length} pairs, {idle:N0} idle), QoS 1 JSON, {(rate is { } rr ? $"offered {rr:N0} msg/s" : "flat out")}, {o.ChatDevices} devices/sender × {o.ChatWindow} in flight");
+        var notes = Fmt.Inv($"broker {RelayScenario.PerMessage(cpu.BrokerCpu, measuredAccepts)}/msg; PUBACK p50/p99 {Fmt.Ms(ackLatency.Percentile(50))}/{Fmt.Ms(ackLatency.Percentile(99))}; lost {lost}; {Interlocked.Read(ref state.MeasuredDeliveries) / clock.MeasureSeconds:N0} inbox deliveries/s");
+        if (rejected > 0)
+        {
+            notes += Fmt.Inv($"; {rejected} rejected ({firstRejection})");
+        }
+
+        return new ResultRow("chat", broker.Name, settings, Fmt.Rate(accepted, "msg/s"),
+            Fmt.Ms(e2e.Percentile(50)), Fmt.Ms(e2e.Percentile(99)), Fmt.Ms(e2e.MaxMicros), notes,
+            cpu.BrokerCpu, cpu.SelfCpu, cpu.Seconds, rss)
+        { Value = accepted, Secondary = e2e.Percentile(99), OtherCpuSeconds = cpu.OtherCpu };
+    }
+
+    // The run whose latencies receivers record (one run at a time).
+    private static RunState? Current;
+
+    private static Task OnReceiverMessage(ChatPair pair, RunState shared, MqttApplicationMessageReceivedEventArgs args)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var message = args.ApplicationMessage;
+        if (message.Topic.EndsWith("/rpc", StringComparison.Ordinal))
+        {
+            pair.SyncResponse?.TrySetResult(JsonDocument.Parse(message.Payload.ToArray()));
+            return Task.CompletedTask;
+        }
+
+        if (!TryReadInboxMessage(message.Payload, out var conversationId, out var seq, out var sentAt))
+        {
+            return Task.CompletedTask;
+        }
+
+        bool fresh;
+        lock (pair.Gate)
+        {
+            pair.ConversationId ??= conversationId;
+            fresh = pair.Seqs.Add(seq);
+        }
+
+        if (!fresh)
+        {
+            Interlocked.Increment(ref pair.Duplicates);
+            return Task.CompletedTask;
+        }
+
+        Interlocked.Increment(ref pair.ReceivedRun);
+        var run = Current;
+        var clock = shared.Clock;
+        if (run is not null && clock is not null && clock.InWindow(now) && sentAt > 0)
+        {
+            run.EndToEnd.RecordTicks(now - sentAt);
+            Interlocked.Increment(ref run.MeasuredDeliveries);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Reads <c>{"message":{"conversationId":..,"seq":"5","text":"ts=.. .."}}</c>; false for any other inbox event.</summary>
+    private static bool TryReadInboxMessage(in ReadOnlySequence<byte> payload, out string conversationId, out long seq, out long sentAt)
+    {
+        conversationId = "";
+        seq = -1;
+        sentAt = 0;
+        var reader = new Utf8JsonReader(payload);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject || !reader.Read()
+            || reader.TokenType != JsonTokenType.PropertyName || !reader.ValueTextEquals("message"u8)
+            || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != depth + 1)
+            {
+                continue;
+            }
+
+            if (reader.ValueTextEquals("conversationId"u8))
+            {
+                reader.Read();
+                conversationId = reader.GetString() ?? "";
+            }
+            else if (reader.ValueTextEquals("seq"u8))
+            {
+                reader.Read();
+                seq = reader.TokenType == JsonTokenType.String ? long.Parse(reader.GetString()!, CultureInfo.InvariantCulture) : reader.GetInt64();
+            }
+            else if (reader.ValueTextEquals("text"u8))
+            {
+                reader.Read();
+                var text = reader.GetString() ?? "";
+                if (text.StartsWith("ts=", StringComparison.Ordinal))
+                {
+                    var end = text.IndexOf(' ', StringComparison.Ordinal);
+                    _ = long.TryParse(text.AsSpan(3, (end < 0 ? text.Length : end) - 3), NumberStyles.None, CultureInfo.InvariantCulture, out sentAt);
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return seq >= 0;
+    }
+
+    /// <summary>Per pair: the receiver got seqs 1..N with N = PUBACKs the sender got, and the sync RPC reports maxSeq = N.</summary>
+    private static async Task<string> VerifyAsync(ChatPair[] pairs, IMqttClient[] receivers)
+    {
+        var problems = new List<string>();
+        long total = 0, duplicates = 0;
+        for (var k = 0; k < pairs.Length; k++)
+        {
+            var pair = pairs[k];
+            total += pair.AcceptedTotal;
+            duplicates += Interlocked.Read(ref pair.Duplicates);
+            long[] seqs;
+            lock (pair.Gate)
+            {
+                seqs = [.. pair.Seqs];
+            }
+
+            Array.Sort(seqs);
+            var contiguous = seqs.Length == pair.AcceptedTotal && (seqs.Length == 0 || (seqs[0] == 1 && seqs[^1] == seqs.Length));
+            if (!contiguous)
+            {
+                problems.Add(Fmt.Inv($"{pair.Receiver}: got {seqs.Length} distinct seqs (max {(seqs.Length > 0 ? seqs[^1] : 0)}) for {pair.AcceptedTotal} acked"));
+            }
+
+            pair.SyncResponse = new TaskCompletionSource<JsonDocument>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var request = new MqttApplicationMessage
+            {
+                Topic = "im/rpc/sync",
+                PayloadSegment = Encoding.UTF8.GetBytes("{\"requestId\":\"r1\"}"),
+                QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce,
+                ContentType = "application/json",
+                ResponseTopic = $"inbox/{pair.Receiver}/rpc",
+                CorrelationData = Encoding.UTF8.GetBytes("bench-" + k),
+            };
+            await receivers[k].PublishAsync(request).ConfigureAwait(false);
+            try
+            {
+                using var doc = await pair.SyncResponse.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+                long maxSeq = -1;
+                if (doc.RootElement.TryGetProperty("sync", out var sync) && sync.TryGetProperty("conversations", out var conversations))
+                {
+                    foreach (var c in conversations.EnumerateArray())
+                    {
+                        if (c.GetProperty("conversationId").GetString() == pair.ConversationId && c.TryGetProperty("maxSeq", out var m))
+                        {
+                            maxSeq = m.ValueKind == JsonValueKind.String ? long.Parse(m.GetString()!, CultureInfo.InvariantCulture) : m.GetInt64();
+                        }
+                    }
+                }
+
+                if (maxSeq != pair.AcceptedTotal)
+                {
+                    problems.Add(Fmt.Inv($"{pair.Receiver}: sync maxSeq {maxSeq} ≠ {pair.AcceptedTotal} acked"));
+                }
+            }
+            catch (TimeoutException)
+            {
+                problems.Add($"{pair.Receiver}: no sync response");
+            }
+        }
+
+        return problems.Count == 0
+            ? Fmt.Inv($"lost 0: all {total:N0} acked messages arrived, seqs 1..N contiguous in all {pairs.Length} conversations, sync RPC maxSeq = N; {duplicates} duplicate deliveries")
+            : "LOSS/GAP: " + string.Join("; ", problems);
+    }
+}

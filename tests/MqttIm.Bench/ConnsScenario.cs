@@ -1,0 +1,51 @@
+using System.Diagnostics;
+
+namespace MqttIm.Bench;
+
+/// <summary>conns: C idle connections, each subscribed (MqttIm: its own inbox; Mosquitto: a per-client plain topic).</summary>
+public static class ConnsScenario
+{
+    public static async Task<ResultRow> RunAsync(BrokerUnderTest broker, BenchOptions o)
+    {
+        var runId = Guid.NewGuid().ToString("N")[..6];
+        var mqttIm = broker.Kind == BrokerKind.MqttIm;
+        (string, string, string?) Identity(int i, string prefix) => mqttIm
+            ? ($"{prefix}{i}", $"{prefix}{i}-{runId}", $"inbox/{prefix}{i}")
+            : ($"{prefix}{i}", $"{prefix}{i}-{runId}", $"bench/conn/{prefix}{i}");
+
+        // Warm the connect path (JIT, pools) so the baseline RSS is not the cold process.
+        var warm = await Clients.ConnectManyAsync(broker, 100, 50, i => Identity(i, "warm"), null, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        await Clients.DisposeAllAsync(warm).ConfigureAwait(false);
+        await Task.Delay(1000).ConfigureAwait(false);
+        var rssBefore = broker.ResidentBytes();
+
+        var cpu = new CpuWindow(broker).Start();
+        var started = Stopwatch.GetTimestamp();
+        var clients = await Clients.ConnectManyAsync(broker, o.Connections, o.ConnectConcurrency, i => Identity(i, "idle"), null, TimeSpan.FromMinutes(4)).ConfigureAwait(false);
+        var connectSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        cpu.Stop();
+
+        // Hold the connections idle: let the connect burst's after-effects (tier-1 JIT, GC) settle, then measure idle CPU.
+        await Task.Delay(TimeSpan.FromSeconds(Math.Min(3, o.MeasureSeconds))).ConfigureAwait(false);
+        var hold = new CpuWindow(broker).Start();
+        await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, o.MeasureSeconds))).ConfigureAwait(false);
+        hold.Stop();
+        var rssAfter = broker.ResidentBytes();
+        var connected = clients.Count(c => c.IsConnected);
+
+        // Kill the broker first: 10,000 clean disconnects would only measure teardown.
+        await broker.DisposeAsync().ConfigureAwait(false);
+        await Clients.DisposeAllAsync(clients, disconnect: false).ConfigureAwait(false);
+
+        var perConnection = (rssAfter - rssBefore) / (double)o.Connections;
+        var rate = o.Connections / connectSeconds;
+        return new ResultRow(
+            "conns", broker.Name,
+            Fmt.Inv($"{o.Connections:N0} idle MQTT 5 conns, 1 subscription each ({(mqttIm ? "inbox/{user}, JWT auth" : "plain topic, anonymous")}), {o.ConnectConcurrency} connecting at a time"),
+            Fmt.Rate(rate, "conn/s"),
+            "–", "–", "–",
+            Fmt.Inv($"all connected in {connectSeconds:F1} s; {connected:N0} still up after hold; RSS {perConnection / 1024:F1} KiB/conn ({Fmt.MiB(rssBefore)} → {Fmt.MiB(rssAfter)}); idle broker CPU {hold.BrokerCpu / hold.Seconds * 100:F1} % of a core"),
+            cpu.BrokerCpu, cpu.SelfCpu, cpu.Seconds, rssAfter)
+        { Value = perConnection, Secondary = connectSeconds, OtherCpuSeconds = cpu.OtherCpu };
+    }
+}

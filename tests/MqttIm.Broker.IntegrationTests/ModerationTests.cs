@@ -1,0 +1,136 @@
+using System.Text;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using MqttIm.Contracts.V1;
+using MqttIm.Testing;
+
+namespace MqttIm.Broker.IntegrationTests;
+
+/// <summary>The per-connection publish rate limit and the sensitive-word filter, on real broker processes.</summary>
+public sealed class ModerationTests(ModerationBrokersFixture fixture) : IClassFixture<ModerationBrokersFixture>
+{
+    private const int BurstSize = 20;
+    private readonly BrokerProcess _masking = fixture.Masking;
+    private readonly BrokerProcess _rejecting = fixture.Rejecting;
+
+    private static string NewUser(string name) => $"{name}{Guid.NewGuid():N}"[..20];
+
+    private static async Task<List<MqttClientPublishResult>> PublishBurstAsync(TestDevice device, string topic)
+    {
+        var results = new List<MqttClientPublishResult>();
+        for (var i = 0; i < BurstSize; i++)
+        {
+            results.Add(await device.PublishAsync(topic, Encoding.UTF8.GetBytes($"{{\"text\":\"burst {i}\"}}")));
+        }
+
+        return results;
+    }
+
+    [Fact]
+    public async Task PlainTopicBurst_OverTheLimit_QuotaExceeded_OtherClientUnaffected_AndRecoversAfterASecond()
+    {
+        var topic = $"sensors/{Guid.NewGuid():N}";
+        await using var flooder = await TestDevice.ConnectAsync(_masking, NewUser("flood"), subscribeInbox: false);
+        await using var other = await TestDevice.ConnectAsync(_masking, NewUser("other"), subscribeInbox: false);
+        await using var listener = await TestDevice.ConnectAsync(_masking, NewUser("listen"), subscribeInbox: false);
+        await listener.Client.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce);
+
+        var results = await PublishBurstAsync(flooder, topic);
+
+        Assert.All(results.Take(ModerationBrokersFixture.Burst), r => Assert.Equal(MqttClientPublishReasonCode.Success, r.ReasonCode));
+        var refused = results.Where(r => r.ReasonCode == MqttClientPublishReasonCode.QuotaExceeded).ToList();
+        Assert.NotEmpty(refused);
+        Assert.All(refused, r => Assert.Contains("rate limit", r.ReasonString));
+        Assert.Equal(BurstSize, results.Count(r => r.IsSuccess) + refused.Count);
+
+        // Only the accepted publishes reach subscribers.
+        var accepted = results.Count(r => r.IsSuccess);
+        for (var i = 0; i < accepted; i++)
+        {
+            await listener.NextAsync();
+        }
+
+        Assert.Null(await listener.TryNextAsync(TimeSpan.FromMilliseconds(300)));
+
+        // Another connection has its own bucket.
+        for (var i = 0; i < ModerationBrokersFixture.Burst; i++)
+        {
+            var result = await other.PublishAsync(topic, [1]);
+            Assert.True(result.IsSuccess, $"other client publish {i}: {result.ReasonCode} {result.ReasonString}");
+        }
+
+        // The flooder's bucket refills at the configured rate.
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        var again = await flooder.PublishAsync(topic, [2]);
+        Assert.True(again.IsSuccess, $"{again.ReasonCode} {again.ReasonString}");
+    }
+
+    [Theory]
+    [InlineData(MqttProtocolVersion.V311)]
+    [InlineData(MqttProtocolVersion.V500)]
+    public async Task ImTopicBurst_OverTheLimit_SendErrorRateLimitedOnTheInbox(MqttProtocolVersion version)
+    {
+        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        await using var a = await TestDevice.ConnectAsync(_masking, alice, version: version);
+        await using var b = await TestDevice.ConnectAsync(_masking, bob);
+
+        var results = await PublishBurstAsync(a, $"im/c2c/{bob}");
+
+        var error = await a.NextEventAsync(e => e.EventCase == InboxEvent.EventOneofCase.SendError);
+        Assert.Equal("rate_limited", error.SendError.Code);
+        Assert.Equal($"im/c2c/{bob}", error.SendError.Topic);
+        if (version == MqttProtocolVersion.V500)
+        {
+            Assert.All(results.Take(ModerationBrokersFixture.Burst), r => Assert.True(r.IsSuccess, $"{r.ReasonCode} {r.ReasonString}"));
+            Assert.Contains(results, r => r.ReasonCode == MqttClientPublishReasonCode.QuotaExceeded);
+        }
+
+        // The peer gets the accepted messages, contiguous from seq 1.
+        var first = await b.NextChatMessageAsync();
+        Assert.Equal(1, first.Seq);
+        Assert.Equal("burst 0", first.Text);
+    }
+
+    [Fact]
+    public async Task MaskMode_SensitiveWordsArriveAsStars()
+    {
+        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        await using var a = await TestDevice.ConnectAsync(_masking, alice);
+        await using var b = await TestDevice.ConnectAsync(_masking, bob, version: MqttProtocolVersion.V311);
+
+        var result = await a.SendAsync(bob, "this BADWORD is 坏词, ok", "m1");
+        Assert.True(result.IsSuccess, $"{result.ReasonCode} {result.ReasonString}");
+
+        var message = await b.NextChatMessageAsync();
+        Assert.Equal("this ******* is **, ok", message.Text);
+    }
+
+    [Theory]
+    [InlineData(MqttProtocolVersion.V311)]
+    [InlineData(MqttProtocolVersion.V500)]
+    public async Task RejectMode_SendRefused_ContentRejected_NothingDelivered(MqttProtocolVersion version)
+    {
+        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        await using var a = await TestDevice.ConnectAsync(_rejecting, alice, version: version);
+        await using var b = await TestDevice.ConnectAsync(_rejecting, bob);
+
+        var result = await a.SendAsync(bob, "这是坏词", "bad-1");
+        if (version == MqttProtocolVersion.V500)
+        {
+            Assert.Equal(MqttClientPublishReasonCode.PayloadFormatInvalid, result.ReasonCode);
+        }
+
+        var error = await a.NextEventAsync(e => e.EventCase == InboxEvent.EventOneofCase.SendError);
+        Assert.Equal("content_rejected", error.SendError.Code);
+        Assert.Equal("bad-1", error.SendError.ClientMsgId);
+        Assert.Null(await b.TryNextAsync(TimeSpan.FromMilliseconds(500)));
+
+        // Nothing was stored: the next clean message is seq 1.
+        var clean = await a.SendAsync(bob, "all good", "good-1");
+        Assert.True(clean.IsSuccess, $"{clean.ReasonCode} {clean.ReasonString}");
+        var delivered = await b.NextChatMessageAsync();
+        Assert.Equal("all good", delivered.Text);
+        Assert.Equal(1, delivered.Seq);
+    }
+}

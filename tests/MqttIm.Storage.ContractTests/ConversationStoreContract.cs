@@ -1,0 +1,86 @@
+using MqttIm.ImExtensions.Storage;
+
+namespace MqttIm.Storage.ContractTests;
+
+/// <summary>What every <see cref="IConversationStore"/> must do, together with the <see cref="IMessageStore"/> of the same backend.</summary>
+public abstract class ConversationStoreContract : IAsyncLifetime
+{
+    private readonly CancellationToken _ct = CancellationToken.None;
+
+    protected IMessageStore Messages { get; private set; } = null!;
+
+    protected IConversationStore Conversations { get; private set; } = null!;
+
+    protected abstract Task<(IMessageStore Messages, IConversationStore Conversations)> CreateAsync();
+
+    protected abstract Task DisposeStoresAsync();
+
+    public async Task InitializeAsync() => (Messages, Conversations) = await CreateAsync();
+
+    public Task DisposeAsync() => DisposeStoresAsync();
+
+    [Fact]
+    public async Task C2cMessages_MakeBothUsersParticipants_WithMaxSeq()
+    {
+        await Messages.AppendAsync([MessageStoreContract.Message("c2c:alice:bob", 1), MessageStoreContract.Message("c2c:alice:bob", 2, sender: "bob", recipient: "alice")], _ct);
+
+        var alice = Assert.Single(await Conversations.GetAllAsync("alice", _ct));
+        Assert.Equal(("c2c:alice:bob", 2L, 0L), (alice.ConversationId, alice.MaxSeq, alice.ReadSeq));
+        Assert.Equal(2, alice.Unread);
+        Assert.Single(await Conversations.GetAllAsync("bob", _ct));
+        Assert.Empty(await Conversations.GetAllAsync("mallory", _ct));
+        Assert.Null(await Conversations.GetAsync("mallory", "c2c:alice:bob", _ct));
+    }
+
+    [Fact]
+    public async Task MarkRead_NeverMovesBackwards_AndStopsAtMaxSeq()
+    {
+        await Messages.AppendAsync(Enumerable.Range(1, 5).Select(i => MessageStoreContract.Message("c2c:alice:bob", i)).ToList(), _ct);
+
+        Assert.Equal(3, await Conversations.MarkReadAsync("bob", "c2c:alice:bob", 3, _ct));
+        Assert.Equal(3, await Conversations.MarkReadAsync("bob", "c2c:alice:bob", 1, _ct));
+        Assert.Equal(5, await Conversations.MarkReadAsync("bob", "c2c:alice:bob", 99, _ct));
+        Assert.Null(await Conversations.MarkReadAsync("mallory", "c2c:alice:bob", 1, _ct));
+        Assert.Equal(0, (await Conversations.GetAsync("bob", "c2c:alice:bob", _ct))!.Unread);
+        Assert.Equal(new Dictionary<string, long> { ["alice"] = 0, ["bob"] = 5 }, await Conversations.GetReadPositionsAsync("c2c:alice:bob", _ct));
+    }
+
+    [Fact]
+    public async Task Participants_AddedLater_JoinAtTheirSeq_AndCanBeRemoved()
+    {
+        await Conversations.AddParticipantsAsync("group:g1", ["alice", "bob"], joinedSeq: 1, _ct);
+        await Messages.AppendAsync(Enumerable.Range(1, 4).Select(i => MessageStoreContract.Message("group:g1", i, recipient: "")).ToList(), _ct);
+        await Conversations.AddParticipantsAsync("group:g1", ["carol"], joinedSeq: 5, _ct);
+        await Messages.AppendAsync([MessageStoreContract.Message("group:g1", 5, recipient: "")], _ct);
+
+        var carol = (await Conversations.GetAsync("carol", "group:g1", _ct))!;
+        Assert.Equal((5L, 5L, 1L), (carol.JoinedSeq, carol.MaxSeq, carol.Unread));
+        Assert.Equal(5, (await Conversations.GetAsync("bob", "group:g1", _ct))!.Unread);
+
+        await Conversations.RemoveParticipantsAsync("group:g1", ["bob"], _ct);
+        Assert.Null(await Conversations.GetAsync("bob", "group:g1", _ct));
+    }
+
+    [Fact]
+    public async Task List_PinnedFirst_ThenLatestActivity_WithLastMessage_Paged()
+    {
+        await Messages.AppendAsync([MessageStoreContract.Message("c2c:alice:bob", 1)], _ct);
+        await Messages.AppendAsync([MessageStoreContract.Message("c2c:alice:carol", 1, recipient: "carol")], _ct);
+        var late = MessageStoreContract.Message("c2c:alice:dave", 1, recipient: "dave");
+        late.ServerTimeMs += 1000;
+        await Messages.AppendAsync([late], _ct);
+        Assert.True(await Conversations.SetFlagsAsync("alice", "c2c:alice:bob", pinned: true, muted: null, _ct));
+        Assert.True(await Conversations.SetFlagsAsync("alice", "c2c:alice:carol", pinned: null, muted: true, _ct));
+        Assert.False(await Conversations.SetFlagsAsync("alice", "c2c:nobody:else", pinned: true, muted: null, _ct));
+
+        var first = await Conversations.ListAsync("alice", 0, 2, _ct);
+        var second = await Conversations.ListAsync("alice", 2, 2, _ct);
+
+        Assert.Equal(["c2c:alice:bob", "c2c:alice:dave"], first.Select(c => c.ConversationId));
+        Assert.True(first[0].Pinned);
+        Assert.Equal("message 1", first[1].LastMessage!.Text);
+        var carol = Assert.Single(second);
+        Assert.True(carol.Muted);
+        Assert.False(carol.Pinned);
+    }
+}
