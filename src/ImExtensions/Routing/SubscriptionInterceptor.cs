@@ -91,6 +91,7 @@ internal sealed class SubscriptionInterceptor(
         args.ProcessSubscription = false;
         args.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
         args.Response.ReasonString = reason;
+        args.ReasonString = reason; // what MQTTnet 5.2 actually puts into the SUBACK
         ImMetrics.AclDenials.WithLabels("subscribe").Inc();
         ImLog.SubscribeDenied(logger, args.ClientId, userId, args.TopicFilter.Topic, reason);
     }
