@@ -144,6 +144,41 @@ public sealed class PresenceTests(BrokerFixture fixture) : IClassFixture<BrokerF
     }
 
     [Fact]
+    public async Task WildcardSubscriber_GetsRetainedPlainTopics_ButNoRetainedPresence()
+    {
+        var (bob, mallory) = (NewUser("bob"), NewUser("mallory"));
+        await using var b = await TestDevice.ConnectAsync(_broker, bob, clientId: bob + "-1");
+        await b.Client.SubscribeAsync($"presence/{bob}", MqttQualityOfServiceLevel.AtLeastOnce);
+        await NextPresenceAsync(b, bob, s => s.Online);
+        var plainTopic = $"{mallory}/retained";
+        await b.Client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(plainTopic).WithPayload("kept"u8.ToArray())
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithRetainFlag().Build());
+
+        await using var m = await TestDevice.ConnectAsync(_broker, mallory, subscribeInbox: false);
+        await m.Client.SubscribeAsync("#", MqttQualityOfServiceLevel.AtLeastOnce);
+        await m.Client.SubscribeAsync("+/" + bob, MqttQualityOfServiceLevel.AtLeastOnce);
+
+        // Retained messages arrive in store order: read until the plain one, then a little longer; no presence among them.
+        var seen = new List<string>();
+        for (var message = await m.NextAsync(); ; message = await m.NextAsync())
+        {
+            seen.Add(message.Topic);
+            if (message.Topic == plainTopic)
+            {
+                Assert.True(message.Retain);
+                break;
+            }
+        }
+
+        while (await m.TryNextAsync(TimeSpan.FromMilliseconds(300)) is { } more)
+        {
+            seen.Add(more.Topic);
+        }
+
+        Assert.DoesNotContain(seen, t => t.StartsWith("presence/", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task SilentClient_IsReportedOffline_AfterItsKeepAliveRunsOut()
     {
         var (alice, dave) = (NewUser("alice"), NewUser("dave"));

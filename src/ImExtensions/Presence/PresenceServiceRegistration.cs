@@ -16,6 +16,7 @@ internal static class PresenceServiceRegistration
         services.TryAddSingleton<PresenceWatchers>();
         services.TryAddSingleton<PresenceWatchPolicy>();
         services.TryAddSingleton<PresenceDeliveryFilter>();
+        services.TryAddSingleton<WildcardRetainedShield>();
         services.TryAddSingleton<PresencePublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<PresencePublisher>());
         services.TryAddSingleton<DevicePlatformLimiter>();

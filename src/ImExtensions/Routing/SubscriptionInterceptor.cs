@@ -18,6 +18,7 @@ internal sealed class SubscriptionInterceptor(
     DeviceLifecycle lifecycle,
     PresenceWatchPolicy presencePolicy,
     PresenceWatchers presenceWatchers,
+    WildcardRetainedShield wildcardRetained,
     ILogger<SubscriptionInterceptor> logger)
 {
     public async Task InterceptSubscribeAsync(InterceptingSubscriptionEventArgs args)
@@ -48,6 +49,12 @@ internal sealed class SubscriptionInterceptor(
             }
 
             presenceWatchers.Add(args.ClientId, parsed.Target);
+            return;
+        }
+
+        if (parsed.Kind == TopicKind.Wildcard)
+        {
+            await wildcardRetained.DeliverRetainedWithoutPresenceAsync(args).ConfigureAwait(false);
             return;
         }
 

@@ -8,14 +8,19 @@ namespace MqttIm.ImExtensions.Storage.Sqlite;
 /// <summary>Messages in the embedded database; a batch is one transaction (one fsync) however many messages it holds.</summary>
 internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStore
 {
-    public Task AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
+    private const int KnownParticipantsLimit = 1_000_000;
+
+    // 1:1 and notification participants are never removed, so a pair written once need not be written again.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string UserId, string ConversationId), bool> _knownParticipants = new();
+
+    public async Task AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)
         {
-            return Task.CompletedTask;
+            return;
         }
 
-        return database.WriteAsync((connection, transaction) =>
+        var written = await database.WriteAsync((connection, transaction) =>
         {
             using var insert = connection.Command(
                 "INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body) VALUES ($c, $s, $u, $m, $b)", transaction,
@@ -61,6 +66,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
 
             using var participant = connection.Command(
                 "INSERT OR IGNORE INTO user_conversations (user_id, conversation_id) VALUES ($u, $c)", transaction, ("$u", ""), ("$c", ""));
+            participants.RemoveWhere(_knownParticipants.ContainsKey);
             foreach (var (userId, conversationId) in participants)
             {
                 participant.Parameters[0].Value = userId;
@@ -68,8 +74,19 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                 participant.ExecuteNonQuery();
             }
 
-            return true;
-        }, cancellationToken);
+            return participants;
+        }, cancellationToken).ConfigureAwait(false);
+
+        // Remembered only once committed: a failed batch writes its pairs again.
+        if (_knownParticipants.Count > KnownParticipantsLimit)
+        {
+            _knownParticipants.Clear();
+        }
+
+        foreach (var pair in written)
+        {
+            _knownParticipants[pair] = true;
+        }
     }
 
     public async Task<long> GetMaxSeqAsync(string conversationId, CancellationToken cancellationToken)

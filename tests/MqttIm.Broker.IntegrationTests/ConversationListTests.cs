@@ -1,0 +1,43 @@
+using MqttIm.Contracts.V1;
+using MqttIm.Testing;
+
+namespace MqttIm.Broker.IntegrationTests;
+
+public sealed class ConversationListTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
+{
+    private readonly BrokerProcess _broker = fixture.Broker;
+
+    private static string New(string name) => $"{name}{Guid.NewGuid():N}"[..16];
+
+    [Fact]
+    public async Task Conversations_LatestFirst_PinnedOnTop_Paged_WithFlags()
+    {
+        var me = New("me");
+        var peers = Enumerable.Range(0, 4).Select(i => New($"p{i}")).ToArray();
+        await using var m = await TestDevice.ConnectAsync(_broker, me);
+        foreach (var peer in peers)
+        {
+            await using var p = await TestDevice.ConnectAsync(_broker, peer, subscribeInbox: false);
+            await p.SendAsync(me, $"hello from {peer}");
+            await Task.Delay(5); // distinct server timestamps for a deterministic order
+        }
+
+        string C(string peer) => string.CompareOrdinal(me, peer) <= 0 ? $"c2c:{me}:{peer}" : $"c2c:{peer}:{me}";
+        var pin = await m.RpcAsync("conversation/settings", new ConversationSettingsRequest { RequestId = "pin", ConversationId = C(peers[0]), Pinned = true }, "pin");
+        Assert.True(pin.Conversation.Pinned);
+        var mute = await m.RpcAsync("conversation/settings", new ConversationSettingsRequest { RequestId = "mute", ConversationId = C(peers[2]), Muted = true }, "mute");
+        Assert.True(mute.Conversation.Muted);
+        Assert.False(mute.Conversation.Pinned);
+
+        var page1 = (await m.RpcAsync("conversations", new ConversationsRequest { RequestId = "p1", Limit = 3 }, "p1")).Conversations;
+        var page2 = (await m.RpcAsync("conversations", new ConversationsRequest { RequestId = "p2", Offset = 3, Limit = 3 }, "p2")).Conversations;
+
+        Assert.Equal([C(peers[0]), C(peers[3]), C(peers[2])], page1.Conversations.Select(c => c.ConversationId));
+        Assert.True(page1.HasMore);
+        Assert.Equal([C(peers[1])], page2.Conversations.Select(c => c.ConversationId));
+        Assert.False(page2.HasMore);
+        Assert.Equal($"hello from {peers[3]}", page1.Conversations[1].LastMessage.Text);
+        Assert.All(page1.Conversations.Concat(page2.Conversations), c => Assert.Equal((1L, 0L, 1L), (c.MaxSeq, c.ReadSeq, c.Unread)));
+        Assert.Equal(4, page1.TotalUnread);
+    }
+}
