@@ -3,7 +3,6 @@ using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Diagnostics;
-using MqttIm.ImExtensions.Presence;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Sessions;
 
@@ -19,7 +18,6 @@ internal sealed class MqttServerHooks
     private readonly DeviceLifecycle _lifecycle;
     private readonly SubscriptionInterceptor _subscriptions;
     private readonly PublishInterceptor _publishes;
-    private readonly PresenceDeliveryFilter _presenceDelivery;
     private readonly ILogger<MqttServerHooks> _logger;
 
     public MqttServerHooks(
@@ -27,14 +25,12 @@ internal sealed class MqttServerHooks
         DeviceLifecycle lifecycle,
         SubscriptionInterceptor subscriptions,
         PublishInterceptor publishes,
-        PresenceDeliveryFilter presenceDelivery,
         ILogger<MqttServerHooks> logger)
     {
         _connections = connections;
         _lifecycle = lifecycle;
         _subscriptions = subscriptions;
         _publishes = publishes;
-        _presenceDelivery = presenceDelivery;
         _logger = logger;
     }
 
@@ -98,21 +94,6 @@ internal sealed class MqttServerHooks
                 args.Response.ReasonCode = MqttPubAckReasonCode.ImplementationSpecificError;
                 args.Response.ReasonString = "the broker failed to process this message; it was logged";
             }
-        };
-
-        server.InterceptingClientEnqueueAsync += args =>
-        {
-            try
-            {
-                _presenceDelivery.Filter(args);
-            }
-            catch (Exception ex)
-            {
-                ImLog.HookFailed(_logger, ex, "enqueue", args.ReceiverClientId);
-                args.AcceptEnqueue = !args.ApplicationMessage.Topic.StartsWith(PresenceTopic.Prefix, StringComparison.Ordinal);
-            }
-
-            return Task.CompletedTask;
         };
     }
 

@@ -1,25 +1,21 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using MQTTnet;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Diagnostics;
-using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Presence;
 
 /// <summary>
-/// Publishes a user's retained <see cref="PresenceState"/> on <c>presence/{userId}</c> whenever the devices the
-/// registry lists for the user change. States are computed from the registry and queued under one lock, and one loop
-/// publishes them in that order, so the retained message always ends on the latest registry state.
+/// Delivers a user's retained <see cref="PresenceState"/> on <c>presence/{userId}</c> to the user's watchers whenever the
+/// devices the registry lists for the user change. States are computed from the registry and queued under one lock, and one loop
+/// publishes them in that order, so watchers always end on the latest registry state.
 /// </summary>
 internal sealed class PresencePublisher(
     ConnectedDeviceRegistry registry,
     PresenceTracker tracker,
-    MqttServer server,
+    PresenceWatchers watchers,
     TimeProvider clock,
     ILogger<PresencePublisher> logger) : BackgroundService
 {
@@ -50,16 +46,9 @@ internal sealed class PresencePublisher(
         {
             try
             {
-                var message = new MqttApplicationMessageBuilder()
-                    .WithTopic(PresenceTopic.For(state.UserId))
-                    .WithPayload(PayloadCodec.Encode(state, WireFormat.Json))
-                    .WithContentType(PayloadCodec.JsonContentType)
-                    .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData)
-                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                    .WithRetainFlag(true)
-                    .Build();
-                await server.InjectApplicationMessage(new InjectedMqttApplicationMessage(message), stoppingToken).ConfigureAwait(false);
+                var delivered = watchers.Publish(state.UserId, PresenceMessages.For(state));
                 ImLog.PresencePublished(logger, state.UserId, state.Online, state.Devices.Count);
+                ImMetrics.InboxDeliveries.Inc(delivered);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -15,8 +15,6 @@ internal static class PresenceServiceRegistration
         services.TryAddSingleton<PresenceTracker>();
         services.TryAddSingleton<PresenceWatchers>();
         services.TryAddSingleton<PresenceWatchPolicy>();
-        services.TryAddSingleton<PresenceDeliveryFilter>();
-        services.TryAddSingleton<WildcardRetainedShield>();
         services.TryAddSingleton<PresencePublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<PresencePublisher>());
         services.TryAddSingleton<DevicePlatformLimiter>();

@@ -1,18 +1,29 @@
+using MQTTnet;
+using MqttIm.ImExtensions.Delivery;
+
 namespace MqttIm.ImExtensions.Presence;
 
 /// <summary>
-/// Which client holds a granted <c>presence/{userId}</c> subscription to whom. MQTTnet matches <c>#</c> and
-/// <c>+/…</c> filters against presence topics too; only clients listed here get presence updates.
+/// Who was granted <c>presence/{userId}</c>, with the way into their session. Presence is delivered only to these
+/// watchers, straight into their sessions: it never goes through MQTTnet's topic matching, so a <c>#</c> or
+/// <c>+/…</c> subscriber can never see anyone's presence.
 /// </summary>
 internal sealed class PresenceWatchers
 {
     private readonly Lock _gate = new();
+    private readonly Dictionary<string, Dictionary<string, IDeviceChannel>> _watchersByTarget = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _targetsByClient = new(StringComparer.Ordinal);
 
-    public void Add(string clientId, string targetUserId)
+    public void Add(string clientId, string targetUserId, IDeviceChannel channel)
     {
         lock (_gate)
         {
+            if (!_watchersByTarget.TryGetValue(targetUserId, out var watchers))
+            {
+                _watchersByTarget[targetUserId] = watchers = new Dictionary<string, IDeviceChannel>(StringComparer.Ordinal);
+            }
+
+            watchers[clientId] = channel;
             if (!_targetsByClient.TryGetValue(clientId, out var targets))
             {
                 _targetsByClient[clientId] = targets = new HashSet<string>(StringComparer.Ordinal);
@@ -26,6 +37,7 @@ internal sealed class PresenceWatchers
     {
         lock (_gate)
         {
+            RemoveLocked(clientId, targetUserId);
             if (_targetsByClient.TryGetValue(clientId, out var targets) && targets.Remove(targetUserId) && targets.Count == 0)
             {
                 _targetsByClient.Remove(clientId);
@@ -38,7 +50,13 @@ internal sealed class PresenceWatchers
     {
         lock (_gate)
         {
-            _targetsByClient.Remove(clientId);
+            if (_targetsByClient.Remove(clientId, out var targets))
+            {
+                foreach (var target in targets)
+                {
+                    RemoveLocked(clientId, target);
+                }
+            }
         }
     }
 
@@ -46,7 +64,38 @@ internal sealed class PresenceWatchers
     {
         lock (_gate)
         {
-            return _targetsByClient.TryGetValue(clientId, out var targets) && targets.Contains(targetUserId);
+            return _watchersByTarget.TryGetValue(targetUserId, out var watchers) && watchers.ContainsKey(clientId);
+        }
+    }
+
+    /// <summary>Queues the message to every watcher of the user; returns how many took it.</summary>
+    public int Publish(string targetUserId, MqttApplicationMessage message)
+    {
+        IDeviceChannel[] channels;
+        lock (_gate)
+        {
+            if (!_watchersByTarget.TryGetValue(targetUserId, out var watchers))
+            {
+                return 0;
+            }
+
+            channels = [.. watchers.Values];
+        }
+
+        var delivered = 0;
+        foreach (var channel in channels)
+        {
+            delivered += channel.TryPublish(message) ? 1 : 0;
+        }
+
+        return delivered;
+    }
+
+    private void RemoveLocked(string clientId, string targetUserId)
+    {
+        if (_watchersByTarget.TryGetValue(targetUserId, out var watchers) && watchers.Remove(clientId) && watchers.Count == 0)
+        {
+            _watchersByTarget.Remove(targetUserId);
         }
     }
 }

@@ -18,7 +18,7 @@ internal sealed class SubscriptionInterceptor(
     DeviceLifecycle lifecycle,
     PresenceWatchPolicy presencePolicy,
     PresenceWatchers presenceWatchers,
-    WildcardRetainedShield wildcardRetained,
+    PresenceTracker presenceTracker,
     ILogger<SubscriptionInterceptor> logger)
 {
     public async Task InterceptSubscribeAsync(InterceptingSubscriptionEventArgs args)
@@ -41,20 +41,18 @@ internal sealed class SubscriptionInterceptor(
 
         if (parsed.Kind == TopicKind.Presence)
         {
-            // A normal MQTTnet subscription, so the retained state arrives on subscribe.
             if (!await presencePolicy.MayWatchAsync(device.UserId, parsed.Target, args.CancellationToken).ConfigureAwait(false))
             {
                 Deny(args, device.UserId, $"user {device.UserId} may not watch the presence of {parsed.Target} (Presence:WatchPolicy)");
                 return;
             }
 
-            presenceWatchers.Add(args.ClientId, parsed.Target);
-            return;
-        }
-
-        if (parsed.Kind == TopicKind.Wildcard)
-        {
-            await wildcardRetained.DeliverRetainedWithoutPresenceAsync(args).ConfigureAwait(false);
+            // Granted without MQTTnet storing it: presence goes straight to watchers, starting with the current state (retained).
+            args.ProcessSubscription = false;
+            args.Response.ReasonCode = MqttSubscribeReasonCode.GrantedQoS1;
+            var channel = new Delivery.MqttSessionChannel(args.Session);
+            presenceWatchers.Add(args.ClientId, parsed.Target, channel);
+            channel.TryPublish(Presence.PresenceMessages.For(presenceTracker.Get(parsed.Target)));
             return;
         }
 
@@ -77,6 +75,8 @@ internal sealed class SubscriptionInterceptor(
         if (parsed.Kind == TopicKind.Presence)
         {
             presenceWatchers.Remove(args.ClientId, parsed.Target);
+            args.ProcessUnsubscription = false;
+            args.Response.ReasonCode = MqttUnsubscribeReasonCode.Success;
             return;
         }
 

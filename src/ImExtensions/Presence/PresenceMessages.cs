@@ -1,0 +1,19 @@
+using MQTTnet;
+using MQTTnet.Protocol;
+using MqttIm.Contracts.V1;
+using MqttIm.ImExtensions.Messaging;
+
+namespace MqttIm.ImExtensions.Presence;
+
+/// <summary>The MQTT message for a presence state: JSON, QoS 1, retained (a watcher always gets the latest state on subscribe).</summary>
+internal static class PresenceMessages
+{
+    public static MqttApplicationMessage For(PresenceState state) => new MqttApplicationMessageBuilder()
+        .WithTopic(PresenceTopic.For(state.UserId))
+        .WithPayload(PayloadCodec.Encode(state, WireFormat.Json))
+        .WithContentType(PayloadCodec.JsonContentType)
+        .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData)
+        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+        .WithRetainFlag(true)
+        .Build();
+}
