@@ -150,6 +150,8 @@ public sealed partial class MqttImBroker : BrokerUnderTest
             $"--Auth:Hs256Secret={broker.Secret}",
             $"--Auth:AdminApiKey={broker.AdminKey}",
             "--Logging:LogLevel:Default=Warning",
+            // The per-client publish limit (default 200/s) protects production brokers; a benchmark measures the broker, not the limit.
+            "--Moderation:PublishesPerSecond=0",
         })
         {
             startInfo.ArgumentList.Add(arg);
