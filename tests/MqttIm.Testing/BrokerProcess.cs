@@ -39,6 +39,12 @@ public sealed partial class BrokerProcess : IAsyncDisposable
 
     public int HttpPort { get; private set; }
 
+    /// <summary>The HTTPS (wss) port when the broker was started with one, else 0.</summary>
+    public int HttpsPort { get; private set; }
+
+    /// <summary>The MQTT-over-TLS port when the broker was started with a TLS listener, else 0.</summary>
+    public int MqttTlsPort { get; private set; }
+
     public int ProcessId => _process?.Id ?? -1;
 
     /// <summary>Everything the broker wrote to stdout and stderr so far (for failure messages).</summary>
@@ -140,7 +146,9 @@ public sealed partial class BrokerProcess : IAsyncDisposable
         var line = await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
         var match = ReadyLine().Match(line);
         MqttPort = int.Parse(match.Groups[1].Value);
-        HttpPort = int.Parse(match.Groups[2].Value);
+        MqttTlsPort = match.Groups[2].Success ? int.Parse(match.Groups[2].Value) : 0;
+        HttpPort = int.Parse(match.Groups[3].Value);
+        HttpsPort = match.Groups[4].Success ? int.Parse(match.Groups[4].Value) : 0;
     }
 
     private void OnLine(string? line, TaskCompletionSource<string> ready)
@@ -161,6 +169,6 @@ public sealed partial class BrokerProcess : IAsyncDisposable
         }
     }
 
-    [GeneratedRegex(@"MqttIm ready: mqtt=(\d+).* http=(\d+)")]
+    [GeneratedRegex(@"MqttIm ready: mqtt=(\d+)(?: mqtts=(\d+))? http=(\d+)(?: https=(\d+))?")]
     private static partial Regex ReadyLine();
 }

@@ -11,5 +11,7 @@ internal sealed class BoundEndpoints
 
     public ListenOptions? Http { get; set; }
 
+    public ListenOptions? Https { get; set; }
+
     public static int PortOf(ListenOptions? options) => (options?.EndPoint as System.Net.IPEndPoint)?.Port ?? -1;
 }

@@ -23,7 +23,11 @@ public sealed class BrokerListenOptions
     [Range(-1, 65535)]
     public int MqttTlsPort { get; set; } = -1;
 
-    /// <summary>PFX/PKCS#12 certificate for the TLS listener.</summary>
+    /// <summary>HTTPS (API and MQTT over secure WebSocket, wss); -1 (the default) disables it; needs <see cref="CertificatePath"/>.</summary>
+    [Range(-1, 65535)]
+    public int HttpsPort { get; set; } = -1;
+
+    /// <summary>PFX/PKCS#12 certificate for the TLS listeners.</summary>
     public string CertificatePath { get; set; } = "";
 
     public string CertificatePassword { get; set; } = "";

@@ -32,14 +32,25 @@ internal static class BrokerHostExtensions
                 endpoints.Mqtt = options;
                 options.UseConnectionHandler<GuardedMqttConnectionHandler>();
             });
+            var certificate = listen.MqttTlsPort >= 0 || listen.HttpsPort >= 0
+                ? X509CertificateLoader.LoadPkcs12FromFile(listen.CertificatePath, listen.CertificatePassword)
+                : null;
             if (listen.MqttTlsPort >= 0)
             {
-                var certificate = X509CertificateLoader.LoadPkcs12FromFile(listen.CertificatePath, listen.CertificatePassword);
                 kestrel.Listen(address, listen.MqttTlsPort, options =>
                 {
                     endpoints.MqttTls = options;
-                    options.UseHttps(certificate);
+                    options.UseHttps(certificate!);
                     options.UseConnectionHandler<GuardedMqttConnectionHandler>();
+                });
+            }
+
+            if (listen.HttpsPort >= 0)
+            {
+                kestrel.Listen(address, listen.HttpsPort, options =>
+                {
+                    endpoints.Https = options;
+                    options.UseHttps(certificate!);
                 });
             }
 

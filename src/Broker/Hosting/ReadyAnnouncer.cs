@@ -35,7 +35,8 @@ internal sealed class ReadyAnnouncer(
         }
 
         var tls = endpoints.MqttTls is null ? "" : $" mqtts={BoundEndpoints.PortOf(endpoints.MqttTls)}";
+        var https = endpoints.Https is null ? "" : $" https={BoundEndpoints.PortOf(endpoints.Https)}";
         // Console, not only the logger: the line is a contract for scripts and must not depend on log levels.
-        Console.WriteLine($"{ReadyMarker} mqtt={BoundEndpoints.PortOf(endpoints.Mqtt)}{tls} http={BoundEndpoints.PortOf(endpoints.Http)} ws={listen.Value.WebSocketPath} pid={Environment.ProcessId}");
+        Console.WriteLine($"{ReadyMarker} mqtt={BoundEndpoints.PortOf(endpoints.Mqtt)}{tls} http={BoundEndpoints.PortOf(endpoints.Http)}{https} ws={listen.Value.WebSocketPath} pid={Environment.ProcessId}");
     }
 }
