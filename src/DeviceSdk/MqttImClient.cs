@@ -12,8 +12,15 @@ using MqttIm.DeviceSdk.Wire;
 
 namespace MqttIm.DeviceSdk;
 
-/// <summary>One device of one user connected to an MqttIm broker: sends 1:1 messages, syncs, reads history and receives messages in seq order.</summary>
-public sealed class MqttImClient : IAsyncDisposable
+/// <summary>
+/// One device of one user connected to an MqttIm broker: sends 1:1 and group messages, syncs, reads history, manages
+/// read state, conversations and groups, and receives every conversation's messages in seq order.
+/// </summary>
+/// <remarks>
+/// This file holds connecting, the inbox and reconnecting; sending, syncing, read state, message changes and groups live
+/// in the other <c>MqttImClient.*.cs</c> files.
+/// </remarks>
+public sealed partial class MqttImClient : IAsyncDisposable
 {
     private readonly IMqttClient _mqtt = new MqttClientFactory().CreateMqttClient();
     private readonly Channel<ChatMessage> _messages = Channel.CreateUnbounded<ChatMessage>();
@@ -25,6 +32,7 @@ public sealed class MqttImClient : IAsyncDisposable
     private MqttClientOptions? _mqttOptions;
     private RpcCaller? _rpc;
     private ReorderBuffer? _buffer;
+    private ConversationPuller? _puller;
     private string _inboxTopic = "";
     private string _rpcTopic = "";
     private int _started;
@@ -35,13 +43,17 @@ public sealed class MqttImClient : IAsyncDisposable
     public MqttImClient()
     {
         _stopping = _disposing.Token;
+        Groups = new MqttImGroups(this);
     }
 
-    /// <summary>Raised for failures in the background (a gap fill, a reconnect attempt, an undecodable inbox event).</summary>
+    /// <summary>Raised for failures in the background (a gap fill, a hint pull, a reconnect attempt, an undecodable inbox event).</summary>
     public event Action<Exception>? BackgroundError;
 
     /// <summary>Raised with true once a (re)connect has subscribed and caught up, and with false when the connection is lost.</summary>
     public event Action<bool>? ConnectionChanged;
+
+    /// <summary>Raised when a 1:1 peer, or this user on another device, moved a read position.</summary>
+    public event Action<ReadReceipt>? ReadReceiptReceived;
 
     /// <summary>The user this client connected as.</summary>
     public string UserId => Options.UserId;
@@ -54,6 +66,9 @@ public sealed class MqttImClient : IAsyncDisposable
 
     /// <summary>The highest seq delivered contiguously per conversation, to persist and pass back as initial cursors.</summary>
     public IReadOnlyDictionary<string, long> Cursors => _buffer?.Cursors() ?? new Dictionary<string, long>();
+
+    /// <summary>Creating and managing groups.</summary>
+    public MqttImGroups Groups { get; }
 
     private MqttImClientOptions Options => _options ?? throw new InvalidOperationException("call ConnectAsync first");
 
@@ -81,112 +96,19 @@ public sealed class MqttImClient : IAsyncDisposable
         _rpc = new RpcCaller(_mqtt, options.UserId, options.ProtocolVersion, options.RequestTimeout);
         _buffer = new ReorderBuffer(m => _messages.Writer.TryWrite(m), FillGapAsync, options.GapTimeout, options.InitialCursors);
         _buffer.FillFailed += ReportBackgroundError;
+        _puller = new ConversationPuller(PullConversationAsync, ReportBackgroundError, _stopping);
         _mqtt.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
         _mqtt.DisconnectedAsync += OnDisconnectedAsync;
         await ConnectAndCatchUpAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Every message of this user's conversations (own sends included once acked), once each and per conversation in seq order, for a single reader.</summary>
+    /// <summary>
+    /// Every event of this user's conversations, once each and per conversation in seq order, for a single reader: messages
+    /// (own sends included once acked), group events, recalls and edits (apply them to <c>target_seq</c>) and business
+    /// notifications (<c>MESSAGE_KIND_NOTIFICATION</c> in the conversation <c>notify:{userId}</c>).
+    /// </summary>
     public IAsyncEnumerable<ChatMessage> ReadMessagesAsync(CancellationToken cancellationToken = default) =>
         _messages.Reader.ReadAllAsync(cancellationToken);
-
-    /// <summary>Sends a text message to a user and returns the broker's ack once the message is stored.</summary>
-    public Task<SendAck> SendTextAsync(string peerUserId, string text, string? clientMsgId = null, CancellationToken cancellationToken = default) =>
-        SendAsync(peerUserId, new SendRequest { Text = text, ClientMsgId = clientMsgId ?? "" }, cancellationToken);
-
-    /// <summary>Sends a message to a user (assigning a client message id if it has none, so resending the same request is idempotent).</summary>
-    public async Task<SendAck> SendAsync(string peerUserId, SendRequest request, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(peerUserId);
-        ArgumentNullException.ThrowIfNull(request);
-        EnsureConnected();
-        if (request.ClientMsgId.Length == 0)
-        {
-            request.ClientMsgId = Guid.NewGuid().ToString("N");
-        }
-
-        var topic = Topics.C2cSend(peerUserId);
-        var builder = new MqttApplicationMessageBuilder()
-            .WithTopic(topic)
-            .WithPayload(WireCodec.Encode(request))
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
-        var mqtt5 = Options.ProtocolVersion == MqttProtocolVersion.V500;
-        if (mqtt5)
-        {
-            builder.WithContentType(WireCodec.ProtobufContentType);
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Options.RequestTimeout);
-        SendAck ack;
-        try
-        {
-            ack = mqtt5
-                ? await PublishMqtt5Async(builder.Build(), request.ClientMsgId, timeout.Token).ConfigureAwait(false)
-                : await PublishMqtt311Async(builder.Build(), request.ClientMsgId, topic, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException($"send {request.ClientMsgId} was not acknowledged within {Options.RequestTimeout}");
-        }
-
-        // The broker does not echo a device's own message back to it; the ack says where it sits in the conversation.
-        Buffer.Offer(OwnMessage(peerUserId, request, ack));
-        return ack;
-    }
-
-    /// <summary>Sends several messages to a user one after another, so they get consecutive seqs in this order.</summary>
-    public async Task<IReadOnlyList<SendAck>> SendBatchAsync(string peerUserId, IEnumerable<SendRequest> requests, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(requests);
-        var acks = new List<SendAck>();
-        foreach (var request in requests)
-        {
-            acks.Add(await SendAsync(peerUserId, request, cancellationToken).ConfigureAwait(false));
-        }
-
-        return acks;
-    }
-
-    /// <summary>Fetches every message after the given cursors (missing conversations from seq 1), paging until the broker has no more.</summary>
-    public async Task<IReadOnlyList<ConversationSync>> SyncAsync(
-        IReadOnlyDictionary<string, long>? cursors = null, int pageLimit = 0, CancellationToken cancellationToken = default)
-    {
-        EnsureConnected();
-        var merged = new Dictionary<string, ConversationSync>(StringComparer.Ordinal);
-        var order = new List<ConversationSync>();
-        await SyncPager.RunAsync(
-            cursors ?? new Dictionary<string, long>(),
-            (pageCursors, ct) => SyncPageAsync(pageCursors, pageLimit, ct),
-            page =>
-            {
-                foreach (var conversation in page.Conversations)
-                {
-                    if (!merged.TryGetValue(conversation.ConversationId, out var total))
-                    {
-                        merged[conversation.ConversationId] = total = new ConversationSync { ConversationId = conversation.ConversationId };
-                        order.Add(total);
-                    }
-
-                    total.MaxSeq = Math.Max(total.MaxSeq, conversation.MaxSeq);
-                    total.Messages.AddRange(conversation.Messages);
-                }
-            },
-            cancellationToken).ConfigureAwait(false);
-        return order;
-    }
-
-    /// <summary>Reads one page of a conversation's messages before a seq (0 = from the newest), returned in seq order.</summary>
-    public async Task<HistoryResponse> HistoryAsync(string conversationId, long beforeSeq = 0, int limit = 0, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(conversationId);
-        EnsureConnected();
-        var request = new HistoryRequest { RequestId = NewRequestId(), ConversationId = conversationId, BeforeSeq = beforeSeq, Limit = limit };
-        var response = await Rpc.CallAsync("history", request, request.RequestId, cancellationToken).ConfigureAwait(false);
-        return response.ResultCase == RpcResponse.ResultOneofCase.History
-            ? response.History
-            : throw new MqttImRpcException("history", "unexpected_response", $"the broker answered with {response.ResultCase}");
-    }
 
     /// <summary>Disconnects and stops delivering messages; the message stream completes.</summary>
     public async ValueTask DisposeAsync()
@@ -234,53 +156,6 @@ public sealed class MqttImClient : IAsyncDisposable
 
     private static string NewRequestId() => Guid.NewGuid().ToString("N");
 
-    private async Task<SendAck> PublishMqtt5Async(MqttApplicationMessage message, string clientMsgId, CancellationToken cancellationToken)
-    {
-        var result = await _mqtt.PublishAsync(message, cancellationToken).ConfigureAwait(false);
-        if (!SendRefusals.IsAccepted(result.ReasonCode))
-        {
-            throw new MqttImSendException(result.ReasonCode, SendRefusals.CodeOf(result.ReasonCode), result.ReasonString, clientMsgId);
-        }
-
-        return PubAckReader.TryRead(result, clientMsgId, out var ack)
-            ? ack
-            : throw new InvalidOperationException("the broker accepted the send but its PUBACK carries no conversation_id/seq");
-    }
-
-    private async Task<SendAck> PublishMqtt311Async(MqttApplicationMessage message, string clientMsgId, string topic, CancellationToken cancellationToken)
-    {
-        var acked = _inboxAcks.Register(clientMsgId, topic);
-        try
-        {
-            await _mqtt.PublishAsync(message, cancellationToken).ConfigureAwait(false);
-            return await acked.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _inboxAcks.Forget(clientMsgId);
-        }
-    }
-
-    private ChatMessage OwnMessage(string peerUserId, SendRequest request, SendAck ack)
-    {
-        var message = new ChatMessage
-        {
-            ConversationId = ack.ConversationId,
-            Seq = ack.Seq,
-            ServerMsgId = ack.ServerMsgId,
-            ClientMsgId = request.ClientMsgId,
-            SenderId = UserId,
-            SenderDevice = DeviceId,
-            RecipientId = peerUserId,
-            ServerTimeMs = ack.ServerTimeMs,
-            Text = request.Text,
-            ContentType = request.ContentType.Length > 0 ? request.ContentType : "text",
-            Data = request.Data,
-        };
-        message.Ext.Add(request.Ext);
-        return message;
-    }
-
     private async Task ConnectAndCatchUpAsync(CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
@@ -317,54 +192,6 @@ public sealed class MqttImClient : IAsyncDisposable
         ConnectionChanged?.Invoke(true);
     }
 
-    /// <summary>Syncs from the buffer's cursors and feeds everything through it, so missing seqs are filled and duplicates dropped.</summary>
-    private async Task CatchUpAsync(CancellationToken cancellationToken)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
-        await _syncGate.WaitAsync(linked.Token).ConfigureAwait(false);
-        try
-        {
-            await SyncPager.RunAsync(
-                Buffer.Cursors(),
-                (cursors, ct) => SyncPageAsync(cursors, Options.SyncPageLimit, ct),
-                page =>
-                {
-                    foreach (var conversation in page.Conversations)
-                    {
-                        foreach (var message in conversation.Messages)
-                        {
-                            Buffer.Offer(message);
-                        }
-                    }
-                },
-                linked.Token).ConfigureAwait(false);
-        }
-        finally
-        {
-            _syncGate.Release();
-        }
-    }
-
-    private Task FillGapAsync(string conversationId, CancellationToken cancellationToken)
-    {
-        // Another sync may have filled the gap while this one waited for its turn; CatchUpAsync then finds nothing new.
-        EnsureConnected();
-        return CatchUpAsync(cancellationToken);
-    }
-
-    private async Task<SyncResponse> SyncPageAsync(IReadOnlyDictionary<string, long> cursors, int limit, CancellationToken cancellationToken)
-    {
-        var request = new SyncRequest { RequestId = NewRequestId(), Limit = limit };
-        foreach (var (conversationId, cursor) in cursors)
-        {
-            request.Cursors[conversationId] = cursor;
-        }
-        var response = await Rpc.CallAsync("sync", request, request.RequestId, cancellationToken).ConfigureAwait(false);
-        return response.ResultCase == RpcResponse.ResultOneofCase.Sync
-            ? response.Sync
-            : throw new MqttImRpcException("sync", "unexpected_response", $"the broker answered with {response.ResultCase}");
-    }
-
     private Task OnMessageReceivedAsync(MqttApplicationMessageReceivedEventArgs args)
     {
         var message = args.ApplicationMessage;
@@ -391,21 +218,40 @@ public sealed class MqttImClient : IAsyncDisposable
 
     private void OnInboxEvent(InboxEvent inboxEvent)
     {
-        var mqtt311 = Options.ProtocolVersion != MqttProtocolVersion.V500;
         switch (inboxEvent.EventCase)
         {
             case InboxEvent.EventOneofCase.Message:
                 Buffer.Offer(inboxEvent.Message);
                 break;
-            case InboxEvent.EventOneofCase.SendAck when mqtt311:
+            case InboxEvent.EventOneofCase.SendAck:
                 _inboxAcks.OnAck(inboxEvent.SendAck);
                 break;
-            case InboxEvent.EventOneofCase.SendError when mqtt311:
+            case InboxEvent.EventOneofCase.SendError:
+                // MQTT 3.1.1 learns a refusal only here; MQTT 5 gets the precise code (not_member, muted …) here too.
                 _inboxAcks.OnError(inboxEvent.SendError);
                 break;
             case InboxEvent.EventOneofCase.Rpc:
                 Rpc.Complete(inboxEvent.Rpc.RequestId, inboxEvent.Rpc);
                 break;
+            case InboxEvent.EventOneofCase.ReadReceipt:
+                RaiseReadReceipt(inboxEvent.ReadReceipt);
+                break;
+            case InboxEvent.EventOneofCase.Hint:
+                OnHint(inboxEvent.Hint);
+                break;
+        }
+    }
+
+    private void RaiseReadReceipt(ReadReceipt receipt)
+    {
+        try
+        {
+            ReadReceiptReceived?.Invoke(receipt);
+        }
+        catch (Exception ex)
+        {
+            // An app handler's failure must not stop the inbox.
+            ReportBackgroundError(ex);
         }
     }
 

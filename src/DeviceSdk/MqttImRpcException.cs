@@ -1,6 +1,6 @@
 namespace MqttIm.DeviceSdk;
 
-/// <summary>The broker answered a sync or history request with an error.</summary>
+/// <summary>The broker answered an RPC (sync, history, read, recall, edit, group/…) with an error.</summary>
 public sealed class MqttImRpcException : Exception
 {
     /// <summary>Creates the exception for a failed call of an RPC method.</summary>
@@ -11,9 +11,9 @@ public sealed class MqttImRpcException : Exception
         Code = code;
     }
 
-    /// <summary>The RPC method, "sync" or "history".</summary>
+    /// <summary>The RPC method, e.g. "sync", "history", "recall" or "group/add_members".</summary>
     public string Method { get; }
 
-    /// <summary>The stable error code, e.g. "invalid_request", "not_authorized", "internal".</summary>
+    /// <summary>The stable error code, e.g. "invalid_request", "not_authorized", "not_found", "window_expired", "internal".</summary>
     public string Code { get; }
 }

@@ -18,7 +18,7 @@ public sealed class MqttImSendException : Exception
     /// <summary>The PUBACK reason code, e.g. PayloadFormatInvalid or QuotaExceeded.</summary>
     public MqttClientPublishReasonCode ReasonCode { get; }
 
-    /// <summary>The stable error code, e.g. "invalid_payload", "payload_too_large", "not_authorized", "store_unavailable".</summary>
+    /// <summary>The stable error code, e.g. "invalid_payload", "payload_too_large", "not_member", "muted", "store_unavailable".</summary>
     public string Code { get; }
 
     /// <summary>The broker's human-readable reason, when it gave one.</summary>

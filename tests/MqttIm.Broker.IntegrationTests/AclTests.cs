@@ -17,8 +17,6 @@ public sealed class AclTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
 
     public static TheoryData<MqttProtocolVersion> Versions => new() { MqttProtocolVersion.V311, MqttProtocolVersion.V500 };
 
-    private static string NewUser(string name) => $"{name}{Guid.NewGuid():N}"[..20];
-
     private async Task<MqttClientConnectResult> TryConnectAsync(string user, string password, MqttProtocolVersion version, string? clientId = null)
     {
         // MQTTnet 5 returns a refused CONNACK as a result instead of throwing.
@@ -43,7 +41,7 @@ public sealed class AclTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
     [MemberData(nameof(Versions))]
     public async Task Connect_BadCredentials_BadUserNameOrPassword(MqttProtocolVersion version)
     {
-        var user = NewUser("alice");
+        var user = TestUsers.Unique("alice");
         var expired = _broker.Issuer.Issue(user, TimeSpan.FromSeconds(-120)).Token;
         var cases = new (string User, string Password, string What)[]
         {
@@ -51,7 +49,7 @@ public sealed class AclTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
             (user, ForeignToken(user), "forged"),
             (user, "not-a-jwt", "malformed"),
             (user, "", "empty"),
-            (user, _broker.Token(NewUser("mallory")), "someone else's token"),
+            (user, _broker.Token(TestUsers.Unique("mallory")), "someone else's token"),
             ("bad user!", _broker.Token(user), "invalid username"),
         };
 
@@ -68,7 +66,7 @@ public sealed class AclTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
     [MemberData(nameof(Versions))]
     public async Task ClientIdOfAnotherUsersSession_IsRefused(MqttProtocolVersion version)
     {
-        var (alice, mallory) = (NewUser("alice"), NewUser("mallory"));
+        var (alice, mallory) = (TestUsers.Unique("alice"), TestUsers.Unique("mallory"));
         await using var a = await TestDevice.ConnectAsync(_broker, alice, clientId: alice + "-phone");
 
         var result = await TryConnectAsync(mallory, _broker.Token(mallory), version, clientId: alice + "-phone");
@@ -81,9 +79,9 @@ public sealed class AclTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
     [MemberData(nameof(Versions))]
     public async Task Subscribe_OutsideOwnInbox_IsDenied(MqttProtocolVersion version)
     {
-        var alice = NewUser("alice");
+        var alice = TestUsers.Unique("alice");
         await using var a = await TestDevice.ConnectAsync(_broker, alice, version: version, subscribeInbox: false);
-        var denied = new[] { $"inbox/{NewUser("bob")}", "inbox/+", "inbox/#", $"im/c2c/{alice}", "im/rpc/sync", "$SYS/#", "presence/x", "device/d1/cmd/#" };
+        var denied = new[] { $"inbox/{TestUsers.Unique("bob")}", "inbox/+", "inbox/#", $"im/c2c/{alice}", "im/rpc/sync", "$SYS/#", "presence/x", "device/d1/cmd/#" };
 
         foreach (var filter in denied)
         {
@@ -101,7 +99,7 @@ public sealed class AclTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
     [MemberData(nameof(Versions))]
     public async Task Publish_OnDownlinkOrReservedTopics_IsDenied_AndNothingIsDelivered(MqttProtocolVersion version)
     {
-        var (mallory, bob) = (NewUser("mallory"), NewUser("bob"));
+        var (mallory, bob) = (TestUsers.Unique("mallory"), TestUsers.Unique("bob"));
         await using var m = await TestDevice.ConnectAsync(_broker, mallory, version: version);
         await using var b = await TestDevice.ConnectAsync(_broker, bob);
         var fake = Encoding.UTF8.GetBytes("{\"message\":{\"text\":\"I am your bank\"}}");
@@ -123,7 +121,7 @@ public sealed class AclTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
     [Fact]
     public async Task C2c_ToInvalidPeerId_IsTopicNameInvalid()
     {
-        await using var a = await TestDevice.ConnectAsync(_broker, NewUser("alice"));
+        await using var a = await TestDevice.ConnectAsync(_broker, TestUsers.Unique("alice"));
 
         var result = await a.SendAsync("no such:user", "hi");
 
@@ -133,14 +131,14 @@ public sealed class AclTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
     [Fact]
     public async Task History_OfSomeoneElsesConversation_IsNotAuthorized()
     {
-        var (alice, bob, mallory) = (NewUser("alice"), NewUser("bob"), NewUser("mallory"));
+        var (alice, bob, mallory) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"), TestUsers.Unique("mallory"));
         await using (var a = await TestDevice.ConnectAsync(_broker, alice))
         {
             await a.SendAsync(bob, "secret");
         }
 
         await using var m = await TestDevice.ConnectAsync(_broker, mallory);
-        var conversation = string.CompareOrdinal(alice, bob) <= 0 ? $"c2c:{alice}:{bob}" : $"c2c:{bob}:{alice}";
+        var conversation = TestUsers.C2c(alice, bob);
         var response = await m.RpcAsync("history", new HistoryRequest { RequestId = "x", ConversationId = conversation }, "x");
 
         Assert.Equal(RpcResponse.ResultOneofCase.Error, response.ResultCase);
@@ -154,11 +152,11 @@ public sealed class AclTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
     [Fact]
     public async Task Rpc_ResponseTopicOutsideOwnInbox_IsNotAuthorized()
     {
-        var alice = NewUser("alice");
+        var alice = TestUsers.Unique("alice");
         await using var a = await TestDevice.ConnectAsync(_broker, alice);
 
         var result = await a.Client.PublishAsync(new MqttApplicationMessageBuilder()
-            .WithTopic("im/rpc/sync").WithPayload("{}").WithResponseTopic($"inbox/{NewUser("bob")}/rpc")
+            .WithTopic("im/rpc/sync").WithPayload("{}").WithResponseTopic($"inbox/{TestUsers.Unique("bob")}/rpc")
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
 
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, result.ReasonCode);
@@ -167,7 +165,7 @@ public sealed class AclTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
     [Fact]
     public async Task Rpc_UnknownMethod_IsTopicNameInvalidWithError()
     {
-        var alice = NewUser("alice");
+        var alice = TestUsers.Unique("alice");
         await using var a = await TestDevice.ConnectAsync(_broker, alice);
 
         var response = await a.RpcAsync("nope", new SyncRequest { RequestId = "n1" }, "n1");

@@ -10,8 +10,6 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
 {
     private readonly BrokerProcess _broker = fixture.Broker;
 
-    private static string NewUser(string name) => $"{name}{Guid.NewGuid():N}"[..20];
-
     public static TheoryData<Transport, MqttProtocolVersion, bool> Transports => new()
     {
         { Transport.Tcp, MqttProtocolVersion.V500, false },
@@ -25,7 +23,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [MemberData(nameof(Transports))]
     public async Task TwoUsers_Exchange_SeqsContiguousAndInOrder(Transport transport, MqttProtocolVersion version, bool protobuf)
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         await using var a = await TestDevice.ConnectAsync(_broker, alice, version: version, transport: transport, protobuf: protobuf);
         await using var b = await TestDevice.ConnectAsync(_broker, bob, version: version, transport: transport, protobuf: protobuf);
 
@@ -68,14 +66,14 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
         }
 
         Assert.Equal([1L, 2, 4, 5, 7, 8, 10], bobSees.Select(m => m.Seq));
-        Assert.All(bobSees, m => Assert.Equal(ConversationId(alice, bob), m.ConversationId));
+        Assert.All(bobSees, m => Assert.Equal(TestUsers.C2c(alice, bob), m.ConversationId));
         Assert.Equal("msg 10", bobSees[^1].Text);
     }
 
     [Fact]
     public async Task Resend_SameClientMsgId_SameSeqAndOneStoredCopy()
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         await using var a = await TestDevice.ConnectAsync(_broker, alice);
         await using var b = await TestDevice.ConnectAsync(_broker, bob);
 
@@ -92,7 +90,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
         // The peer got one copy only, and the store holds one.
         Assert.Equal(1, (await b.NextChatMessageAsync()).Seq);
         Assert.Equal(2, (await b.NextChatMessageAsync()).Seq);
-        var stored = (await b.SyncAllAsync())[ConversationId(alice, bob)];
+        var stored = (await b.SyncAllAsync())[TestUsers.C2c(alice, bob)];
         Assert.Equal([1L, 2], stored.Select(m => m.Seq));
         Assert.Equal(["dup-1", "dup-2"], stored.Select(m => m.ClientMsgId));
     }
@@ -100,7 +98,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task SendersOtherDevice_GetsTheMessage_SendingDeviceGetsAck()
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         await using var phone = await TestDevice.ConnectAsync(_broker, alice, clientId: alice + "-phone");
         await using var desktop = await TestDevice.ConnectAsync(_broker, alice, clientId: alice + "-desktop", version: MqttProtocolVersion.V311);
         await using var b = await TestDevice.ConnectAsync(_broker, bob);
@@ -122,7 +120,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [InlineData(MqttProtocolVersion.V311)]
     public async Task OfflineDevice_CatchesUpThroughSync_InSeqOrder_Paged(MqttProtocolVersion version)
     {
-        var (alice, bob, carol) = (NewUser("alice"), NewUser("bob"), NewUser("carol"));
+        var (alice, bob, carol) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"), TestUsers.Unique("carol"));
         await using (var a = await TestDevice.ConnectAsync(_broker, alice))
         await using (var c = await TestDevice.ConnectAsync(_broker, carol))
         {
@@ -140,9 +138,9 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
         await using var b = await TestDevice.ConnectAsync(_broker, bob, version: version);
         var all = await b.SyncAllAsync(limit: 5);
 
-        Assert.Equal(Enumerable.Range(1, 23).Select(i => (long)i), all[ConversationId(alice, bob)].Select(m => m.Seq));
-        Assert.Equal(Enumerable.Range(1, 12).Select(i => (long)i), all[ConversationId(bob, carol)].Select(m => m.Seq));
-        Assert.Equal("a22", all[ConversationId(alice, bob)][^1].Text);
+        Assert.Equal(Enumerable.Range(1, 23).Select(i => (long)i), all[TestUsers.C2c(alice, bob)].Select(m => m.Seq));
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => (long)i), all[TestUsers.C2c(bob, carol)].Select(m => m.Seq));
+        Assert.Equal("a22", all[TestUsers.C2c(alice, bob)][^1].Text);
 
         // A second sync from the end cursors returns nothing new.
         var cursors = all.ToDictionary(kv => kv.Key, kv => kv.Value[^1].Seq);
@@ -150,7 +148,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
         Assert.All(rest.Values, list => Assert.Empty(list));
 
         // A sync limited to one conversation (filling one gap) returns only that one.
-        var one = new SyncRequest { RequestId = "one", Cursors = { [ConversationId(bob, carol)] = 10 }, ConversationIds = { ConversationId(bob, carol) } };
+        var one = new SyncRequest { RequestId = "one", Cursors = { [TestUsers.C2c(bob, carol)] = 10 }, ConversationIds = { TestUsers.C2c(bob, carol) } };
         var response = await b.RpcAsync("sync", one, "one");
         var only = Assert.Single(response.Sync.Conversations);
         Assert.Equal([11L, 12], only.Messages.Select(m => m.Seq));
@@ -159,14 +157,14 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task History_PagesBackwardsFromNewest()
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         await using var a = await TestDevice.ConnectAsync(_broker, alice);
         for (var i = 1; i <= 12; i++)
         {
             await a.SendAsync(bob, $"h{i}");
         }
 
-        var conversation = ConversationId(alice, bob);
+        var conversation = TestUsers.C2c(alice, bob);
         var newest = await a.RpcAsync("history", new HistoryRequest { RequestId = "h1", ConversationId = conversation, Limit = 5 }, "h1");
         Assert.Equal([8L, 9, 10, 11, 12], newest.History.Messages.Select(m => m.Seq));
         Assert.True(newest.History.HasMore);
@@ -181,7 +179,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [InlineData(MqttProtocolVersion.V311)]
     public async Task InvalidPayload_IsRefused_WithReasonAndSendError(MqttProtocolVersion version)
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         await using var a = await TestDevice.ConnectAsync(_broker, alice, version: version);
         await using var b = await TestDevice.ConnectAsync(_broker, bob);
 
@@ -191,6 +189,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
         {
             Assert.Equal(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid, result.ReasonCode);
             Assert.Contains("txt", result.ReasonString);
+            Assert.Equal("invalid_payload", result.Property("code"));
         }
 
         var error = await a.NextEventAsync(e => e.EventCase == InboxEvent.EventOneofCase.SendError);
@@ -201,7 +200,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task EmptyMessage_AndOversizedPayload_AreRefused()
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         await using var a = await TestDevice.ConnectAsync(_broker, alice);
 
         var empty = await a.SendAsync(bob, new SendRequest { ClientMsgId = "e1" });
@@ -217,7 +216,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task PersistentSession_ResumedWithoutResubscribing_StillGetsInboxEvents()
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         var clientId = bob + "-persistent";
         var options = TestDevice.Options(_broker, bob, _broker.Token(bob), clientId).WithCleanSession(false).WithSessionExpiryInterval(300).Build();
         var received = new List<string>();
@@ -245,7 +244,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task WildcardSubscriber_SeesPlainTopics_NeverInboxTraffic()
     {
-        var (alice, bob, eve) = (NewUser("alice"), NewUser("bob"), NewUser("eve"));
+        var (alice, bob, eve) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"), TestUsers.Unique("eve"));
         await using var snooper = await TestDevice.ConnectAsync(_broker, eve, subscribeInbox: false);
         await snooper.Client.SubscribeAsync("#");
         await using var a = await TestDevice.ConnectAsync(_broker, alice);
@@ -263,7 +262,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task Takeover_SameClientId_NewConnectionGetsDelivery()
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         await using var first = await TestDevice.ConnectAsync(_broker, bob, clientId: bob + "-phone");
         await using var second = await TestDevice.ConnectAsync(_broker, bob, clientId: bob + "-phone");
         await using var a = await TestDevice.ConnectAsync(_broker, alice);
@@ -274,6 +273,4 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
         Assert.False(first.Client.IsConnected);
     }
 
-    private static string ConversationId(string a, string b) =>
-        string.CompareOrdinal(a, b) <= 0 ? $"c2c:{a}:{b}" : $"c2c:{b}:{a}";
 }

@@ -7,13 +7,11 @@ public sealed class ConversationListTests(BrokerFixture fixture) : IClassFixture
 {
     private readonly BrokerProcess _broker = fixture.Broker;
 
-    private static string New(string name) => $"{name}{Guid.NewGuid():N}"[..16];
-
     [Fact]
     public async Task Conversations_LatestFirst_PinnedOnTop_Paged_WithFlags()
     {
-        var me = New("me");
-        var peers = Enumerable.Range(0, 4).Select(i => New($"p{i}")).ToArray();
+        var me = TestUsers.Unique("me");
+        var peers = Enumerable.Range(0, 4).Select(i => TestUsers.Unique($"p{i}")).ToArray();
         await using var m = await TestDevice.ConnectAsync(_broker, me);
         foreach (var peer in peers)
         {
@@ -22,7 +20,7 @@ public sealed class ConversationListTests(BrokerFixture fixture) : IClassFixture
             await Task.Delay(5); // distinct server timestamps for a deterministic order
         }
 
-        string C(string peer) => string.CompareOrdinal(me, peer) <= 0 ? $"c2c:{me}:{peer}" : $"c2c:{peer}:{me}";
+        string C(string peer) => TestUsers.C2c(me, peer);
         var pin = await m.RpcAsync("conversation/settings", new ConversationSettingsRequest { RequestId = "pin", ConversationId = C(peers[0]), Pinned = true }, "pin");
         Assert.True(pin.Conversation.Pinned);
         var mute = await m.RpcAsync("conversation/settings", new ConversationSettingsRequest { RequestId = "mute", ConversationId = C(peers[2]), Muted = true }, "mute");

@@ -10,8 +10,6 @@ public sealed class DevicePolicyTests(BrokerFixture fixture) : IClassFixture<Bro
 {
     private readonly BrokerProcess _broker = fixture.Broker;
 
-    private static string NewUser(string name) => $"{name}{Guid.NewGuid():N}"[..20];
-
     private async Task<(IMqttClient Client, Task<MqttClientDisconnectedEventArgs> Disconnected)> ConnectAsync(
         string user, string clientId, string? platform, MqttProtocolVersion version = MqttProtocolVersion.V500)
     {
@@ -36,7 +34,7 @@ public sealed class DevicePolicyTests(BrokerFixture fixture) : IClassFixture<Bro
     [Fact]
     public async Task SecondPhone_DisconnectsTheFirst_WithSessionTakenOver_OthersStay()
     {
-        var user = NewUser("erin");
+        var user = TestUsers.Unique("erin");
         var (oldPhone, oldPhoneGone) = await ConnectAsync(user, user + "-phone1", "phone");
         var (desktop, desktopGone) = await ConnectAsync(user, user + "-desk", "Desktop");
         var (legacy, legacyGone) = await ConnectAsync(user, user + "-legacy", null, MqttProtocolVersion.V311);
@@ -60,7 +58,7 @@ public sealed class DevicePolicyTests(BrokerFixture fixture) : IClassFixture<Bro
     [Fact]
     public async Task DevicesWithoutPlatform_AreNeverLimited()
     {
-        var user = NewUser("frank");
+        var user = TestUsers.Unique("frank");
         var (first, firstGone) = await ConnectAsync(user, user + "-a", null);
         var (second, secondGone) = await ConnectAsync(user, user + "-b", null, MqttProtocolVersion.V311);
         var (third, _) = await ConnectAsync(user, user + "-c", "");
@@ -74,7 +72,7 @@ public sealed class DevicePolicyTests(BrokerFixture fixture) : IClassFixture<Bro
     [Fact]
     public async Task WebAllowsThree_TheFourthDisplacesTheOldest()
     {
-        var user = NewUser("gina");
+        var user = TestUsers.Unique("gina");
         var web = new List<(IMqttClient Client, Task<MqttClientDisconnectedEventArgs> Gone)>();
         for (var i = 0; i < 4; i++)
         {

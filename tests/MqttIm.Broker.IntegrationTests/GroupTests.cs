@@ -10,8 +10,6 @@ public sealed class GroupTests(BrokerFixture fixture) : IClassFixture<BrokerFixt
 {
     private readonly BrokerProcess _broker = fixture.Broker;
 
-    private static string New(string name) => $"{name}{Guid.NewGuid():N}"[..16];
-
     private static async Task<GroupInfo> GroupRpcAsync(TestDevice device, string method, GroupRequest request)
     {
         request.RequestId = Guid.NewGuid().ToString("N");
@@ -33,7 +31,7 @@ public sealed class GroupTests(BrokerFixture fixture) : IClassFixture<BrokerFixt
     [InlineData(MqttProtocolVersion.V311)]
     public async Task SmallGroup_MembersReceiveInSeqOrder_OutsidersAndMutedAreRefused(MqttProtocolVersion version)
     {
-        var (owner, bob, carol, eve) = (New("own"), New("bob"), New("car"), New("eve"));
+        var (owner, bob, carol, eve) = (TestUsers.Unique("own"), TestUsers.Unique("bob"), TestUsers.Unique("car"), TestUsers.Unique("eve"));
         await using var o = await TestDevice.ConnectAsync(_broker, owner, version: version);
         await using var b = await TestDevice.ConnectAsync(_broker, bob, version: version);
         await using var c = await TestDevice.ConnectAsync(_broker, carol, version: version);
@@ -78,7 +76,7 @@ public sealed class GroupTests(BrokerFixture fixture) : IClassFixture<BrokerFixt
     [Fact]
     public async Task Roles_OnlyManagersChangeTheGroup_AndWholeGroupMute()
     {
-        var (owner, admin, member) = (New("own"), New("adm"), New("mem"));
+        var (owner, admin, member) = (TestUsers.Unique("own"), TestUsers.Unique("adm"), TestUsers.Unique("mem"));
         await using var o = await TestDevice.ConnectAsync(_broker, owner);
         await using var a = await TestDevice.ConnectAsync(_broker, admin);
         await using var m = await TestDevice.ConnectAsync(_broker, member);
@@ -112,7 +110,7 @@ public sealed class GroupTests(BrokerFixture fixture) : IClassFixture<BrokerFixt
     [Fact]
     public async Task LateMember_SeesHistoryFromTheirJoin_NotBefore()
     {
-        var (owner, late) = (New("own"), New("late"));
+        var (owner, late) = (TestUsers.Unique("own"), TestUsers.Unique("late"));
         await using var o = await TestDevice.ConnectAsync(_broker, owner);
         var group = await GroupRpcAsync(o, "create", new GroupRequest { Name = "history" });
         for (var i = 0; i < 5; i++)
@@ -137,7 +135,7 @@ public sealed class GroupTests(BrokerFixture fixture) : IClassFixture<BrokerFixt
     [Fact]
     public async Task AdminHttp_CreatesGroupsAndManagesMembers()
     {
-        var (owner, bob) = (New("own"), New("bob"));
+        var (owner, bob) = (TestUsers.Unique("own"), TestUsers.Unique("bob"));
         var created = await _broker.AdminPostAsync("/api/admin/groups", new { name = "ops", ownerId = owner, memberIds = new[] { bob } });
         var groupId = created.GetProperty("groupId").GetString()!;
         Assert.Equal(2, created.GetProperty("memberCount").GetInt32());
@@ -149,6 +147,8 @@ public sealed class GroupTests(BrokerFixture fixture) : IClassFixture<BrokerFixt
 
         using var http = _broker.Http();
         Assert.Equal(System.Net.HttpStatusCode.OK, (await http.DeleteAsync($"/api/admin/groups/{groupId}/members/{bob}")).StatusCode);
+        var removal = await b.NextEventAsync(e => e.EventCase == InboxEvent.EventOneofCase.Message && e.Message.Kind == MessageKind.GroupEvent && e.Message.Ext["event"] == "members_removed");
+        Assert.Equal(bob, removal.Message.Ext["users"]);
         var refused = await b.PublishAsync($"im/group/{groupId}", b.Encode(new SendRequest { Text = "still here?" }));
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, refused.ReasonCode);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/admin/groups/nosuchgroup")).StatusCode);

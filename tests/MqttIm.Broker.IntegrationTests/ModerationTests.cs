@@ -14,8 +14,6 @@ public sealed class ModerationTests(ModerationBrokersFixture fixture) : IClassFi
     private readonly BrokerProcess _masking = fixture.Masking;
     private readonly BrokerProcess _rejecting = fixture.Rejecting;
 
-    private static string NewUser(string name) => $"{name}{Guid.NewGuid():N}"[..20];
-
     private static async Task<List<MqttClientPublishResult>> PublishBurstAsync(TestDevice device, string topic)
     {
         var results = new List<MqttClientPublishResult>();
@@ -31,9 +29,9 @@ public sealed class ModerationTests(ModerationBrokersFixture fixture) : IClassFi
     public async Task PlainTopicBurst_OverTheLimit_QuotaExceeded_OtherClientUnaffected_AndRecoversAfterASecond()
     {
         var topic = $"sensors/{Guid.NewGuid():N}";
-        await using var flooder = await TestDevice.ConnectAsync(_masking, NewUser("flood"), subscribeInbox: false);
-        await using var other = await TestDevice.ConnectAsync(_masking, NewUser("other"), subscribeInbox: false);
-        await using var listener = await TestDevice.ConnectAsync(_masking, NewUser("listen"), subscribeInbox: false);
+        await using var flooder = await TestDevice.ConnectAsync(_masking, TestUsers.Unique("flood"), subscribeInbox: false);
+        await using var other = await TestDevice.ConnectAsync(_masking, TestUsers.Unique("other"), subscribeInbox: false);
+        await using var listener = await TestDevice.ConnectAsync(_masking, TestUsers.Unique("listen"), subscribeInbox: false);
         await listener.Client.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce);
 
         var results = await PublishBurstAsync(flooder, topic);
@@ -71,7 +69,7 @@ public sealed class ModerationTests(ModerationBrokersFixture fixture) : IClassFi
     [InlineData(MqttProtocolVersion.V500)]
     public async Task ImTopicBurst_OverTheLimit_SendErrorRateLimitedOnTheInbox(MqttProtocolVersion version)
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         await using var a = await TestDevice.ConnectAsync(_masking, alice, version: version);
         await using var b = await TestDevice.ConnectAsync(_masking, bob);
 
@@ -95,7 +93,7 @@ public sealed class ModerationTests(ModerationBrokersFixture fixture) : IClassFi
     [Fact]
     public async Task MaskMode_SensitiveWordsArriveAsStars()
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         await using var a = await TestDevice.ConnectAsync(_masking, alice);
         await using var b = await TestDevice.ConnectAsync(_masking, bob, version: MqttProtocolVersion.V311);
 
@@ -111,7 +109,7 @@ public sealed class ModerationTests(ModerationBrokersFixture fixture) : IClassFi
     [InlineData(MqttProtocolVersion.V500)]
     public async Task RejectMode_SendRefused_ContentRejected_NothingDelivered(MqttProtocolVersion version)
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         await using var a = await TestDevice.ConnectAsync(_rejecting, alice, version: version);
         await using var b = await TestDevice.ConnectAsync(_rejecting, bob);
 

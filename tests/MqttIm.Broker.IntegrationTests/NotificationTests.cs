@@ -7,12 +7,10 @@ public sealed class NotificationTests(BrokerFixture fixture) : IClassFixture<Bro
 {
     private readonly BrokerProcess _broker = fixture.Broker;
 
-    private static string New(string name) => $"{name}{Guid.NewGuid():N}"[..16];
-
     [Fact]
     public async Task HttpNotification_ReachesOnlineUser_AndIsInAnOfflineUsersSync()
     {
-        var (online, offline) = (New("on"), New("off"));
+        var (online, offline) = (TestUsers.Unique("on"), TestUsers.Unique("off"));
         await using var o = await TestDevice.ConnectAsync(_broker, online);
 
         var answer = await _broker.AdminPostAsync("/api/admin/notifications", new
@@ -38,7 +36,7 @@ public sealed class NotificationTests(BrokerFixture fixture) : IClassFixture<Bro
     [Fact]
     public async Task HttpNotification_ToAGroup_And_BadRequests()
     {
-        var (owner, member) = (New("own"), New("mem"));
+        var (owner, member) = (TestUsers.Unique("own"), TestUsers.Unique("mem"));
         var group = await _broker.AdminPostAsync("/api/admin/groups", new { name = "n", ownerId = owner, memberIds = new[] { member } });
         await using var m = await TestDevice.ConnectAsync(_broker, member);
 

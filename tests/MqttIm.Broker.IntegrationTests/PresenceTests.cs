@@ -18,8 +18,6 @@ public sealed class PresenceTests(BrokerFixture fixture) : IClassFixture<BrokerF
 
     public static TheoryData<MqttProtocolVersion> Versions => new() { MqttProtocolVersion.V311, MqttProtocolVersion.V500 };
 
-    private static string NewUser(string name) => $"{name}{Guid.NewGuid():N}"[..20];
-
     /// <summary>The watcher sends the target a 1:1 message, so the two share a conversation (the default watch policy).</summary>
     private static async Task<TestDevice> WatcherOfAsync(BrokerProcess broker, string watcher, string target)
     {
@@ -60,7 +58,7 @@ public sealed class PresenceTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task AllowedWatcher_SeesRetainedOnline_ThenOfflineAfterCleanDisconnect()
     {
-        var (alice, bob) = (NewUser("alice"), NewUser("bob"));
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
         var bobPhone = await TestDevice.ConnectAsync(_broker, bob, clientId: bob + "-phone");
         await using var bobDesk = await TestDevice.ConnectAsync(_broker, bob, clientId: bob + "-desk", version: MqttProtocolVersion.V311);
 
@@ -88,7 +86,7 @@ public sealed class PresenceTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task UserMayWatchThemselves_WithoutAConversation()
     {
-        var carol = NewUser("carol");
+        var carol = TestUsers.Unique("carol");
         await using var watcher = await TestDevice.ConnectAsync(_broker, carol, clientId: carol + "-a");
         var sub = await watcher.Client.SubscribeAsync($"presence/{carol}", MqttQualityOfServiceLevel.AtLeastOnce);
         Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, sub.Items.Single().ResultCode);
@@ -103,7 +101,7 @@ public sealed class PresenceTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [MemberData(nameof(Versions))]
     public async Task Stranger_AndWildcardFilters_AreRefused(MqttProtocolVersion version)
     {
-        var (bob, mallory) = (NewUser("bob"), NewUser("mallory"));
+        var (bob, mallory) = (TestUsers.Unique("bob"), TestUsers.Unique("mallory"));
         await using var b = await TestDevice.ConnectAsync(_broker, bob);
         await using var m = await TestDevice.ConnectAsync(_broker, mallory, version: version, subscribeInbox: false);
         var expected = version == MqttProtocolVersion.V500 ? MqttClientSubscribeResultCode.NotAuthorized : MqttClientSubscribeResultCode.UnspecifiedError;
@@ -124,7 +122,7 @@ public sealed class PresenceTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task WildcardSubscriber_GetsNoLivePresenceUpdates()
     {
-        var (bob, mallory) = (NewUser("bob"), NewUser("mallory"));
+        var (bob, mallory) = (TestUsers.Unique("bob"), TestUsers.Unique("mallory"));
         await using var m = await TestDevice.ConnectAsync(_broker, mallory, subscribeInbox: false);
         await m.Client.SubscribeAsync(new MqttTopicFilterBuilder().WithTopic("+/" + bob).WithRetainHandling(MqttRetainHandling.DoNotSendOnSubscribe).Build());
         await m.Client.SubscribeAsync(new MqttTopicFilterBuilder().WithTopic("#").WithRetainHandling(MqttRetainHandling.DoNotSendOnSubscribe).Build());
@@ -146,7 +144,7 @@ public sealed class PresenceTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task WildcardSubscriber_GetsRetainedPlainTopics_ButNoRetainedPresence()
     {
-        var (bob, mallory) = (NewUser("bob"), NewUser("mallory"));
+        var (bob, mallory) = (TestUsers.Unique("bob"), TestUsers.Unique("mallory"));
         await using var b = await TestDevice.ConnectAsync(_broker, bob, clientId: bob + "-1");
         await b.Client.SubscribeAsync($"presence/{bob}", MqttQualityOfServiceLevel.AtLeastOnce);
         await NextPresenceAsync(b, bob, s => s.Online);
@@ -181,7 +179,7 @@ public sealed class PresenceTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task SilentClient_IsReportedOffline_AfterItsKeepAliveRunsOut()
     {
-        var (alice, dave) = (NewUser("alice"), NewUser("dave"));
+        var (alice, dave) = (TestUsers.Unique("alice"), TestUsers.Unique("dave"));
         using var silent = await RawConnectAsync(dave, _broker.Token(dave), dave + "-raw", keepAliveSeconds: 1);
         await using var watcher = await WatcherOfAsync(_broker, alice, dave);
         await NextPresenceAsync(watcher, dave, s => s.Online && s.Devices.Contains(dave + "-raw"));
@@ -197,7 +195,7 @@ public sealed class PresenceTests(BrokerFixture fixture) : IClassFixture<BrokerF
     [Fact]
     public async Task HttpQuery_ReportsOnlineAndOffline_AndNeedsTheAdminKey()
     {
-        var (on, off, never) = (NewUser("on"), NewUser("off"), NewUser("never"));
+        var (on, off, never) = (TestUsers.Unique("on"), TestUsers.Unique("off"), TestUsers.Unique("never"));
         await using var onDevice = await TestDevice.ConnectAsync(_broker, on, clientId: on + "-1");
         await using (var offDevice = await TestDevice.ConnectAsync(_broker, off, clientId: off + "-1"))
         {

@@ -8,10 +8,6 @@ public sealed class ReadAndUnreadTests(BrokerFixture fixture) : IClassFixture<Br
 {
     private readonly BrokerProcess _broker = fixture.Broker;
 
-    private static string New(string name) => $"{name}{Guid.NewGuid():N}"[..16];
-
-    private static string C2c(string a, string b) => string.CompareOrdinal(a, b) <= 0 ? $"c2c:{a}:{b}" : $"c2c:{b}:{a}";
-
     private static async Task<ReadResponse> ReadAsync(TestDevice device, string conversationId, long seq)
     {
         var id = Guid.NewGuid().ToString("N");
@@ -23,7 +19,7 @@ public sealed class ReadAndUnreadTests(BrokerFixture fixture) : IClassFixture<Br
     [Fact]
     public async Task Read_MovesForwardOnly_PeerAndOtherDevicesGetReceipts()
     {
-        var (alice, bob) = (New("ali"), New("bob"));
+        var (alice, bob) = (TestUsers.Unique("ali"), TestUsers.Unique("bob"));
         await using var a = await TestDevice.ConnectAsync(_broker, alice);
         await using var bPhone = await TestDevice.ConnectAsync(_broker, bob);
         await using var bDesk = await TestDevice.ConnectAsync(_broker, bob);
@@ -32,7 +28,7 @@ public sealed class ReadAndUnreadTests(BrokerFixture fixture) : IClassFixture<Br
             await a.SendAsync(bob, $"m{i}");
         }
 
-        var conversation = C2c(alice, bob);
+        var conversation = TestUsers.C2c(alice, bob);
         var first = await ReadAsync(bPhone, conversation, 3);
         Assert.Equal((3L, 2L, 2L), (first.ReadSeq, first.Unread, first.TotalUnread));
         var back = await ReadAsync(bPhone, conversation, 1);
@@ -43,7 +39,7 @@ public sealed class ReadAndUnreadTests(BrokerFixture fixture) : IClassFixture<Br
         var sync = await bDesk.NextEventAsync(e => e.EventCase == InboxEvent.EventOneofCase.ReadReceipt);
         Assert.Equal(3, sync.ReadReceipt.ReadSeq);
 
-        var stranger = await TestDevice.ConnectAsync(_broker, New("eve"));
+        var stranger = await TestDevice.ConnectAsync(_broker, TestUsers.Unique("eve"));
         await using (stranger)
         {
             var denied = await stranger.RpcAsync("read", new ReadRequest { RequestId = "x", ConversationId = conversation, Seq = 5 }, "x");
@@ -54,8 +50,8 @@ public sealed class ReadAndUnreadTests(BrokerFixture fixture) : IClassFixture<Br
     [Fact]
     public async Task ConcurrentBurst_UnreadAndTotalUnread_AreExact()
     {
-        var reader = New("rdr");
-        var senders = Enumerable.Range(0, 6).Select(i => New($"s{i}")).ToArray();
+        var reader = TestUsers.Unique("rdr");
+        var senders = Enumerable.Range(0, 6).Select(i => TestUsers.Unique($"s{i}")).ToArray();
         const int perSender = 40;
         await using var r = await TestDevice.ConnectAsync(_broker, reader, subscribeInbox: false);
         var devices = new List<TestDevice>();
@@ -77,7 +73,7 @@ public sealed class ReadAndUnreadTests(BrokerFixture fixture) : IClassFixture<Br
         while (sending.Any(t => !t.IsCompleted))
         {
             var sender = senders[random.Next(senders.Length)];
-            var conversation = C2c(sender, reader);
+            var conversation = TestUsers.C2c(sender, reader);
             var seq = readTo.GetValueOrDefault(conversation) + random.Next(1, 6);
             var response = await r.RpcAsync("read", new ReadRequest { RequestId = "b" + seq, ConversationId = conversation, Seq = seq }, "b" + seq);
             if (response.ResultCase == RpcResponse.ResultOneofCase.Read)
@@ -116,7 +112,7 @@ public sealed class ReadAndUnreadTests(BrokerFixture fixture) : IClassFixture<Br
     [Fact]
     public async Task SmallGroup_ReadCounts_PerMessage()
     {
-        var (owner, bob, carol) = (New("own"), New("bob"), New("car"));
+        var (owner, bob, carol) = (TestUsers.Unique("own"), TestUsers.Unique("bob"), TestUsers.Unique("car"));
         await using var o = await TestDevice.ConnectAsync(_broker, owner);
         await using var b = await TestDevice.ConnectAsync(_broker, bob);
         await using var c = await TestDevice.ConnectAsync(_broker, carol);

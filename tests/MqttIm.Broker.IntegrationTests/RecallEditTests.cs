@@ -11,17 +11,15 @@ public sealed class RecallEditTests() : IAsyncLifetime
 
     public async Task DisposeAsync() => await _broker.DisposeAsync();
 
-    private static string New(string name) => $"{name}{Guid.NewGuid():N}"[..16];
-
     [Fact]
     public async Task RecallAndEdit_AreSeqdEvents_ThatASecondDeviceGetsThroughSync()
     {
-        var (alice, bob) = (New("ali"), New("bob"));
+        var (alice, bob) = (TestUsers.Unique("ali"), TestUsers.Unique("bob"));
         await using var a = await TestDevice.ConnectAsync(_broker, alice);
         await using var b = await TestDevice.ConnectAsync(_broker, bob);
         await a.SendAsync(bob, "typo heer", "t1");
         await a.SendAsync(bob, "oops, wrong chat", "t2");
-        var conversation = string.CompareOrdinal(alice, bob) <= 0 ? $"c2c:{alice}:{bob}" : $"c2c:{bob}:{alice}";
+        var conversation = TestUsers.C2c(alice, bob);
 
         var edit = await a.RpcAsync("edit", new ChangeMessageRequest { RequestId = "e", ConversationId = conversation, TargetSeq = 1, Text = "typo here" }, "e");
         var recall = await a.RpcAsync("recall", new ChangeMessageRequest { RequestId = "r", ConversationId = conversation, TargetSeq = 2 }, "r");

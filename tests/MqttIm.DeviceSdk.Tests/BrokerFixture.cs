@@ -3,13 +3,16 @@ using MqttIm.Testing;
 namespace MqttIm.DeviceSdk.Tests;
 
 /// <summary>One real broker process per test class; each test uses its own fresh user ids.</summary>
-public sealed class BrokerFixture : IAsyncLifetime
+public class BrokerFixture : IAsyncLifetime
 {
     private BrokerProcess? _broker;
 
     public BrokerProcess Broker => _broker ?? throw new InvalidOperationException("broker not started");
 
-    public async Task InitializeAsync() => _broker = await BrokerProcess.StartAsync();
+    public async Task InitializeAsync() => _broker = await BrokerProcess.StartAsync(BrokerArgs);
+
+    /// <summary>Extra broker configuration (command-line arguments) of this fixture.</summary>
+    protected virtual string[] BrokerArgs => [];
 
     public async Task DisposeAsync()
     {

@@ -182,6 +182,72 @@ public sealed class ReorderBufferTests
         Assert.Equal(0, Volatile.Read(ref fills));
     }
 
+    [Fact]
+    public async Task SyncAnswerStartingAfterTheCursorMovesTheCursorOverSeqsBeforeTheJoin()
+    {
+        using var buffer = NewBuffer(FailOnFill, Never);
+        var page = new ConversationSync { ConversationId = "group:g1", MaxSeq = 9 };
+        page.Messages.Add([Message(7, "group:g1"), Message(8, "group:g1")]);
+
+        buffer.OfferSynced(page, requestedCursor: 0);
+
+        Assert.Equal([7L, 8L], (await NextAsync(2)).Seqs());
+        buffer.Offer(Message(9, "group:g1"));
+        Assert.Equal([9L], (await NextAsync(1)).Seqs());
+        Assert.False(buffer.HasGap("group:g1"));
+    }
+
+    [Fact]
+    public async Task EmptySyncAnswerBelowMaxSeqMeansNothingBeforeItIsReadable()
+    {
+        using var buffer = NewBuffer(FailOnFill, Never);
+        buffer.OfferSynced(new ConversationSync { ConversationId = "group:g2", MaxSeq = 6 }, requestedCursor: 0);
+        Assert.Equal(6, buffer.Cursor("group:g2"));
+
+        // A page cut short by the limit (has_more) says nothing about the seqs it did not send.
+        buffer.OfferSynced(new ConversationSync { ConversationId = "group:g3", MaxSeq = 6, HasMore = true }, requestedCursor: 0);
+        Assert.Equal(0, buffer.Cursor("group:g3") ?? 0);
+
+        buffer.Offer(Message(7, "group:g2"));
+        Assert.Equal([7L], (await NextAsync(1)).Seqs());
+    }
+
+    [Fact]
+    public async Task UnknownGroupConversationIsFilledAtOnceInsteadOfAfterTheGapTimeout()
+    {
+        ReorderBuffer? buffer = null;
+        var filled = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        buffer = NewBuffer((conversationId, _) =>
+        {
+            var page = new ConversationSync { ConversationId = conversationId, MaxSeq = 7 };
+            page.Messages.Add(Message(7, conversationId));
+            buffer!.OfferSynced(page, requestedCursor: 0);
+            filled.TrySetResult(conversationId);
+            return Task.CompletedTask;
+        }, Never);
+        using (buffer)
+        {
+            buffer.Offer(Message(7, "group:late"));
+
+            Assert.Equal("group:late", await filled.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+            var joined = Assert.Single(await NextAsync(1));
+            Assert.Equal(("group:late", 7L), (joined.ConversationId, joined.Seq));
+        }
+    }
+
+    [Fact]
+    public async Task HeldMessagesOfAConversationNoLongerListedAreReleased()
+    {
+        using var buffer = NewBuffer((_, _) => Task.CompletedTask, Never, new Dictionary<string, long> { ["group:left"] = 3 });
+        buffer.Offer(Message(6, "group:left"));
+        buffer.Offer(Message(9, "group:left"));
+
+        buffer.ReleaseHeld("group:left");
+
+        Assert.Equal([6L, 9L], (await NextAsync(2)).Seqs());
+        Assert.False(buffer.HasGap("group:left"));
+    }
+
     private static ChatMessage Message(long seq, string conversationId = Conversation) =>
         new() { ConversationId = conversationId, Seq = seq, Text = $"m{seq}" };
 

@@ -57,11 +57,15 @@ internal static class BrokerHostExtensions
             kestrel.Listen(address, listen.HttpPort, options => endpoints.Http = options);
         });
 
-        builder.Services.AddHostedMqttServer(options => options
+        var mqttServerOptions = new MqttServerOptionsBuilder()
             .WithoutDefaultEndpoint()
             .WithPersistentSessions()
             .WithMaxPendingMessagesPerClient(limits.MaxPendingMessagesPerClient)
-            .WithPendingMessagesOverflowStrategy(MqttPendingMessagesOverflowStrategy.DropOldestQueuedMessage));
+            .WithPendingMessagesOverflowStrategy(MqttPendingMessagesOverflowStrategy.DropOldestQueuedMessage)
+            .Build();
+        // Each connection allocates its packet write buffer up front; 4096 B (the default) was ~4 KiB of every idle connection (docs/BENCHMARKS.md). It grows on demand.
+        mqttServerOptions.WriterBufferSize = 256;
+        builder.Services.AddHostedMqttServer(mqttServerOptions);
         builder.Services.AddMqttConnectionHandler();
         builder.Services.AddConnections();
         builder.Services.AddSingleton<GuardedMqttConnectionHandler>();

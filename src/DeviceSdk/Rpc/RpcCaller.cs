@@ -20,6 +20,16 @@ internal sealed class RpcCaller(IMqttClient client, string userId, MqttProtocolV
 
     private readonly ConcurrentDictionary<string, TaskCompletionSource<RpcResponse>> _pending = new(StringComparer.Ordinal);
 
+    /// <summary>Calls the method and checks that the answer carries the expected result.</summary>
+    public async Task<RpcResponse> CallAsync(
+        string method, IMessage request, string requestId, RpcResponse.ResultOneofCase expected, CancellationToken cancellationToken)
+    {
+        var response = await CallAsync(method, request, requestId, cancellationToken).ConfigureAwait(false);
+        return response.ResultCase == expected
+            ? response
+            : throw new MqttImRpcException(method, "unexpected_response", $"the broker answered with {response.ResultCase}");
+    }
+
     public async Task<RpcResponse> CallAsync(string method, IMessage request, string requestId, CancellationToken cancellationToken)
     {
         var completion = new TaskCompletionSource<RpcResponse>(TaskCreationOptions.RunContinuationsAsynchronously);

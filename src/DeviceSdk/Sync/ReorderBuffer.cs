@@ -5,6 +5,8 @@ namespace MqttIm.DeviceSdk.Sync;
 /// <summary>
 /// Receiver-side rectification: releases each conversation's messages exactly once and in seq order, holds back messages
 /// behind a gap, drops duplicates, and asks <c>fillGap</c> to fetch the missing seqs when a gap outlives the timeout.
+/// A group conversation the buffer has no cursor for is filled at once: its history may start after seq 1 (a member
+/// added later), which only the broker's sync answer can tell (<see cref="OfferSynced"/>).
 /// </summary>
 /// <remarks><c>release</c> is called under the buffer's lock, so it must not block (e.g. a channel write).</remarks>
 internal sealed class ReorderBuffer : IDisposable
@@ -30,7 +32,7 @@ internal sealed class ReorderBuffer : IDisposable
         _time = time ?? TimeProvider.System;
         foreach (var (conversationId, cursor) in initialCursors ?? new Dictionary<string, long>())
         {
-            _conversations[conversationId] = new ConversationCursor(Math.Max(cursor, 0));
+            _conversations[conversationId] = new ConversationCursor(Math.Max(cursor, 0), known: true);
         }
     }
 
@@ -41,13 +43,10 @@ internal sealed class ReorderBuffer : IDisposable
     public void Offer(ChatMessage message)
     {
         var scheduleFill = false;
+        var immediate = false;
         lock (_lock)
         {
-            if (!_conversations.TryGetValue(message.ConversationId, out var state))
-            {
-                _conversations[message.ConversationId] = state = new ConversationCursor(0);
-            }
-
+            var state = StateOf(message.ConversationId);
             if (message.Seq <= state.Cursor)
             {
                 return;
@@ -60,25 +59,57 @@ internal sealed class ReorderBuffer : IDisposable
                 if (!state.FillScheduled)
                 {
                     state.FillScheduled = scheduleFill = true;
+                    immediate = !state.Known && ConversationIds.MayStartAfterFirstSeq(message.ConversationId);
                 }
             }
             else
             {
                 Release(state, message);
-                while (state.Pending.Count > 0 && state.Pending.First() is var next && next.Key == state.Cursor + 1)
-                {
-                    state.Pending.Remove(next.Key);
-                    Release(state, next.Value);
-                }
-
-                // Whatever is still pending sits behind a new gap, which gets its own full timeout.
-                state.GapSince = state.HasGap ? _time.GetTimestamp() : null;
+                ReleaseContiguous(state);
             }
         }
 
         if (scheduleFill)
         {
-            _ = FillWhenDueAsync(message.ConversationId);
+            _ = FillWhenDueAsync(message.ConversationId, immediate);
+        }
+    }
+
+    /// <summary>
+    /// Takes one conversation of a sync page asked for with <paramref name="requestedCursor"/>. Seqs the broker skipped
+    /// (before the user joined a group) are not the user's to read, so the cursor moves over them instead of waiting.
+    /// </summary>
+    public void OfferSynced(ConversationSync conversation, long requestedCursor)
+    {
+        long? floor = conversation.Messages.Count > 0
+            ? conversation.Messages[0].Seq > requestedCursor + 1 ? conversation.Messages[0].Seq - 1 : null
+            : !conversation.HasMore && conversation.MaxSeq > requestedCursor ? conversation.MaxSeq : null;
+        if (floor is { } skipTo)
+        {
+            lock (_lock)
+            {
+                SkipTo(StateOf(conversation.ConversationId), skipTo);
+            }
+        }
+
+        foreach (var message in conversation.Messages)
+        {
+            Offer(message);
+        }
+    }
+
+    /// <summary>The broker no longer lists the conversation for this user (e.g. they left the group): releases what is held back instead of waiting forever.</summary>
+    public void ReleaseHeld(string conversationId)
+    {
+        lock (_lock)
+        {
+            if (_conversations.TryGetValue(conversationId, out var state))
+            {
+                while (state.HasGap)
+                {
+                    SkipTo(state, state.Pending.First().Key - 1);
+                }
+            }
         }
     }
 
@@ -88,6 +119,15 @@ internal sealed class ReorderBuffer : IDisposable
         lock (_lock)
         {
             return _conversations.ToDictionary(c => c.Key, c => c.Value.Cursor, StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>The conversation's cursor, or null when the buffer has never seen it.</summary>
+    public long? Cursor(string conversationId)
+    {
+        lock (_lock)
+        {
+            return _conversations.TryGetValue(conversationId, out var state) ? state.Cursor : null;
         }
     }
 
@@ -106,13 +146,52 @@ internal sealed class ReorderBuffer : IDisposable
         _stopping.Dispose();
     }
 
+    private ConversationCursor StateOf(string conversationId)
+    {
+        if (!_conversations.TryGetValue(conversationId, out var state))
+        {
+            _conversations[conversationId] = state = new ConversationCursor(0, known: false);
+        }
+
+        return state;
+    }
+
+    private void SkipTo(ConversationCursor state, long seq)
+    {
+        state.Known = true;
+        if (seq <= state.Cursor)
+        {
+            return;
+        }
+
+        state.Advance(seq);
+        while (state.Pending.Count > 0 && state.Pending.First().Key <= seq)
+        {
+            state.Pending.Remove(state.Pending.First().Key);
+        }
+
+        ReleaseContiguous(state);
+    }
+
+    private void ReleaseContiguous(ConversationCursor state)
+    {
+        while (state.Pending.Count > 0 && state.Pending.First() is var next && next.Key == state.Cursor + 1)
+        {
+            state.Pending.Remove(next.Key);
+            Release(state, next.Value);
+        }
+
+        // Whatever is still pending sits behind a new gap, which gets its own full timeout.
+        state.GapSince = state.HasGap ? _time.GetTimestamp() : null;
+    }
+
     private void Release(ConversationCursor state, ChatMessage message)
     {
         state.Advance(message.Seq);
         _release(message);
     }
 
-    private async Task FillWhenDueAsync(string conversationId)
+    private async Task FillWhenDueAsync(string conversationId, bool immediate)
     {
         CancellationToken stopping;
         try
@@ -124,6 +203,8 @@ internal sealed class ReorderBuffer : IDisposable
             return;
         }
 
+        // Never run the fill on the caller's thread (the MQTT receive loop or another fill).
+        await Task.Yield();
         try
         {
             while (true)
@@ -138,7 +219,7 @@ internal sealed class ReorderBuffer : IDisposable
                         return;
                     }
 
-                    wait = _gapTimeout - _time.GetElapsedTime(state.GapSince ?? _time.GetTimestamp());
+                    wait = immediate ? TimeSpan.Zero : _gapTimeout - _time.GetElapsedTime(state.GapSince ?? _time.GetTimestamp());
                 }
 
                 if (wait > TimeSpan.Zero)
@@ -147,6 +228,7 @@ internal sealed class ReorderBuffer : IDisposable
                     continue;
                 }
 
+                immediate = false;
                 try
                 {
                     await _fillGap(conversationId, stopping).ConfigureAwait(false);

@@ -8,10 +8,11 @@ internal static class SyncPager
     // A runaway guard: a broker that keeps saying has_more without sending anything would otherwise loop forever.
     private const int MaxEmptyPages = 3;
 
+    /// <summary>Runs the pages; <c>onPage</c> gets the cursors the page was asked with and the page.</summary>
     public static async Task RunAsync(
         IReadOnlyDictionary<string, long> startCursors,
         Func<IReadOnlyDictionary<string, long>, CancellationToken, Task<SyncResponse>> fetchPage,
-        Action<SyncResponse> onPage,
+        Action<IReadOnlyDictionary<string, long>, SyncResponse> onPage,
         CancellationToken cancellationToken)
     {
         var cursors = new Dictionary<string, long>(startCursors, StringComparer.Ordinal);
@@ -19,7 +20,7 @@ internal static class SyncPager
         while (true)
         {
             var page = await fetchPage(cursors, cancellationToken).ConfigureAwait(false);
-            onPage(page);
+            onPage(cursors, page);
             var progressed = false;
             foreach (var conversation in page.Conversations)
             {

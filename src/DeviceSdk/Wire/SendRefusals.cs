@@ -17,9 +17,9 @@ internal static class SendRefusals
 
     public static MqttClientPublishReasonCode ReasonCodeOf(string code) => code switch
     {
-        "invalid_payload" => MqttClientPublishReasonCode.PayloadFormatInvalid,
-        "payload_too_large" => MqttClientPublishReasonCode.QuotaExceeded,
-        "not_authorized" => MqttClientPublishReasonCode.NotAuthorized,
+        "invalid_payload" or "content_rejected" => MqttClientPublishReasonCode.PayloadFormatInvalid,
+        "payload_too_large" or "rate_limited" => MqttClientPublishReasonCode.QuotaExceeded,
+        "not_authorized" or "not_member" or "muted" => MqttClientPublishReasonCode.NotAuthorized,
         "invalid_topic" => MqttClientPublishReasonCode.TopicNameInvalid,
         "store_unavailable" => MqttClientPublishReasonCode.ImplementationSpecificError,
         _ => MqttClientPublishReasonCode.UnspecifiedError,

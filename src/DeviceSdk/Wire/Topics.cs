@@ -9,5 +9,7 @@ internal static class Topics
 
     public static string C2cSend(string peerUserId) => $"im/c2c/{peerUserId}";
 
+    public static string GroupSend(string groupId) => $"im/group/{groupId}";
+
     public static string Rpc(string method) => $"im/rpc/{method}";
 }

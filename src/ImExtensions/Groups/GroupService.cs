@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Auth;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Storage;
 
@@ -17,6 +18,7 @@ internal sealed class GroupService(
     IMessageStore messages,
     GroupDirectory directory,
     MessageCommitQueue commitQueue,
+    IOnlineRouter router,
     TimeProvider clock,
     IOptions<GroupOptions> options)
 {
@@ -189,11 +191,20 @@ internal sealed class GroupService(
 
             var (name, text, users) = await change(before).ConfigureAwait(false);
             var after = await directory.RefreshAsync(groupId, cancellationToken).ConfigureAwait(false) ?? before;
-            await WriteEventAsync(actor, after, name, text, users, cancellationToken).ConfigureAwait(false);
+            var stored = await WriteEventAsync(actor, after, name, text, users, cancellationToken).ConfigureAwait(false);
+            if (name == "members_removed")
+            {
+                // The fan-out reaches members only; the removed learn it once, live (they can no longer sync the group).
+                var notice = new OutboundEvent(new InboxEvent { Message = stored });
+                foreach (var userId in users)
+                {
+                    await router.RouteAsync(userId, notice, exceptClientId: null, cancellationToken).ConfigureAwait(false);
+                }
+            }
             return Info(after, withMembers: false);
         }).ConfigureAwait(false);
 
-    private async Task WriteEventAsync(GroupActor actor, GroupSnapshot snapshot, string name, string text, IReadOnlyCollection<string> users, CancellationToken cancellationToken)
+    private async Task<ChatMessage> WriteEventAsync(GroupActor actor, GroupSnapshot snapshot, string name, string text, IReadOnlyCollection<string> users, CancellationToken cancellationToken)
     {
         var draft = new ChatMessage
         {
@@ -207,7 +218,7 @@ internal sealed class GroupService(
         };
         draft.Ext.Add("event", name);
         draft.Ext.Add("users", string.Join(",", users));
-        await commitQueue.SubmitAsync(new PendingSend(draft, SenderClientId: ""), cancellationToken).ConfigureAwait(false);
+        return (await commitQueue.SubmitAsync(new PendingSend(draft, SenderClientId: ""), cancellationToken).ConfigureAwait(false)).Message;
     }
 
     private async Task<T> UnderLockAsync<T>(string groupId, Func<Task<T>> work)

@@ -41,7 +41,9 @@ internal sealed class ChatSendHandler(
         if (snapshot is null || snapshot.Group.Dissolved || member is null)
         {
             var why = snapshot is null ? "no such group" : snapshot.Group.Dissolved ? "the group is dissolved" : "you are not a member of this group";
-            await responder.RejectAsync(args, device, UplinkRejection.NotMember(why)).ConfigureAwait(false);
+            // The client message id still helps 3.1.1 clients match the refusal to their send.
+            reader.TryRead(args.ApplicationMessage, out var refused, out _);
+            await responder.RejectAsync(args, device, UplinkRejection.NotMember(why), refused.ClientMsgId).ConfigureAwait(false);
             return;
         }
 

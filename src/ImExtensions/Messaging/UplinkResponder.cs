@@ -17,6 +17,8 @@ internal sealed class UplinkResponder(IOnlineRouter router, ILogger<UplinkRespon
         args.ProcessPublish = false;
         args.Response.ReasonCode = rejection.ReasonCode;
         args.Response.ReasonString = rejection.Message;
+        // The stable code travels in the MQTT 5 PUBACK too, so clients need not wait for the inbox SendError.
+        args.Response.UserProperties = [UserProperty("code", rejection.Code)];
         ImMetrics.MessagesRejected.WithLabels(rejection.Code).Inc();
         if (log)
         {
