@@ -145,6 +145,14 @@ public sealed class GroupTests(BrokerFixture fixture) : IClassFixture<BrokerFixt
         Assert.True((await b.PublishAsync($"im/group/{groupId}", b.Encode(new SendRequest { Text = "hello ops" }))).IsSuccess);
         Assert.Equal("hello ops", (await o.NextChatMessageAsync()).Text);
 
+        var renamed = await _broker.AdminPostAsync($"/api/admin/groups/{groupId}/rename", new { name = "ops-renamed" });
+        Assert.Equal("ops-renamed", renamed.GetProperty("name").GetString());
+        await _broker.AdminPostAsync($"/api/admin/groups/{groupId}/roles", new { userIds = new[] { bob }, admin = true });
+        var muted = await _broker.AdminPostAsync($"/api/admin/groups/{groupId}/mute", new { allMuted = true });
+        Assert.True(muted.GetProperty("allMuted").GetBoolean());
+        // Bob is an admin now, so the whole-group mute does not silence him.
+        Assert.True((await b.PublishAsync($"im/group/{groupId}", b.Encode(new SendRequest { Text = "admins still talk" }))).IsSuccess);
+
         using var http = _broker.Http();
         Assert.Equal(System.Net.HttpStatusCode.OK, (await http.DeleteAsync($"/api/admin/groups/{groupId}/members/{bob}")).StatusCode);
         var removal = await b.NextEventAsync(e => e.EventCase == InboxEvent.EventOneofCase.Message && e.Message.Kind == MessageKind.GroupEvent && e.Message.Ext["event"] == "members_removed");

@@ -1,3 +1,4 @@
+using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Groups;
 
 namespace MqttIm.Broker.Api;
@@ -18,10 +19,16 @@ internal static class GroupAdminEndpoints
             service.RemoveMembersAsync(GroupActor.Operator("admin"), groupId, [userId], ct)));
         groups.MapDelete("/{groupId}", (string groupId, GroupService service, CancellationToken ct) => Run(() =>
             service.DissolveAsync(GroupActor.Operator("admin"), groupId, ct)));
+        groups.MapPost("/{groupId}/rename", (string groupId, Rename body, GroupService service, CancellationToken ct) => Run(() =>
+            service.RenameAsync(GroupActor.Operator("admin"), groupId, body.Name ?? "", ct)));
+        groups.MapPost("/{groupId}/roles", (string groupId, Roles body, GroupService service, CancellationToken ct) => Run(() =>
+            service.SetRoleAsync(GroupActor.Operator("admin"), groupId, body.UserIds ?? [], body.Admin ? GroupRole.Admin : GroupRole.Member, ct)));
+        groups.MapPost("/{groupId}/mute", (string groupId, Mute body, GroupService service, CancellationToken ct) => Run(() =>
+            service.MuteAsync(GroupActor.Operator("admin"), groupId, body.UserIds ?? [], body.MuteSeconds ?? 0, body.AllMuted ?? false, ct)));
         return endpoints;
     }
 
-    private static async Task<IResult> Run(Func<Task<MqttIm.Contracts.V1.GroupInfo>> operation)
+    private static async Task<IResult> Run(Func<Task<GroupInfo>> operation)
     {
         try
         {
@@ -44,4 +51,12 @@ internal static class GroupAdminEndpoints
     internal sealed record CreateGroup(string? GroupId, string? Name, string? OwnerId, string[]? MemberIds);
 
     internal sealed record Members(string[]? UserIds);
+
+    internal sealed record Rename(string? Name);
+
+    /// <summary>Makes the users admins (<c>admin: true</c>) or plain members.</summary>
+    internal sealed record Roles(string[]? UserIds, bool Admin);
+
+    /// <summary>Mutes users for <c>muteSeconds</c> (0 unmutes), or with no users switches the whole group's mute.</summary>
+    internal sealed record Mute(string[]? UserIds, long? MuteSeconds, bool? AllMuted);
 }
