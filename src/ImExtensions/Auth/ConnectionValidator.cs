@@ -7,7 +7,7 @@ using MqttIm.ImExtensions.Sessions;
 namespace MqttIm.ImExtensions.Auth;
 
 /// <summary>CONNECT: username = user id, password = access token; the client id must not belong to another user's session.</summary>
-internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwnership ownership, ILogger<ConnectionValidator> logger)
+internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwnership ownership, DeviceLifecycle lifecycle, ILogger<ConnectionValidator> logger)
 {
     public async Task ValidateAsync(ValidatingConnectionEventArgs args)
     {
@@ -34,6 +34,11 @@ internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwne
         {
             Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client id is in use by another user's session");
             return;
+        }
+
+        if (args.CleanSession == true && !string.IsNullOrEmpty(args.ClientId))
+        {
+            lifecycle.ForgetSessionState(args.ClientId);
         }
 
         args.ReasonCode = MqttConnectReasonCode.Success;

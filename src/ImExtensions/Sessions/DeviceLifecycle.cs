@@ -70,10 +70,19 @@ internal sealed class DeviceLifecycle(
 
     public Task OnSessionDeletedAsync(SessionDeletedEventArgs args)
     {
-        _persistentInboxes.TryRemove(args.Id, out _);
-        presenceWatchers.RemoveClient(args.Id);
+        ForgetSessionState(args.Id);
         ownership.Release(args.Id);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A clean start replaces the client id's old session without MQTTnet raising SessionDeleted,
+    /// so what the broker kept for that session (inbox routing, presence watches) goes here.
+    /// </summary>
+    public void ForgetSessionState(string clientId)
+    {
+        _persistentInboxes.TryRemove(clientId, out _);
+        presenceWatchers.RemoveClient(clientId);
     }
 
     /// <summary>Routes the user's inbox events to this device until it unsubscribes, disconnects, or its session ends.</summary>
