@@ -41,6 +41,9 @@ public sealed class BenchOptions
 
     public int ConnectConcurrency { get; private set; } = 200;
 
+    /// <summary>Extra seconds conns holds its idle connections after measuring (to inspect the broker from outside).</summary>
+    public double ConnsHoldSeconds { get; private set; }
+
     public int ChatSmallUsers { get; private set; } = 10;
 
     public int ChatLargeUsers { get; private set; } = 10_000;
@@ -58,6 +61,24 @@ public sealed class BenchOptions
     public int ChatWindow { get; private set; } = 4;
 
     public double ChatRate { get; private set; } = 5_000;
+
+    /// <summary>Members of the small group (all online; full messages pushed). Must not exceed the broker's Groups:SmallGroupMaxMembers.</summary>
+    public int GroupSmallMembers { get; private set; } = 500;
+
+    /// <summary>Members of the large group (hints + sync) and how many of them are online.</summary>
+    public int GroupLargeMembers { get; private set; } = 20_000;
+
+    public int GroupLargeOnline { get; private set; } = 1_000;
+
+    /// <summary>Sending devices (one per sending member) in the group runs.</summary>
+    public int GroupSenders { get; private set; } = 4;
+
+    /// <summary>Small group: messages published but not yet delivered to every member (bounds every member's queue).</summary>
+    public int GroupWindow { get; private set; } = 16;
+
+    public double GroupSmallRate { get; private set; } = 100;
+
+    public double GroupLargeRate { get; private set; } = 200;
 
     public string CommandLine { get; private set; } = "";
 
@@ -92,6 +113,8 @@ public sealed class BenchOptions
                     o.Connections = 1_000;
                     o.ChatLargeUsers = 1_000;
                     o.FanoutSubscribers = 50;
+                    o.GroupLargeMembers = 5_000;
+                    o.GroupLargeOnline = 300;
                     break;
                 case "--write": o.WritePath = Next(); break;
                 case "--mosquitto": o.MosquittoPath = Next(); break;
@@ -109,12 +132,20 @@ public sealed class BenchOptions
                 case "--fanout-window": o.FanoutWindow = NextInt(); break;
                 case "--connections": o.Connections = NextInt(); break;
                 case "--connect-concurrency": o.ConnectConcurrency = NextInt(); break;
+                case "--conns-hold": o.ConnsHoldSeconds = Math.Clamp(NextDouble(), 0, 600); break;
                 case "--chat-users": o.ChatLargeUsers = NextInt(); break;
                 case "--chat-small-users": o.ChatSmallUsers = NextInt(); break;
                 case "--chat-pairs": o.ChatPairs = NextInt(); break;
                 case "--chat-window": o.ChatWindow = NextInt(); break;
                 case "--chat-devices": o.ChatDevices = Math.Max(1, NextInt()); break;
                 case "--chat-rate": o.ChatRate = NextDouble(); break;
+                case "--group-members": o.GroupSmallMembers = Math.Max(2, NextInt()); break;
+                case "--group-large-members": o.GroupLargeMembers = Math.Max(2, NextInt()); break;
+                case "--group-online": o.GroupLargeOnline = Math.Max(1, NextInt()); break;
+                case "--group-senders": o.GroupSenders = Math.Max(1, NextInt()); break;
+                case "--group-window": o.GroupWindow = Math.Max(1, NextInt()); break;
+                case "--group-rate": o.GroupSmallRate = NextDouble(); break;
+                case "--group-large-rate": o.GroupLargeRate = NextDouble(); break;
                 case "-h" or "--help":
                     throw new HelpRequestedException();
                 default:
@@ -124,6 +155,8 @@ public sealed class BenchOptions
 
         o.ChatSmallUsers = Math.Max(o.ChatSmallUsers, 2 * o.ChatPairs);
         o.ChatLargeUsers = Math.Max(o.ChatLargeUsers, 2 * o.ChatPairs);
+        o.GroupSenders = Math.Min(o.GroupSenders, Math.Min(o.GroupSmallMembers, o.GroupLargeOnline));
+        o.GroupLargeOnline = Math.Min(o.GroupLargeOnline, o.GroupLargeMembers);
         o.CommandLine = "dotnet run -c Release --project tests/MqttIm.Bench --" + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a)));
         return o;
     }
@@ -141,9 +174,13 @@ public sealed class BenchOptions
           --payload N          relay/fanout payload bytes (64)
           --subscribers N      fanout subscribers (100), --fanout-window N (8)
           --connections N      idle connections in conns (10000), --connect-concurrency N (200)
+          --conns-hold N       keep conns' connections up N more seconds (max 600) to inspect the broker
           --chat-users N       large chat population (10000), --chat-pairs N (5)
           --chat-devices N     sending devices (connections) per sender (10), --chat-window N in flight per device (4)
           --chat-rate N        offered msgs/s for the fixed-rate chat run (5000)
+          --group-members N    small group size, all online (500); --group-window N published-not-fully-delivered (16)
+          --group-large-members N  large group size (20000), --group-online N of them online (1000)
+          --group-senders N    sending members (4); --group-rate N small-group offered msgs/s (100), --group-large-rate N (200)
           --brokers LIST       mqttim,mosquitto (default both) for relay, fanout and conns
           --mosquitto PATH     mosquitto binary (/usr/sbin/mosquitto)
           --broker-dll PATH    MqttIm.Broker.dll (default: src/Broker/bin/Release/net10.0)

@@ -18,6 +18,7 @@ public static class ConnsScenario
         await Clients.DisposeAllAsync(warm).ConfigureAwait(false);
         await Task.Delay(1000).ConfigureAwait(false);
         var rssBefore = broker.ResidentBytes();
+        var heapBefore = await ManagedHeapAsync(broker).ConfigureAwait(false);
 
         var cpu = new CpuWindow(broker).Start();
         var started = Stopwatch.GetTimestamp();
@@ -31,21 +32,50 @@ public static class ConnsScenario
         await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, o.MeasureSeconds))).ConfigureAwait(false);
         hold.Stop();
         var rssAfter = broker.ResidentBytes();
+        var heapAfter = await ManagedHeapAsync(broker).ConfigureAwait(false);
         var connected = clients.Count(c => c.IsConnected);
+        if (o.ConnsHoldSeconds > 0)
+        {
+            Log.Info(Fmt.Inv($"  holding {connected:N0} connections for {o.ConnsHoldSeconds:F0} s (broker pid {broker.Pid})"));
+            await Task.Delay(TimeSpan.FromSeconds(o.ConnsHoldSeconds)).ConfigureAwait(false);
+        }
 
         // Kill the broker first: 10,000 clean disconnects would only measure teardown.
         await broker.DisposeAsync().ConfigureAwait(false);
         await Clients.DisposeAllAsync(clients, disconnect: false).ConfigureAwait(false);
 
         var perConnection = (rssAfter - rssBefore) / (double)o.Connections;
+        var heapNote = heapBefore > 0 && heapAfter > 0
+            ? Fmt.Inv($"; managed heap {(heapAfter - heapBefore) / (double)o.Connections / 1024:F1} KiB/conn ({Fmt.MiB(heapBefore)} → {Fmt.MiB(heapAfter)}, /metrics, not forced)")
+            : "";
         var rate = o.Connections / connectSeconds;
         return new ResultRow(
             "conns", broker.Name,
             Fmt.Inv($"{o.Connections:N0} idle MQTT 5 conns, 1 subscription each ({(mqttIm ? "inbox/{user}, JWT auth" : "plain topic, anonymous")}), {o.ConnectConcurrency} connecting at a time"),
             Fmt.Rate(rate, "conn/s"),
             "–", "–", "–",
-            Fmt.Inv($"all connected in {connectSeconds:F1} s; {connected:N0} still up after hold; RSS {perConnection / 1024:F1} KiB/conn ({Fmt.MiB(rssBefore)} → {Fmt.MiB(rssAfter)}); idle broker CPU {hold.BrokerCpu / hold.Seconds * 100:F1} % of a core"),
+            Fmt.Inv($"all connected in {connectSeconds:F1} s; {connected:N0} still up after hold; RSS {perConnection / 1024:F1} KiB/conn ({Fmt.MiB(rssBefore)} → {Fmt.MiB(rssAfter)}); idle broker CPU {hold.BrokerCpu / hold.Seconds * 100:F1} % of a core{heapNote}"),
             cpu.BrokerCpu, cpu.SelfCpu, cpu.Seconds, rssAfter)
         { Value = perConnection, Secondary = connectSeconds, OtherCpuSeconds = cpu.OtherCpu };
+    }
+
+    /// <summary>MqttIm's <c>dotnet_total_memory_bytes</c> (prometheus-net: GC.GetTotalMemory, live objects plus not yet collected garbage); 0 for others.</summary>
+    private static async Task<long> ManagedHeapAsync(BrokerUnderTest broker)
+    {
+        if (broker is not MqttImBroker mqttIm)
+        {
+            return 0;
+        }
+
+        try
+        {
+            var text = await mqttIm.MetricsAsync().ConfigureAwait(false);
+            var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("dotnet_total_memory_bytes ", StringComparison.Ordinal));
+            return line is null ? 0 : (long)double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or FormatException)
+        {
+            return 0;
+        }
     }
 }

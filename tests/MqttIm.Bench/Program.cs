@@ -139,7 +139,8 @@ foreach (var scenario in options.Scenarios)
 
             break;
         case "group":
-            Emit(ResultRow.Skipped("group", "MqttIm", "group chat fan-out", "skipped: group messaging not available yet"));
+            Log.Info("group on MqttIm");
+            await GroupScenario.RunAsync(brokerDll, options, Emit);
             break;
     }
 }

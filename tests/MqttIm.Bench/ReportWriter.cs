@@ -35,7 +35,8 @@ public static class ReportWriter
         generated.AppendLine();
         generated.AppendLine("""
             Columns: *Throughput* is messages delivered to subscribers per second (relay, fanout), PUBACKed chat messages per second (chat),
-            or connections per second (conns). Latency is publish → delivered in the subscriber's handler, from a `Stopwatch` timestamp the
+            PUBACKed group messages per second (group; deliveries/s in *Notes*), or connections per second (conns). In the large-group rows
+            the latency is publish → the member holds the message after the sync pull its hint triggered. Latency is publish → delivered in the subscriber's handler, from a `Stopwatch` timestamp the
             sender put in the payload (same process, so the clocks agree); percentiles from a log-linear histogram (±3 %).
             *Broker CPU s* and *Load-gen CPU s* are utime+stime from `/proc/{pid}/stat` over the measured window (in parentheses: cores used
             on average); *Broker RSS* is VmRSS at the end of the window.
