@@ -50,7 +50,7 @@ internal sealed class GuardedMqttConnectionHandler(
             ImLog.PacketTooLarge(logger, connection.RemoteEndPoint?.ToString(), size == long.MaxValue ? -1 : size, _maxPacketBytes);
             connection.Abort(new ConnectionAbortedException("MQTT packet too large"));
         });
-        connection.Transport = new GuardedDuplexPipe(guarded, transport.Output);
+        connection.Transport = new GuardedDuplexPipe(guarded, new GracefulCloseWriter(transport.Output));
         await mqtt.OnConnectedAsync(connection).ConfigureAwait(false);
     }
 
