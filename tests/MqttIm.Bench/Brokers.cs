@@ -152,6 +152,8 @@ public sealed partial class MqttImBroker : BrokerUnderTest
             "--Logging:LogLevel:Default=Warning",
             // The per-client publish limit (default 200/s) protects production brokers; a benchmark measures the broker, not the limit.
             "--Moderation:PublishesPerSecond=0",
+            // MQTTIM_BENCH_BROKER_LOG=path keeps the broker's log (with connect/disconnect lines) for a run that needs explaining.
+            Environment.GetEnvironmentVariable("MQTTIM_BENCH_BROKER_LOG") is { Length: > 0 } ? "--Logging:LogLevel:MqttIm=Debug" : "--Logging:LogLevel:MqttIm=Warning",
         })
         {
             startInfo.ArgumentList.Add(arg);
@@ -202,6 +204,11 @@ public sealed partial class MqttImBroker : BrokerUnderTest
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync().ConfigureAwait(false);
+        if (Environment.GetEnvironmentVariable("MQTTIM_BENCH_BROKER_LOG") is { Length: > 0 } logPath)
+        {
+            await File.AppendAllTextAsync(logPath, Output).ConfigureAwait(false);
+        }
+
         try
         {
             if (!Directory.Exists(DataDirectory))
@@ -290,6 +297,11 @@ public sealed class MosquittoBroker : BrokerUnderTest
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync().ConfigureAwait(false);
+        if (Environment.GetEnvironmentVariable("MQTTIM_BENCH_BROKER_LOG") is { Length: > 0 } logPath)
+        {
+            await File.AppendAllTextAsync(logPath, Output).ConfigureAwait(false);
+        }
+
         try
         {
             if (!Directory.Exists(_directory))

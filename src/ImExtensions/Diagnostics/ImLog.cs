@@ -11,6 +11,12 @@ internal static partial class ImLog
     [LoggerMessage(102, LogLevel.Debug, "Client {ClientId} of user {UserId} connected over MQTT {Version}, downlink {Format}")]
     public static partial void DeviceConnected(ILogger logger, string clientId, string userId, string version, string format);
 
+    [LoggerMessage(103, LogLevel.Debug, "Client {ClientId} of user {UserId} disconnected ({Type}, {Endpoint})")]
+    public static partial void DeviceDisconnected(ILogger logger, string clientId, string? userId, string type, string endpoint);
+
+    [LoggerMessage(104, LogLevel.Warning, "Queue of client {ClientId} is full: dropped its oldest queued message ({Suppressed} more drops since the last line); IM devices recover by sync")]
+    public static partial void QueueOverflow(ILogger logger, string clientId, int suppressed);
+
     [LoggerMessage(120, LogLevel.Debug, "Presence of user {UserId}: online={Online}, {DeviceCount} devices")]
     public static partial void PresencePublished(ILogger logger, string userId, bool online, int deviceCount);
 

@@ -25,6 +25,9 @@ internal static class ImMetrics
         "mqttim_store_commit_batch_size", "Messages per group commit.",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 13) });
 
+    public static readonly Counter QueueOverflowDrops = Metrics.CreateCounter(
+        "mqttim_queue_overflow_drops_total", "Queued downlink messages dropped because a slow client's queue was full (IM devices recover them by sync).");
+
     public static readonly Gauge ConnectedDevices = Metrics.CreateGauge(
         "mqttim_connected_clients", "Authenticated MQTT connections.");
 

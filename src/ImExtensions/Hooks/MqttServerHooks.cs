@@ -19,6 +19,7 @@ internal sealed class MqttServerHooks
     private readonly SubscriptionInterceptor _subscriptions;
     private readonly PublishInterceptor _publishes;
     private readonly ILogger<MqttServerHooks> _logger;
+    private readonly LogThrottle _overflowLog;
 
     public MqttServerHooks(
         ConnectionValidator connections,
@@ -32,6 +33,7 @@ internal sealed class MqttServerHooks
         _subscriptions = subscriptions;
         _publishes = publishes;
         _logger = logger;
+        _overflowLog = new LogThrottle(TimeProvider.System, TimeSpan.FromSeconds(1));
     }
 
     public void Attach(MqttServer server)
@@ -50,7 +52,20 @@ internal sealed class MqttServerHooks
             }
         };
 
-        server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args, server));
+        server.QueuedApplicationMessageOverwrittenAsync += args =>
+        {
+            // A slow consumer's queue is full (Limits:MaxPendingMessagesPerClient): its oldest message was dropped.
+            // IM devices see the seq gap and pull it with sync; the drop is counted and logged (throttled).
+            ImMetrics.QueueOverflowDrops.Inc();
+            if (_overflowLog.TryEnter(out var suppressed))
+            {
+                ImLog.QueueOverflow(_logger, args.ReceiverClientId, suppressed);
+            }
+
+            return Task.CompletedTask;
+        };
+
+        server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("session-deleted", args.Id, () => _lifecycle.OnSessionDeletedAsync(args));
 

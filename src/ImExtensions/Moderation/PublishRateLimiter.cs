@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
+using MqttIm.ImExtensions.Diagnostics;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Sessions;
 

@@ -17,6 +17,7 @@ internal sealed class DeviceLifecycle(
     PresencePublisher presence,
     PresenceWatchers presenceWatchers,
     DevicePlatformLimiter platformLimiter,
+    MqttServer server,
     ILogger<DeviceLifecycle> logger)
 {
     private long _connectOrder;
@@ -24,7 +25,7 @@ internal sealed class DeviceLifecycle(
     /// <summary>Devices whose persistent session holds an inbox subscription: MQTTnet never stored it, so it is restored on resume.</summary>
     private readonly ConcurrentDictionary<string, string> _persistentInboxes = new(StringComparer.Ordinal);
 
-    public async Task OnConnectedAsync(ClientConnectedEventArgs args, MqttServer server)
+    public async Task OnConnectedAsync(ClientConnectedEventArgs args)
     {
         var format = WireFormat.Json;
         var platform = "";
@@ -57,6 +58,7 @@ internal sealed class DeviceLifecycle(
     public async Task OnDisconnectedAsync(ClientDisconnectedEventArgs args)
     {
         var key = ConnectionKeyOf(args.RemoteEndPoint);
+        ImLog.DeviceDisconnected(logger, args.ClientId, args.UserName, args.DisconnectType.ToString(), key);
         registry.Remove(args.ClientId, key);
         ImMetrics.ConnectedDevices.Set(registry.Count);
         if (args.DisconnectType != MqttClientDisconnectType.Takeover)

@@ -1,4 +1,4 @@
-namespace MqttIm.ImExtensions.Moderation;
+namespace MqttIm.ImExtensions.Diagnostics;
 
 /// <summary>Lets at most one log line through per interval (lock-free) and counts the ones held back, so a flooding client cannot flood the log.</summary>
 internal sealed class LogThrottle(TimeProvider time, TimeSpan interval)
