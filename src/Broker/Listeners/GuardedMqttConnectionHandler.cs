@@ -18,6 +18,7 @@ internal sealed class GuardedMqttConnectionHandler(
     ILogger<GuardedMqttConnectionHandler> logger) : ConnectionHandler
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
     private readonly long _maxPacketBytes = limits.Value.MaxPacketBytes;
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
@@ -51,7 +52,40 @@ internal sealed class GuardedMqttConnectionHandler(
             connection.Abort(new ConnectionAbortedException("MQTT packet too large"));
         });
         connection.Transport = new GuardedDuplexPipe(guarded, new GracefulCloseWriter(transport.Output));
-        await mqtt.OnConnectedAsync(connection).ConfigureAwait(false);
+        try
+        {
+            await mqtt.OnConnectedAsync(connection).ConfigureAwait(false);
+            await LingerAsync(input).ConfigureAwait(false);
+        }
+        finally
+        {
+            await input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// After MQTTnet ends a connection, reads and discards until the client closes its side (it should, once it has our
+    /// DISCONNECT) or a short timeout, so the socket is never closed with unread input (which would reset it).
+    /// </summary>
+    private static async Task LingerAsync(PipeReader input)
+    {
+        using var timeout = new CancellationTokenSource(LingerTimeout);
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ConnectionResetException or IOException or InvalidOperationException)
+        {
+            // Timed out, reset, or the transport is already gone: nothing left to protect.
+        }
     }
 
     /// <summary>Waits for the whole first packet (bounded in size and time); returns a rewritten CONNECT or null, consuming nothing otherwise.</summary>

@@ -60,9 +60,20 @@ internal sealed class MqttPacketSizeGuard : PipeReader
 
     public override void CancelPendingRead() => _inner.CancelPendingRead();
 
-    public override void Complete(Exception? exception = null) => _inner.Complete(exception);
+    /// <summary>
+    /// MQTTnet is done reading. The inner reader stays open so the handler can drain what the client still sends:
+    /// closing a socket with unread input makes the kernel send RST, which can destroy a DISCONNECT not yet read by the client.
+    /// </summary>
+    public override void Complete(Exception? exception = null) => IsCompleted = true;
 
-    public override ValueTask CompleteAsync(Exception? exception = null) => _inner.CompleteAsync(exception);
+    public override ValueTask CompleteAsync(Exception? exception = null)
+    {
+        IsCompleted = true;
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Whether MQTTnet completed this reader.</summary>
+    public bool IsCompleted { get; private set; }
 
     private void Inspect(in ReadOnlySequence<byte> buffer)
     {

@@ -96,20 +96,40 @@ internal sealed class MqttServerHooks
             }
         };
 
-        server.InterceptingPublishAsync += async args =>
+        // Not an async lambda: plain-topic publishes complete synchronously and should not pay for a state machine.
+        server.InterceptingPublishAsync += args =>
         {
             try
             {
-                await _publishes.InterceptAsync(args).ConfigureAwait(false);
+                var intercepting = _publishes.InterceptAsync(args);
+                return intercepting.IsCompletedSuccessfully ? Task.CompletedTask : AwaitPublishAsync(intercepting, args);
             }
             catch (Exception ex)
             {
-                ImLog.HookFailed(_logger, ex, "publish", args.ClientId);
-                args.ProcessPublish = false;
-                args.Response.ReasonCode = MqttPubAckReasonCode.ImplementationSpecificError;
-                args.Response.ReasonString = "the broker failed to process this message; it was logged";
+                PublishFailed(args, ex);
+                return Task.CompletedTask;
             }
         };
+    }
+
+    private async Task AwaitPublishAsync(Task intercepting, InterceptingPublishEventArgs args)
+    {
+        try
+        {
+            await intercepting.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            PublishFailed(args, ex);
+        }
+    }
+
+    private void PublishFailed(InterceptingPublishEventArgs args, Exception ex)
+    {
+        ImLog.HookFailed(_logger, ex, "publish", args.ClientId);
+        args.ProcessPublish = false;
+        args.Response.ReasonCode = MqttPubAckReasonCode.ImplementationSpecificError;
+        args.Response.ReasonString = "the broker failed to process this message; it was logged";
     }
 
     private async Task Guard(string hook, string clientId, Func<Task> handler)

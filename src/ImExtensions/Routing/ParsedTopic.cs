@@ -17,7 +17,14 @@ public readonly record struct ParsedTopic(TopicKind Kind, string Target, string 
         }
 
         var firstSlash = topic.IndexOf('/');
-        var first = firstSlash < 0 ? topic : topic[..firstSlash];
+        var firstLevel = firstSlash < 0 ? topic.AsSpan() : topic.AsSpan(0, firstSlash);
+        if (!IsReservedRoot(firstLevel))
+        {
+            // The per-publish path of plain MQTT: no substring is allocated.
+            return new ParsedTopic(TopicKind.Plain, "", topic);
+        }
+
+        var first = firstLevel.ToString();
         var remainder = firstSlash < 0 ? "" : topic[(firstSlash + 1)..];
         switch (first)
         {
@@ -46,6 +53,9 @@ public readonly record struct ParsedTopic(TopicKind Kind, string Target, string 
                 return new ParsedTopic(TopicKind.Plain, "", topic);
         }
     }
+
+    private static bool IsReservedRoot(ReadOnlySpan<char> level) =>
+        level is "#" or "+" or "im" or "inbox" or "room" or "device" or "presence";
 
     private static (string Level, string Remainder) SplitLevel(string path)
     {
