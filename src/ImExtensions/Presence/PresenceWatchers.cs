@@ -60,14 +60,6 @@ internal sealed class PresenceWatchers
         }
     }
 
-    public bool IsWatching(string clientId, string targetUserId)
-    {
-        lock (_gate)
-        {
-            return _watchersByTarget.TryGetValue(targetUserId, out var watchers) && watchers.ContainsKey(clientId);
-        }
-    }
-
     /// <summary>Queues the message to every watcher of the user; returns how many took it.</summary>
     public int Publish(string targetUserId, MqttApplicationMessage message)
     {
