@@ -64,6 +64,8 @@ public static class ImExtensionsServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<LargeGroupHints>());
         services.TryAddSingleton<NotificationService>();
         services.TryAddSingleton<ChatFanout>();
+        services.TryAddSingleton<DeliveryLoop>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeliveryLoop>());
         services.TryAddSingleton<MessageCommitQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<MessageCommitQueue>());
         services.TryAddSingleton<UplinkResponder>();

@@ -30,7 +30,7 @@ internal sealed class MessageCommitQueue : BackgroundService
 
     private readonly IMessageStore _store;
     private readonly ISeqAllocator _seqAllocator;
-    private readonly ChatFanout _fanout;
+    private readonly DeliveryLoop _delivery;
     private readonly TimeProvider _clock;
     private readonly ILogger<MessageCommitQueue> _logger;
     private readonly int _maxBatch;
@@ -39,14 +39,14 @@ internal sealed class MessageCommitQueue : BackgroundService
     public MessageCommitQueue(
         IMessageStore store,
         ISeqAllocator seqAllocator,
-        ChatFanout fanout,
+        DeliveryLoop delivery,
         IOptions<StorageOptions> options,
         TimeProvider clock,
         ILogger<MessageCommitQueue> logger)
     {
         _store = store;
         _seqAllocator = seqAllocator;
-        _fanout = fanout;
+        _delivery = delivery;
         _clock = clock;
         _logger = logger;
         _maxBatch = options.Value.MaxCommitBatch;
@@ -177,10 +177,10 @@ internal sealed class MessageCommitQueue : BackgroundService
             send.Completion.TrySetResult(new SendOutcome(original, Duplicate: true));
         }
 
-        // Fan out in commit order, from this one loop: receivers get each conversation's seqs in order.
+        // Handed over in commit order to the one delivery loop: receivers get each conversation's seqs in order.
         foreach (var (send, message) in fresh)
         {
-            await _fanout.DeliverAsync(send, message, cancellationToken).ConfigureAwait(false);
+            await _delivery.EnqueueAsync(send, message, cancellationToken).ConfigureAwait(false);
         }
     }
 
