@@ -49,11 +49,10 @@ internal sealed class InProcessOnlineRouter : IOnlineRouter
             return ValueTask.FromResult(0);
         }
 
-        var topic = InboxTopic.For(userId);
         var delivered = 0;
         foreach (var device in devices)
         {
-            if (device.ClientId != exceptClientId && device.Channel.TryPublish(outbound.ToMqttMessage(topic, device.Format)))
+            if (device.ClientId != exceptClientId && device.Channel.TryPublish(outbound.ToMqttMessage(device.InboxTopic, device.Format)))
             {
                 delivered++;
             }
@@ -66,7 +65,7 @@ internal sealed class InProcessOnlineRouter : IOnlineRouter
     {
         var ok = _devicesByClient.TryGetValue(clientId, out var device)
             && device.UserId == userId
-            && device.Channel.TryPublish(outbound.ToMqttMessage(InboxTopic.For(userId), device.Format));
+            && device.Channel.TryPublish(outbound.ToMqttMessage(device.InboxTopic, device.Format));
         return ValueTask.FromResult(ok);
     }
 

@@ -8,6 +8,8 @@ namespace MqttIm.ImExtensions.Rpc;
 /// <summary><c>im/rpc/sync</c>: each of the caller's conversations with its max seq, and the messages after the caller's cursors, one page at a time.</summary>
 internal sealed class SyncRpcMethod(IMessageStore messages, IConversationStore conversations, IOptions<ChatOptions> options) : IRpcMethod
 {
+    private const int MaxConversationIds = 1000;
+
     public string Name => "sync";
 
     public async Task<string> InvokeAsync(RpcCall call, RpcResponse response, CancellationToken cancellationToken)
@@ -21,14 +23,8 @@ internal sealed class SyncRpcMethod(IMessageStore messages, IConversationStore c
         var pageSize = options.Value.SyncPageSize;
         var remaining = request.Limit > 0 ? Math.Min(request.Limit, pageSize) : pageSize;
         var result = new SyncResponse();
-        var only = request.ConversationIds.Count > 0 ? request.ConversationIds.ToHashSet(StringComparer.Ordinal) : null;
-        foreach (var state in await conversations.GetAllAsync(call.Caller.UserId, cancellationToken).ConfigureAwait(false))
+        foreach (var state in await StatesAsync(call.Caller.UserId, request, cancellationToken).ConfigureAwait(false))
         {
-            if (only is not null && !only.Contains(state.ConversationId))
-            {
-                continue;
-            }
-
             // Nothing from before the caller joined (groups): the cursor starts just before the join.
             var cursor = Math.Max(request.Cursors.TryGetValue(state.ConversationId, out var c) ? c : 0, state.JoinedSeq - 1);
             var conversation = new ConversationSync { ConversationId = state.ConversationId, MaxSeq = state.MaxSeq };
@@ -47,5 +43,25 @@ internal sealed class SyncRpcMethod(IMessageStore messages, IConversationStore c
 
         response.Sync = result;
         return request.RequestId;
+    }
+
+    /// <summary>The caller's conversations, or only the asked ones (a hint-driven pull of one large group reads one row).</summary>
+    private async Task<IReadOnlyList<ConversationState>> StatesAsync(string userId, SyncRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ConversationIds.Count == 0)
+        {
+            return await conversations.GetAllAsync(userId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var states = new List<ConversationState>();
+        foreach (var conversationId in request.ConversationIds.Distinct(StringComparer.Ordinal).Take(MaxConversationIds))
+        {
+            if (await conversations.GetAsync(userId, conversationId, cancellationToken).ConfigureAwait(false) is { } state)
+            {
+                states.Add(state);
+            }
+        }
+
+        return states;
     }
 }
