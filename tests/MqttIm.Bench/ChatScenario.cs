@@ -213,10 +213,12 @@ public static class ChatScenario
             return Task.CompletedTask;
         }
 
-        if (!TryReadInboxMessage(message.Payload, out var conversationId, out var seq, out var sentAt))
+        if (!InboxJson.TryReadMessage(message.Payload, out var conversationId, out var seq, out var text))
         {
             return Task.CompletedTask;
         }
+
+        var sentAt = InboxJson.SentAt(text);
 
         bool fresh;
         lock (pair.Gate)
@@ -241,58 +243,6 @@ public static class ChatScenario
         }
 
         return Task.CompletedTask;
-    }
-
-    /// <summary>Reads <c>{"message":{"conversationId":..,"seq":"5","text":"ts=.. .."}}</c>; false for any other inbox event.</summary>
-    private static bool TryReadInboxMessage(in ReadOnlySequence<byte> payload, out string conversationId, out long seq, out long sentAt)
-    {
-        conversationId = "";
-        seq = -1;
-        sentAt = 0;
-        var reader = new Utf8JsonReader(payload);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject || !reader.Read()
-            || reader.TokenType != JsonTokenType.PropertyName || !reader.ValueTextEquals("message"u8)
-            || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            return false;
-        }
-
-        var depth = reader.CurrentDepth;
-        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
-        {
-            if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != depth + 1)
-            {
-                continue;
-            }
-
-            if (reader.ValueTextEquals("conversationId"u8))
-            {
-                reader.Read();
-                conversationId = reader.GetString() ?? "";
-            }
-            else if (reader.ValueTextEquals("seq"u8))
-            {
-                reader.Read();
-                seq = reader.TokenType == JsonTokenType.String ? long.Parse(reader.GetString()!, CultureInfo.InvariantCulture) : reader.GetInt64();
-            }
-            else if (reader.ValueTextEquals("text"u8))
-            {
-                reader.Read();
-                var text = reader.GetString() ?? "";
-                if (text.StartsWith("ts=", StringComparison.Ordinal))
-                {
-                    var end = text.IndexOf(' ', StringComparison.Ordinal);
-                    _ = long.TryParse(text.AsSpan(3, (end < 0 ? text.Length : end) - 3), NumberStyles.None, CultureInfo.InvariantCulture, out sentAt);
-                }
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
-            }
-        }
-
-        return seq >= 0;
     }
 
     /// <summary>

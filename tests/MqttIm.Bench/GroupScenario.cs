@@ -127,7 +127,7 @@ public static class GroupScenario
     private static Task OnSmallMember(SmallMember m, MqttApplicationMessageReceivedEventArgs args)
     {
         var now = Stopwatch.GetTimestamp();
-        if (!TryReadMessage(args.ApplicationMessage.Payload, out var seq, out var text))
+        if (!InboxJson.TryReadMessage(args.ApplicationMessage.Payload, out _, out var seq, out var text))
         {
             return Task.CompletedTask;
         }
@@ -175,47 +175,6 @@ public static class GroupScenario
         }
 
         return Task.CompletedTask;
-    }
-
-    /// <summary>Reads <c>{"message":{"seq":"5","text":"…"}}</c>; false for any other inbox event.</summary>
-    private static bool TryReadMessage(in ReadOnlySequence<byte> payload, out long seq, out string text)
-    {
-        seq = -1;
-        text = "";
-        var reader = new Utf8JsonReader(payload);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject || !reader.Read()
-            || reader.TokenType != JsonTokenType.PropertyName || !reader.ValueTextEquals("message"u8)
-            || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            return false;
-        }
-
-        var depth = reader.CurrentDepth;
-        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
-        {
-            if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != depth + 1)
-            {
-                continue;
-            }
-
-            if (reader.ValueTextEquals("seq"u8))
-            {
-                reader.Read();
-                seq = reader.TokenType == JsonTokenType.String ? long.Parse(reader.GetString()!, CultureInfo.InvariantCulture) : reader.GetInt64();
-            }
-            else if (reader.ValueTextEquals("text"u8))
-            {
-                reader.Read();
-                text = reader.GetString() ?? "";
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
-            }
-        }
-
-        return seq >= 0;
     }
 
     private static async Task SmallAsync(string brokerDll, BenchOptions o, Action<ResultRow> emit)
