@@ -6,10 +6,14 @@ namespace MqttIm.ImExtensions.Storage.Sqlite;
 /// <summary>Per-user conversation state in the embedded database (the <c>user_conversations</c> rows joined to each head).</summary>
 internal sealed class SqliteConversationStore(SqliteDatabase database) : IConversationStore
 {
-    private const string SelectState = """
-        SELECT uc.conversation_id, COALESCE(c.max_seq, 0), uc.read_seq, uc.joined_seq, uc.pinned, uc.muted, COALESCE(c.last_activity_ms, 0)
-        FROM user_conversations uc LEFT JOIN conversations c ON c.conversation_id = uc.conversation_id
-        """;
+    private const string StateColumns =
+        "SELECT uc.conversation_id, COALESCE(c.max_seq, 0), uc.read_seq, uc.joined_seq, uc.pinned, uc.muted, COALESCE(c.last_activity_ms, 0)";
+
+    private const string FromStates = " FROM user_conversations uc LEFT JOIN conversations c ON c.conversation_id = uc.conversation_id";
+
+    private const string SelectState = StateColumns + FromStates;
+
+    private const string SelectStateWithLastMessage = StateColumns + ", c.last_message" + FromStates;
 
     public async Task<IReadOnlyList<ConversationState>> GetAllAsync(string userId, CancellationToken cancellationToken) =>
         await QueryAsync(SelectState + " WHERE uc.user_id = $u ORDER BY uc.conversation_id", withLastMessage: false, cancellationToken, ("$u", userId)).ConfigureAwait(false);
@@ -20,8 +24,7 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
 
     public async Task<IReadOnlyList<ConversationState>> ListAsync(string userId, int offset, int limit, CancellationToken cancellationToken) =>
         await QueryAsync(
-            SelectState.Replace("COALESCE(c.last_activity_ms, 0)", "COALESCE(c.last_activity_ms, 0), c.last_message", StringComparison.Ordinal)
-            + " WHERE uc.user_id = $u ORDER BY uc.pinned DESC, COALESCE(c.last_activity_ms, 0) DESC, uc.conversation_id LIMIT $l OFFSET $o",
+            SelectStateWithLastMessage + " WHERE uc.user_id = $u ORDER BY uc.pinned DESC, COALESCE(c.last_activity_ms, 0) DESC, uc.conversation_id LIMIT $l OFFSET $o",
             withLastMessage: true, cancellationToken, ("$u", userId), ("$l", limit), ("$o", offset)).ConfigureAwait(false);
 
     public Task AddParticipantsAsync(string conversationId, IReadOnlyCollection<string> userIds, long joinedSeq, CancellationToken cancellationToken) =>
