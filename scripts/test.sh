@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 command -v stdbuf >/dev/null 2>&1 || missing+=(coreutils)
+# Real Redis and PostgreSQL servers for the cluster stores; the fixtures start private instances on free ports.
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if ((${#missing[@]})); then
   echo "Installing test dependencies: ${missing[*]}"
   sudo_cmd=""
@@ -22,12 +25,16 @@ if ! dotnet build MqttIm.sln -c Release -nologo -v quiet; then
   exit 1
 fi
 
+# MongoDB cannot be installed here: its tests run only against a server named by MONGODB_URI.
+filter=""
+[ -n "${MONGODB_URI:-}" ] || filter="Category!=MongoDB"
+
 results=$(mktemp -d)
 passed=0 failed=0 skipped=0
 for project in tests/*/*.csproj; do
   grep -q 'Microsoft.NET.Test.Sdk' "$project" || continue
   name=$(basename "$project" .csproj)
-  dotnet test "$project" -c Release --no-build -nologo \
+  dotnet test "$project" -c Release --no-build -nologo ${filter:+--filter "$filter"} \
     --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
     --blame-hang --blame-hang-timeout 5m
   trx="$results/$name.trx"
@@ -44,6 +51,8 @@ for project in tests/*/*.csproj; do
 done
 
 echo
-echo "Not run: MongoDB and Redis store contract tests: those stores are not written yet (the cluster issue); the embedded SQLite/in-process backends ran the contracts."
+if [ -n "$filter" ]; then
+  echo "Skipped: the MongoDB store and cluster tests (MONGODB_URI is not set; no MongoDB server can be installed here)."
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -17,6 +17,9 @@ using MqttIm.ImExtensions.Sequencing;
 using MqttIm.ImExtensions.Sessions;
 using MqttIm.ImExtensions.Storage;
 using MqttIm.ImExtensions.Storage.Sqlite;
+using MqttIm.ImExtensions.Storage.Postgres;
+using MqttIm.ImExtensions.Storage.Mongo;
+using MqttIm.ImExtensions.Cluster;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -47,6 +50,14 @@ public static class ImExtensionsServiceCollectionExtensions
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             return new SqliteDatabase(Path.Combine(options.DataDirectory, "mqttim.db"), options.Synchronous == "Full");
         });
+        // The shared cluster databases, created only when a store of that provider is resolved.
+        services.TryAddSingleton(sp => new PostgresDatabase(sp.GetRequiredService<IOptions<StorageOptions>>().Value.PostgreSQL.ConnectionString));
+        services.TryAddSingleton(sp =>
+        {
+            var mongo = sp.GetRequiredService<IOptions<StorageOptions>>().Value.MongoDB;
+            return new MongoDatabaseHandle(mongo.ConnectionString, mongo.Database);
+        });
+        services.AddOptions<ClusterOptions>().Bind(configuration.GetSection(ClusterOptions.SectionName));
         services.TryAddSingleton<IMessageStore, SqliteMessageStore>();
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.TryAddSingleton<IGroupStore, SqliteGroupStore>();

@@ -83,6 +83,20 @@ internal sealed class SqliteDatabase : IDisposable
         }
     }
 
+    /// <summary>Creates a feature store's tables (idempotent <c>CREATE … IF NOT EXISTS</c>), so each store brings its own schema.</summary>
+    public void EnsureSchema(string ddl)
+    {
+        _writeLock.Wait();
+        try
+        {
+            Execute(ddl);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     public async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);

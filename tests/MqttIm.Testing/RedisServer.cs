@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using Xunit;
+using System.Net;
+using System.Net.Sockets;
+
+namespace MqttIm.Testing;
+
+/// <summary>
+/// A private <c>redis-server</c> for tests on a free loopback port with its own temp directory (append-only file on,
+/// so a restart keeps the data unless the test flushes it). Stop/start/flush are there for the failure tests.
+/// </summary>
+public sealed class RedisServer : IAsyncLifetime
+{
+    private string _directory = "";
+    private Process? _process;
+
+    public int Port { get; private set; }
+
+    /// <summary>A StackExchange.Redis configuration string for this server.</summary>
+    public string Configuration => $"127.0.0.1:{Port},abortConnect=false,connectRetry=5,connectTimeout=2000,syncTimeout=5000";
+
+    public async Task InitializeAsync()
+    {
+        _directory = Path.Combine(Path.GetTempPath(), "mqttim-redis-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(_directory);
+        Port = FreePort();
+        await StartAsync();
+    }
+
+    /// <summary>Starts the server (again) on the same port and directory and waits until it answers PING.</summary>
+    public async Task StartAsync()
+    {
+        var executable = File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
+        var info = new ProcessStartInfo(executable,
+            $"--port {Port} --bind 127.0.0.1 --dir {_directory} --appendonly yes --appendfsync everysec --save \"\" --protected-mode yes --daemonize no")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        _process = Process.Start(info) ?? throw new InvalidOperationException("could not start redis-server (apt-get install redis-server)");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await PingAsync())
+        {
+            if (_process.HasExited || DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"redis-server did not come up on port {Port}");
+            }
+
+            await Task.Delay(50); // polling a starting server: there is no event to wait on
+        }
+    }
+
+    /// <summary>SIGKILL, like a crash.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>FLUSHALL: Redis loses every key (the "Redis lost its data" case).</summary>
+    public Task FlushAllAsync() => CommandAsync("FLUSHALL");
+
+    public async Task DisposeAsync()
+    {
+        await KillAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private async Task<bool> PingAsync()
+    {
+        try
+        {
+            return (await CommandAsync("PING")).Contains("PONG", StringComparison.Ordinal);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Sends one inline command and returns the first reply line.</summary>
+    private async Task<string> CommandAsync(string command)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(command + "\r\n"));
+        var buffer = new byte[256];
+        var read = await stream.ReadAsync(buffer);
+        return System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
