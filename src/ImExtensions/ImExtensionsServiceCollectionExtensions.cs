@@ -58,6 +58,19 @@ public static class ImExtensionsServiceCollectionExtensions
             return new MongoDatabaseHandle(mongo.ConnectionString, mongo.Database);
         });
         services.AddOptions<ClusterOptions>().Bind(configuration.GetSection(ClusterOptions.SectionName));
+        services.TryAddSingleton(sp => new ClusterNode(sp.GetRequiredService<IOptions<ClusterOptions>>().Value));
+        services.TryAddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<ClusterOptions>>().Value.KeyPrefix));
+        // One multiplexer per process (StackExchange.Redis is built to be shared); resolved only in cluster mode.
+        services.TryAddSingleton<StackExchange.Redis.IConnectionMultiplexer>(sp =>
+        {
+            var cluster = sp.GetRequiredService<IOptions<ClusterOptions>>().Value;
+            if (!cluster.Enabled)
+            {
+                throw new InvalidOperationException("Cluster:Redis is not configured: this node runs single-node and has no Redis.");
+            }
+
+            return StackExchange.Redis.ConnectionMultiplexer.Connect(cluster.Redis);
+        });
         services.TryAddSingleton<IMessageStore, SqliteMessageStore>();
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
