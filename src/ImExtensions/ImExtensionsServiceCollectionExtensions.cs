@@ -76,6 +76,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
         services.TryAddSingleton<ISeqAllocator>(sp => new InMemorySeqAllocator(sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync));
         services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
+        services.TryAddSingleton<IOfflineRecipientSink, NoOfflineRecipientSink>(); // the push bridge registers the real one first
 
         services.TryAddSingleton<ConnectedDeviceRegistry>();
         services.TryAddSingleton<ClientIdOwnership>();
