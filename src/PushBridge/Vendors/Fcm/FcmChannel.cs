@@ -56,7 +56,17 @@ internal sealed class FcmChannel : IPushChannel, IDisposable
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, _sendUrl) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new("application/json");
-        request.Headers.Authorization = VendorHttp.Bearer(await _accessToken.GetAsync(renewToken, cancellationToken).ConfigureAwait(false));
+        try
+        {
+            request.Headers.Authorization = VendorHttp.Bearer(await _accessToken.GetAsync(renewToken, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Google.Apis.Auth.OAuth2.Responses.TokenResponseException ex)
+        {
+            // The token endpoint refused the service account: sending cannot work until the credential is fixed.
+            return new VendorReply(ex.StatusCode is { } code && VendorHttp.IsRetryable(code) ? VendorReplyKind.Retryable : VendorReplyKind.Rejected,
+                $"oauth token refused: {ex.Error.Error} {ex.Error.ErrorDescription}".Trim());
+        }
+
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
         {
