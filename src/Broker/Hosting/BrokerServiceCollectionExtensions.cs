@@ -72,6 +72,7 @@ internal static class BrokerHostExtensions
         builder.Services.AddMqttConnectionHandler();
         builder.Services.AddConnections();
         builder.Services.AddSingleton<GuardedMqttConnectionHandler>();
+        builder.Services.AddSingleton<PendingConnectionGate>();
         builder.Services.AddMqttImExtensions(configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddHostedService<ReadyAnnouncer>();
