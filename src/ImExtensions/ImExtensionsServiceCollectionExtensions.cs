@@ -29,7 +29,8 @@ public static class ImExtensionsServiceCollectionExtensions
     public static IServiceCollection AddMqttImExtensions(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName));
+        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName)).ValidateDataAnnotations()
+            .Validate(a => a.DefaultTokenLifetime <= a.MaxTokenLifetime, "Auth:DefaultTokenLifetime must not exceed Auth:MaxTokenLifetime").ValidateOnStart();
         services.AddOptions<AclOptions>().Bind(configuration.GetSection(AclOptions.SectionName));
         services.AddOptions<GroupOptions>().Bind(configuration.GetSection(GroupOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ChatOptions>().Bind(configuration.GetSection(ChatOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
@@ -78,7 +79,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
 
         services.TryAddSingleton<ConnectedDeviceRegistry>();
-        services.TryAddSingleton<ClientIdOwnership>();
+        services.AddSessionPolicy(configuration);
         services.AddPresenceAndDevicePolicy(configuration);
         services.TryAddSingleton<DeviceLifecycle>();
         services.TryAddSingleton<DirectSessionPublisher>();
