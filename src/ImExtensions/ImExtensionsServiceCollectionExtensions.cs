@@ -71,6 +71,7 @@ public static class ImExtensionsServiceCollectionExtensions
 
             return StackExchange.Redis.ConnectionMultiplexer.Connect(cluster.Redis);
         });
+        services.AddDurableStores(configuration); // PostgreSQL or MongoDB when configured; the SQLite lines below fill in otherwise
         services.TryAddSingleton<IMessageStore, SqliteMessageStore>();
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
