@@ -95,6 +95,7 @@ internal static class BrokerHostExtensions
         app.MapPresenceEndpoints();
         app.MapGroupAdminEndpoints();
         app.MapNotificationEndpoints();
+        app.MapEntryEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }
