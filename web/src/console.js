@@ -190,7 +190,7 @@ function chartOptions(lines) {
     width: chartWidth(),
     height: 160,
     legend: { show: true },
-    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+    scales: { x: { time: true, range: (u, min, max) => [Math.min(min ?? max, max - (POINTS * POLL_MS) / 1000), max] }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
     series: [{}, ...lines.map(([label, stroke]) => ({ label, stroke, width: 2, spanGaps: true }))],
     axes: [{}, { size: 50 }],
   };
@@ -295,7 +295,9 @@ $('group-dissolve').addEventListener('click', () => groupAction(() => api('DELET
 
 async function groupAction(call) {
   try {
-    showGroup(await call());
+    const group = await call();
+    // Changes answer the GroupInfo without its member list; the lookup has it.
+    showGroup(group.members || group.dissolved ? group : await api('GET', `/api/admin/groups/${encodeURIComponent(group.groupId)}`));
   } catch (error) {
     failed(error);
   }
