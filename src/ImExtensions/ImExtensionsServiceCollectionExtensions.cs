@@ -20,6 +20,7 @@ using MqttIm.ImExtensions.Storage.Sqlite;
 using MqttIm.ImExtensions.Storage.Postgres;
 using MqttIm.ImExtensions.Storage.Mongo;
 using MqttIm.ImExtensions.Cluster;
+using MqttIm.ImExtensions.Operations;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -112,6 +113,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<RpcDispatcher>();
         services.TryAddSingleton<SubscriptionInterceptor>();
         services.TryAddSingleton<PublishInterceptor>();
+        services.AddMqttImOperations(); // the console's views: granted subscriptions, connected clients
         services.TryAddSingleton<MqttServerHooks>();
         return services;
     }
