@@ -72,9 +72,11 @@ internal static class BrokerHostExtensions
         builder.Services.AddMqttConnectionHandler();
         builder.Services.AddConnections();
         builder.Services.AddSingleton<GuardedMqttConnectionHandler>();
+        builder.Services.AddSingleton<PendingConnectionGate>();
         builder.Services.AddPushBridge(configuration); // before the extensions: its offline-recipient sink replaces their no-op default
         builder.Services.AddMqttImExtensions(configuration);
         builder.Services.AddProblemDetails();
+        builder.Services.AddMqttImWebPages(configuration);
         builder.Services.AddHostedService<ReadyAnnouncer>();
         return builder;
     }
@@ -85,6 +87,7 @@ internal static class BrokerHostExtensions
         var hooks = app.Services.GetRequiredService<MqttServerHooks>();
         app.UseMqttServer(hooks.Attach);
         app.UseWebSockets();
+        app.UseMqttImWebPages();
         app.MapConnectionHandler<GuardedMqttConnectionHandler>(listen.WebSocketPath, options =>
         {
             options.Transports = HttpTransportType.WebSockets;
@@ -95,6 +98,7 @@ internal static class BrokerHostExtensions
         app.MapPresenceEndpoints();
         app.MapGroupAdminEndpoints();
         app.MapNotificationEndpoints();
+        app.MapEntryEndpoints();
         app.MapPushEndpoints();
         app.MapMetrics("/metrics");
         return app;

@@ -9,6 +9,9 @@ namespace MqttIm.ImExtensions.Delivery;
 /// </summary>
 public interface IOfflineRecipientSink
 {
+    /// <summary>False: nobody listens, so the delivery path skips the look-ups it would make only to report (group members' devices).</summary>
+    bool IsActive { get; }
+
     /// <summary><paramref name="userId"/> has no online device for <paramref name="message"/> (already stored, so nothing is lost if this is dropped).</summary>
     void RecipientOffline(string userId, ChatMessage message);
 
@@ -19,6 +22,8 @@ public interface IOfflineRecipientSink
 /// <summary>The default without a push bridge.</summary>
 internal sealed class NoOfflineRecipientSink : IOfflineRecipientSink
 {
+    public bool IsActive => false;
+
     public void RecipientOffline(string userId, ChatMessage message)
     {
     }

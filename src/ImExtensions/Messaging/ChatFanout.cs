@@ -28,15 +28,9 @@ internal sealed class ChatFanout(IOnlineRouter router, GroupDirectory groups, La
             }
             else if (snapshot is not null)
             {
-                foreach (var userId in snapshot.Members.Keys)
-                {
-                    var routed = await router.RouteAsync(userId, outbound, userId == message.SenderId ? send.SenderClientId : null, cancellationToken).ConfigureAwait(false);
-                    delivered += routed;
-                    if (routed == 0 && userId != message.SenderId)
-                    {
-                        offline.RecipientOffline(userId, message);
-                    }
-                }
+                // Client ids are unique, so excluding the sending device applies to the sender's devices only.
+                delivered += await router.RouteManyAsync([.. snapshot.Members.Keys], outbound, send.SenderClientId.Length > 0 ? send.SenderClientId : null, cancellationToken).ConfigureAwait(false);
+                await ReportOfflineMembersAsync(message, snapshot, cancellationToken).ConfigureAwait(false);
             }
         }
         else
@@ -66,10 +60,27 @@ internal sealed class ChatFanout(IOnlineRouter router, GroupDirectory groups, La
         ImMetrics.InboxDeliveries.Inc(delivered);
     }
 
+    /// <summary>Small groups: members (not the sender) with no online device, for the push bridge; only looked up when a sink listens.</summary>
+    private async ValueTask ReportOfflineMembersAsync(ChatMessage message, GroupSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        if (!offline.IsActive)
+        {
+            return;
+        }
+
+        foreach (var userId in snapshot.Members.Keys)
+        {
+            if (userId != message.SenderId && (await router.GetDevicesAsync(userId, cancellationToken).ConfigureAwait(false)).Count == 0)
+            {
+                offline.RecipientOffline(userId, message);
+            }
+        }
+    }
+
     /// <summary>Large groups get hints, not messages, so only members named in ext <c>mentions</c> (comma-separated, at most 50) who are offline are reported.</summary>
     private async ValueTask ReportOfflineMentionsAsync(ChatMessage message, GroupSnapshot snapshot, CancellationToken cancellationToken)
     {
-        if (!message.Ext.TryGetValue("mentions", out var mentions))
+        if (!offline.IsActive || !message.Ext.TryGetValue("mentions", out var mentions))
         {
             return;
         }

@@ -21,6 +21,8 @@ internal sealed class OfflinePushSink(PushOptions options) : IOfflineRecipientSi
 
     public ChannelReader<Intake> Reader => _queue.Reader;
 
+    public bool IsActive => options.Enabled;
+
     public void RecipientOffline(string userId, ChatMessage message)
     {
         if (!options.Enabled || message.Kind is not (MessageKind.Normal or MessageKind.Notification))
