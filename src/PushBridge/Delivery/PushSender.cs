@@ -71,11 +71,11 @@ internal sealed class PushSender
                 PushMetrics.Deferred.WithLabels("rate_limit").Inc();
                 return wait;
             }
-        }
 
-        foreach (var device in devices)
-        {
-            _rateLimiter.Record(DeviceKey(device[0]), now);
+            foreach (var device in devices)
+            {
+                _rateLimiter.Record(DeviceKey(device[0]), now); // P0 is neither held nor counted
+            }
         }
 
         var badge = await _badges.TotalUnreadAsync(job.UserId, cancellationToken).ConfigureAwait(false);
