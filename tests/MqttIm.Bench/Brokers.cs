@@ -134,7 +134,7 @@ public sealed partial class MqttImBroker : BrokerUnderTest
 
     public int HttpPort { get; private set; }
 
-    public static async Task<MqttImBroker> StartAsync(string brokerDll)
+    public static async Task<MqttImBroker> StartAsync(string brokerDll, params string[] extraArgs)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "mqttim-bench-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(dataDirectory);
@@ -154,7 +154,7 @@ public sealed partial class MqttImBroker : BrokerUnderTest
             "--Moderation:PublishesPerSecond=0",
             // MQTTIM_BENCH_BROKER_LOG=path keeps the broker's log (with connect/disconnect lines) for a run that needs explaining.
             Environment.GetEnvironmentVariable("MQTTIM_BENCH_BROKER_LOG") is { Length: > 0 } ? "--Logging:LogLevel:MqttIm=Debug" : "--Logging:LogLevel:MqttIm=Warning",
-        })
+        }.Concat(extraArgs))
         {
             startInfo.ArgumentList.Add(arg);
         }

@@ -142,6 +142,19 @@ foreach (var scenario in options.Scenarios)
             Log.Info("group on MqttIm");
             await GroupScenario.RunAsync(brokerDll, options, Emit);
             break;
+        case "push":
+            Log.Info("push on MqttIm");
+            try
+            {
+                await PushScenario.RunAsync(brokerDll, options, Emit);
+            }
+            catch (Exception ex)
+            {
+                Emit(ResultRow.Skipped("push", "MqttIm", "fake APNs", "FAILED: " + ex.GetType().Name + ": " + ex.Message.ReplaceLineEndings(" ")));
+                Log.Info(ex.ToString());
+            }
+
+            break;
     }
 }
 
