@@ -76,6 +76,7 @@ internal static class BrokerHostExtensions
         builder.Services.AddMqttImExtensions(configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddHostedService<ReadyAnnouncer>();
+        builder.Services.AddHostedService<MqttShutdownOnStopping>();
         return builder;
     }
 
