@@ -75,6 +75,7 @@ internal static class BrokerHostExtensions
         builder.Services.AddSingleton<PendingConnectionGate>();
         builder.Services.AddMqttImExtensions(configuration);
         builder.Services.AddProblemDetails();
+        builder.Services.AddMqttImWebPages(configuration);
         builder.Services.AddHostedService<ReadyAnnouncer>();
         builder.Services.AddHostedService<MqttShutdownOnStopping>();
         return builder;
@@ -86,6 +87,7 @@ internal static class BrokerHostExtensions
         var hooks = app.Services.GetRequiredService<MqttServerHooks>();
         app.UseMqttServer(hooks.Attach);
         app.UseWebSockets();
+        app.UseMqttImWebPages();
         app.MapConnectionHandler<GuardedMqttConnectionHandler>(listen.WebSocketPath, options =>
         {
             options.Transports = HttpTransportType.WebSockets;
@@ -96,6 +98,7 @@ internal static class BrokerHostExtensions
         app.MapPresenceEndpoints();
         app.MapGroupAdminEndpoints();
         app.MapNotificationEndpoints();
+        app.MapEntryEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }
