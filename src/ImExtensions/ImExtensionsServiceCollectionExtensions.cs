@@ -20,6 +20,7 @@ using MqttIm.ImExtensions.Storage.Sqlite;
 using MqttIm.ImExtensions.Storage.Postgres;
 using MqttIm.ImExtensions.Storage.Mongo;
 using MqttIm.ImExtensions.Cluster;
+using MqttIm.ImExtensions.Operations;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -72,9 +73,11 @@ public static class ImExtensionsServiceCollectionExtensions
 
             return StackExchange.Redis.ConnectionMultiplexer.Connect(cluster.Redis);
         });
+        services.AddDurableStores(configuration); // PostgreSQL or MongoDB when configured; the SQLite lines below fill in otherwise
         services.TryAddSingleton<IMessageStore, SqliteMessageStore>();
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
+        services.AddMqttImCluster(configuration); // Redis allocator and router when Cluster:Redis is set; the in-process ones below otherwise
         services.TryAddSingleton<ISeqAllocator>(sp => new InMemorySeqAllocator(sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync));
         services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
 
@@ -110,6 +113,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<RpcDispatcher>();
         services.TryAddSingleton<SubscriptionInterceptor>();
         services.TryAddSingleton<PublishInterceptor>();
+        services.AddMqttImOperations(); // the console's views: granted subscriptions, connected clients
         services.TryAddSingleton<MqttServerHooks>();
         return services;
     }

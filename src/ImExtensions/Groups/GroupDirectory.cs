@@ -20,8 +20,14 @@ internal sealed class GroupDirectory
         _cache = new BoundedLruCache<string, Task<GroupSnapshot?>>("group_snapshots", capacity, StringComparer.Ordinal);
     }
 
-    /// <summary>Raised after a refresh with the users who joined or left (all members when the previous state was not cached).</summary>
-    public event Action<IEnumerable<string>>? MembersChanged;
+    /// <summary>Raised after a local change reloaded a group (the cluster tells the other nodes to drop their copy).</summary>
+    public event Action<string>? Changed;
+
+    /// <summary>
+    /// Raised with the users who joined or left a group (all members when the previous state was not cached), or with
+    /// null when who changed is unknown (a change made on another node): then anyone's membership may have changed.
+    /// </summary>
+    public event Action<IEnumerable<string>?>? MembersChanged;
 
     internal int CachedCount => _cache.Count;
 
@@ -49,13 +55,28 @@ internal sealed class GroupDirectory
         var previous = _cache.TryGetValue(groupId, out var cached) && cached.IsCompletedSuccessfully ? cached.Result : null;
         var snapshot = await LoadAsync(groupId, cancellationToken).ConfigureAwait(false);
         _cache.Set(groupId, Task.FromResult(snapshot));
-        if (MembersChanged is { } changed)
+        if (MembersChanged is { } membersChanged)
         {
             var now = snapshot?.Members.Keys ?? Enumerable.Empty<string>();
-            changed(previous is null ? now : now.Except(previous.Members.Keys).Concat(previous.Members.Keys.Except(now)).ToList());
+            membersChanged(previous is null ? now : now.Except(previous.Members.Keys).Concat(previous.Members.Keys.Except(now)).ToList());
         }
 
+        Changed?.Invoke(groupId);
         return snapshot;
+    }
+
+    /// <summary>Drops the cached snapshot; the next read loads it from the store (a change made on another node).</summary>
+    public void Evict(string groupId)
+    {
+        _cache.Remove(groupId);
+        MembersChanged?.Invoke(null);
+    }
+
+    /// <summary>Drops every cached snapshot (invalidations may have been missed while Redis was unreachable).</summary>
+    public void EvictAll()
+    {
+        _cache.Clear();
+        MembersChanged?.Invoke(null);
     }
 
     private async Task<GroupSnapshot?> LoadAsync(string groupId, CancellationToken cancellationToken)

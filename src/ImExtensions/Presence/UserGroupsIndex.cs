@@ -34,8 +34,14 @@ internal sealed class UserGroupsIndex
         return groupIds;
     }
 
-    private void Forget(IEnumerable<string> userIds)
+    private void Forget(IEnumerable<string>? userIds)
     {
+        if (userIds is null)
+        {
+            _groupsByUser.Clear();
+            return;
+        }
+
         foreach (var userId in userIds)
         {
             _groupsByUser.Remove(userId);
