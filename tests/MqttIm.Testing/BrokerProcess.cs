@@ -17,12 +17,12 @@ public sealed partial class BrokerProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    private BrokerProcess(string dataDirectory, string[] extraArgs)
+    private BrokerProcess(string dataDirectory, string[] extraArgs, BrokerKeys? keys = null)
     {
         DataDirectory = dataDirectory;
         _extraArgs = extraArgs;
-        Secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
-        AdminKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        Secret = keys?.Secret ?? Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
+        AdminKey = keys?.AdminKey ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var auth = new AuthOptions { Hs256Secret = Secret, AdminApiKey = AdminKey };
         Issuer = new JwtTokenIssuer(SigningKeys.Load(auth, dataDirectory, NullLogger.Instance), auth);
     }
@@ -64,6 +64,16 @@ public sealed partial class BrokerProcess : IAsyncDisposable
         var dataDirectory = Path.Combine(Path.GetTempPath(), "mqttim-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(dataDirectory);
         var broker = new BrokerProcess(dataDirectory, extraArgs);
+        await broker.LaunchAsync();
+        return broker;
+    }
+
+    /// <summary>A broker that shares its token secret and admin key with others (the nodes of one cluster).</summary>
+    public static async Task<BrokerProcess> StartWithKeysAsync(BrokerKeys keys, params string[] extraArgs)
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "mqttim-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dataDirectory);
+        var broker = new BrokerProcess(dataDirectory, extraArgs, keys);
         await broker.LaunchAsync();
         return broker;
     }
@@ -209,4 +219,11 @@ public sealed partial class BrokerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"MqttIm ready: mqtt=(\d+)(?: mqtts=(\d+))? http=(\d+)(?: https=(\d+))?")]
     private static partial Regex ReadyLine();
+}
+
+/// <summary>The token secret and admin key several broker processes share.</summary>
+public sealed record BrokerKeys(string Secret, string AdminKey)
+{
+    public static BrokerKeys Generate() =>
+        new(Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)), Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
 }
