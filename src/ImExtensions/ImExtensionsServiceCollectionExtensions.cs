@@ -80,6 +80,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.AddMqttImCluster(configuration); // Redis allocator and router when Cluster:Redis is set; the in-process ones below otherwise
         services.TryAddSingleton<ISeqAllocator>(sp => new InMemorySeqAllocator(sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync));
         services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
+        services.TryAddSingleton<IOfflineRecipientSink, NoOfflineRecipientSink>(); // the push bridge registers the real one first
 
         services.TryAddSingleton<ConnectedDeviceRegistry>();
         services.AddSessionPolicy(configuration);

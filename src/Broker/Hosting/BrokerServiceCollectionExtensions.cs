@@ -73,6 +73,7 @@ internal static class BrokerHostExtensions
         builder.Services.AddConnections();
         builder.Services.AddSingleton<GuardedMqttConnectionHandler>();
         builder.Services.AddSingleton<PendingConnectionGate>();
+        builder.Services.AddPushBridge(configuration); // before the extensions: its offline-recipient sink replaces their no-op default
         builder.Services.AddMqttImExtensions(configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddMqttImWebPages(configuration);
@@ -99,6 +100,7 @@ internal static class BrokerHostExtensions
         app.MapGroupAdminEndpoints();
         app.MapNotificationEndpoints();
         app.MapEntryEndpoints();
+        app.MapPushEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }
