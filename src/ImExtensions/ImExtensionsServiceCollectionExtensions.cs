@@ -87,7 +87,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.AddPresenceAndDevicePolicy(configuration);
         services.TryAddSingleton<DeviceLifecycle>();
         services.TryAddSingleton<DirectSessionPublisher>();
-        services.TryAddSingleton<GroupDirectory>();
+        services.TryAddSingleton(sp => new GroupDirectory(sp.GetRequiredService<IGroupStore>(), sp.GetRequiredService<IOptions<MqttIm.ImExtensions.Memory.MemoryOptions>>().Value.GroupSnapshots));
         services.TryAddSingleton<GroupService>();
         services.TryAddSingleton<LargeGroupHints>();
         services.AddHostedService(sp => sp.GetRequiredService<LargeGroupHints>());

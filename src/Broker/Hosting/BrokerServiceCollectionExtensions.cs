@@ -78,6 +78,7 @@ internal static class BrokerHostExtensions
         builder.Services.AddProblemDetails();
         builder.Services.AddMqttImWebPages(configuration);
         builder.Services.AddHostedService<ReadyAnnouncer>();
+        builder.Services.AddHostedService<MqttShutdownOnStopping>();
         return builder;
     }
 
