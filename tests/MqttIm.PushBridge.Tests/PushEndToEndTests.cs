@@ -136,6 +136,44 @@ public sealed class PushEndToEndTests(PushBrokerFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task SmallGroup_OfflineMembersArePushed_OnlineMembersAndTheSenderAreNot()
+    {
+        var (alice, mia, nat) = (TestUsers.Unique("al"), TestUsers.Unique("mia"), TestUsers.Unique("nat"));
+        var (aliceToken, miaToken, natToken) = (Token("a"), Token("m"), Token("n"));
+        await _broker.RegisterAsync(alice, "apns", VendorSetup.Bundle, aliceToken);
+        await _broker.RegisterAsync(mia, "apns", VendorSetup.Bundle, miaToken);
+        await _broker.RegisterAsync(nat, "apns", VendorSetup.Bundle, natToken);
+        var created = await _broker.AdminPostAsync("/api/admin/groups", new { name = "team", ownerId = alice, memberIds = new[] { mia, nat } });
+        var groupId = created.GetProperty("groupId").GetString()!;
+        await using var natPhone = await TestDevice.ConnectAsync(_broker, nat);
+        await using var alicePhone = await TestDevice.ConnectAsync(_broker, alice);
+
+        await alicePhone.PublishAsync($"im/group/{groupId}", alicePhone.Encode(new SendRequest { Text = "standup in 5" }));
+
+        var push = Assert.Single(await _vendors.WaitForAsync(miaToken));
+        Assert.Equal(($"{alice} ({groupId})", "standup in 5", "5"), (push.Json!["aps"]!["alert"]!["title"]!.GetValue<string>(),
+            push.Json["aps"]!["alert"]!["body"]!.GetValue<string>(), push.Headers["apns-priority"]));
+        Assert.Empty(_vendors.RequestsFor(natToken));
+        Assert.Empty(_vendors.RequestsFor(aliceToken));
+    }
+
+    [Fact]
+    public async Task P0Notification_ToAnOfflineUser_IsPushedAtOnceWithHighPriority()
+    {
+        var oscar = TestUsers.Unique("osc");
+        var oscarToken = Token("o");
+        await _broker.RegisterAsync(oscar, "apns", VendorSetup.Bundle, oscarToken);
+
+        var started = DateTimeOffset.UtcNow;
+        await _broker.AdminPostAsync("/api/admin/notifications", new { userIds = new[] { oscar }, priority = 0, type = "security", title = "New login", text = "from Berlin" });
+
+        var push = Assert.Single(await _vendors.WaitForAsync(oscarToken));
+        Assert.Equal(("New login", "from Berlin", "10"), (push.Json!["aps"]!["alert"]!["title"]!.GetValue<string>(), push.Json["aps"]!["alert"]!["body"]!.GetValue<string>(),
+            push.Headers["apns-priority"]));
+        Assert.True(push.At - started < PushBrokerFixture.MergeWindow, $"a P0 push waited {push.At - started} (the merge window is {PushBrokerFixture.MergeWindow})");
+    }
+
+    [Fact]
     public async Task BadRegistrations_AreRefusedWithProblemDetails()
     {
         var user = TestUsers.Unique("bad");

@@ -21,11 +21,12 @@ internal sealed class OfflinePushSink(PushOptions options) : IOfflineRecipientSi
 
     public ChannelReader<Intake> Reader => _queue.Reader;
 
-    public bool IsActive => options.Enabled;
+    /// <summary>Only with push on and at least one vendor app configured: otherwise no push could be sent, so the delivery path skips its look-ups.</summary>
+    public bool IsActive { get; } = options.Enabled && options.Apns.Count + options.Fcm.Count + options.Hms.Count > 0;
 
     public void RecipientOffline(string userId, ChatMessage message)
     {
-        if (!options.Enabled || message.Kind is not (MessageKind.Normal or MessageKind.Notification))
+        if (!IsActive || message.Kind is not (MessageKind.Normal or MessageKind.Notification))
         {
             return;
         }
@@ -44,7 +45,7 @@ internal sealed class OfflinePushSink(PushOptions options) : IOfflineRecipientSi
 
     public void DeviceOnline(string userId, string clientId)
     {
-        if (options.Enabled && !_queue.Writer.TryWrite(new Intake(null, userId)))
+        if (IsActive && !_queue.Writer.TryWrite(new Intake(null, userId)))
         {
             PushMetrics.Dropped.Inc();
         }
