@@ -7,6 +7,8 @@ namespace MqttIm.ImExtensions.Groups;
 /// <summary>Cached group snapshots: the send and fan-out paths read members without touching the store.</summary>
 internal sealed class GroupDirectory(IGroupStore store)
 {
+    private const int MemberPageSize = 5000;
+
     private readonly ConcurrentDictionary<string, Task<GroupSnapshot?>> _cache = new(StringComparer.Ordinal);
 
     public Task<GroupSnapshot?> GetAsync(string groupId, CancellationToken cancellationToken)
@@ -37,7 +39,23 @@ internal sealed class GroupDirectory(IGroupStore store)
             return null;
         }
 
-        var members = await store.GetMembersAsync(groupId, cancellationToken).ConfigureAwait(false);
-        return new GroupSnapshot(group, members.ToDictionary(m => m.UserId, StringComparer.Ordinal));
+        // In pages, so a large group is never one huge read (and the snapshot is built while the pages stream in).
+        var members = new Dictionary<string, GroupMember>(StringComparer.Ordinal);
+        string? after = null;
+        while (true)
+        {
+            var page = await store.GetMembersPageAsync(groupId, after, MemberPageSize, cancellationToken).ConfigureAwait(false);
+            foreach (var member in page)
+            {
+                members[member.UserId] = member;
+            }
+
+            if (page.Count < MemberPageSize)
+            {
+                return new GroupSnapshot(group, members);
+            }
+
+            after = page[^1].UserId;
+        }
     }
 }

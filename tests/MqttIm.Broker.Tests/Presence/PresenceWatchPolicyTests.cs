@@ -1,6 +1,5 @@
 using System.Reflection;
 using Microsoft.Extensions.Options;
-using MqttIm.ImExtensions.Groups;
 using MqttIm.ImExtensions.Presence;
 using MqttIm.ImExtensions.Storage;
 
@@ -8,8 +7,11 @@ namespace MqttIm.Broker.Tests.Presence;
 
 public sealed class PresenceWatchPolicyTests
 {
-    private static PresenceWatchPolicy Policy(PresenceWatchRule rule, params string[] watcherConversations) =>
-        new(Options.Create(new PresenceOptions { WatchPolicy = rule }), ConversationStoreStub.With(watcherConversations), new GroupDirectory(GroupStoreStub.WithGroup("g1", "alice", "dave")));
+    private static readonly (string, string[])[] Conversations =
+        [("c2c:alice:bob", ["alice", "bob"]), ("notify:alice", ["alice"]), ("group:g1", ["alice", "dave"])];
+
+    private static PresenceWatchPolicy Policy(PresenceWatchRule rule) =>
+        new(Options.Create(new PresenceOptions { WatchPolicy = rule }), ConversationStoreStub.With(Conversations));
 
     [Theory]
     [InlineData(PresenceWatchRule.SharedConversation)]
@@ -23,7 +25,7 @@ public sealed class PresenceWatchPolicyTests
     [Fact]
     public async Task SharedConversation_NeedsACommonConversation()
     {
-        var policy = Policy(PresenceWatchRule.SharedConversation, "c2c:alice:bob", "notify:alice");
+        var policy = Policy(PresenceWatchRule.SharedConversation);
 
         Assert.True(await policy.MayWatchAsync("alice", "bob", CancellationToken.None));
         Assert.False(await policy.MayWatchAsync("alice", "carol", CancellationToken.None));
@@ -33,7 +35,7 @@ public sealed class PresenceWatchPolicyTests
     [Fact]
     public async Task SharedConversation_IncludesCommonGroups()
     {
-        var policy = Policy(PresenceWatchRule.SharedConversation, "group:g1");
+        var policy = Policy(PresenceWatchRule.SharedConversation);
 
         Assert.True(await policy.MayWatchAsync("alice", "dave", CancellationToken.None));
         Assert.False(await policy.MayWatchAsync("alice", "erin", CancellationToken.None));
@@ -43,49 +45,25 @@ public sealed class PresenceWatchPolicyTests
     public async Task Anyone_And_SelfOnly()
     {
         Assert.True(await Policy(PresenceWatchRule.Anyone).MayWatchAsync("alice", "bob", CancellationToken.None));
-        Assert.False(await Policy(PresenceWatchRule.SelfOnly, "c2c:alice:bob").MayWatchAsync("alice", "bob", CancellationToken.None));
+        Assert.False(await Policy(PresenceWatchRule.SelfOnly).MayWatchAsync("alice", "bob", CancellationToken.None));
     }
 
-    /// <summary>One fixed group with its members; any other member throws.</summary>
-    public class GroupStoreStub : DispatchProxy
-    {
-        private GroupRecord _group = null!;
-        private string[] _members = [];
-
-        public static IGroupStore WithGroup(string groupId, params string[] members)
-        {
-            var store = Create<IGroupStore, GroupStoreStub>();
-            var stub = (GroupStoreStub)(object)store;
-            stub._group = new GroupRecord(groupId, groupId, members[0], false, false);
-            stub._members = members;
-            return store;
-        }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod?.Name switch
-        {
-            nameof(IGroupStore.GetAsync) => Task.FromResult((string)args![0]! == _group.GroupId ? _group : null),
-            nameof(IGroupStore.GetMembersAsync) => Task.FromResult<IReadOnlyList<MqttIm.Contracts.V1.GroupMember>>(
-                [.. _members.Select(m => new MqttIm.Contracts.V1.GroupMember { UserId = m, JoinedSeq = 1 })]),
-            _ => throw new NotSupportedException(targetMethod?.Name),
-        };
-    }
-
-    /// <summary>Answers GetAllAsync with fixed conversation ids; any other member throws.</summary>
+    /// <summary>Fixed conversations with their participants; answers ShareConversationAsync from them, any other member throws.</summary>
     public class ConversationStoreStub : DispatchProxy
     {
-        private string[] _conversationIds = [];
+        private (string ConversationId, string[] Participants)[] _conversations = [];
 
-        public static IConversationStore With(string[] conversationIds)
+        public static IConversationStore With((string ConversationId, string[] Participants)[] conversations)
         {
             var store = Create<IConversationStore, ConversationStoreStub>();
-            ((ConversationStoreStub)(object)store)._conversationIds = conversationIds;
+            ((ConversationStoreStub)(object)store)._conversations = conversations;
             return store;
         }
 
         protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod?.Name switch
         {
-            nameof(IConversationStore.GetAllAsync) => Task.FromResult<IReadOnlyList<ConversationState>>(
-                [.. _conversationIds.Select(id => new ConversationState(id, 1, 0, 1, false, false, 0))]),
+            nameof(IConversationStore.ShareConversationAsync) => Task.FromResult(
+                _conversations.Any(c => c.Participants.Contains((string)args![0]!) && c.Participants.Contains((string)args[1]!))),
             _ => throw new NotSupportedException(targetMethod?.Name),
         };
     }
