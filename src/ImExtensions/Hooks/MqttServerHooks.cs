@@ -3,6 +3,7 @@ using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Operations;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Sessions;
 
@@ -20,14 +21,17 @@ internal sealed class MqttServerHooks
     private readonly PublishInterceptor _publishes;
     private readonly ILogger<MqttServerHooks> _logger;
     private readonly LogThrottle _overflowLog;
+    private readonly ClientSubscriptions _grantedSubscriptions;
 
     public MqttServerHooks(
         ConnectionValidator connections,
         DeviceLifecycle lifecycle,
         SubscriptionInterceptor subscriptions,
         PublishInterceptor publishes,
-        ILogger<MqttServerHooks> logger)
+        ILogger<MqttServerHooks> logger,
+        ClientSubscriptions grantedSubscriptions)
     {
+        _grantedSubscriptions = grantedSubscriptions;
         _connections = connections;
         _lifecycle = lifecycle;
         _subscriptions = subscriptions;
@@ -68,12 +72,21 @@ internal sealed class MqttServerHooks
         server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("session-deleted", args.Id, () => _lifecycle.OnSessionDeletedAsync(args));
+        server.SessionDeletedAsync += args =>
+        {
+            _grantedSubscriptions.SessionEnded(args.Id);
+            return Task.CompletedTask;
+        };
 
         server.InterceptingSubscriptionAsync += async args =>
         {
             try
             {
                 await _subscriptions.InterceptSubscribeAsync(args).ConfigureAwait(false);
+                if ((int)args.Response.ReasonCode < 0x80)
+                {
+                    _grantedSubscriptions.Granted(args.ClientId, args.TopicFilter.Topic, (int)args.TopicFilter.QualityOfServiceLevel);
+                }
             }
             catch (Exception ex)
             {
@@ -88,6 +101,7 @@ internal sealed class MqttServerHooks
             try
             {
                 await _subscriptions.InterceptUnsubscribeAsync(args).ConfigureAwait(false);
+                _grantedSubscriptions.Removed(args.ClientId, args.Topic);
             }
             catch (Exception ex)
             {
