@@ -1,10 +1,9 @@
 using Microsoft.Extensions.Options;
-using MqttIm.ImExtensions.Storage;
 
 namespace MqttIm.ImExtensions.Presence;
 
 /// <summary>Decides whether one user may watch another's presence (<c>Presence:WatchPolicy</c>).</summary>
-internal sealed class PresenceWatchPolicy(IOptions<PresenceOptions> options, IConversationStore conversationStore)
+internal sealed class PresenceWatchPolicy(IOptions<PresenceOptions> options, PresenceRelations relations)
 {
     public async ValueTask<bool> MayWatchAsync(string watcherId, string targetId, CancellationToken cancellationToken)
     {
@@ -13,15 +12,13 @@ internal sealed class PresenceWatchPolicy(IOptions<PresenceOptions> options, ICo
             return true;
         }
 
-        switch (options.Value.WatchPolicy)
+        return options.Value.WatchPolicy switch
         {
-            case PresenceWatchRule.Anyone:
-                return true;
-            case PresenceWatchRule.SelfOnly:
-                return false;
-            default:
-                // 1:1 peers and members of a common group are participants of a common conversation: one indexed lookup.
-                return await conversationStore.ShareConversationAsync(watcherId, targetId, cancellationToken).ConfigureAwait(false);
-        }
+            PresenceWatchRule.Anyone => true,
+            PresenceWatchRule.SelfOnly => false,
+            // A relation both made: one unanswered message is not enough.
+            _ => await relations.BothWroteAsync(watcherId, targetId, cancellationToken).ConfigureAwait(false)
+                || await relations.ShareGroupAsync(watcherId, targetId, cancellationToken).ConfigureAwait(false),
+        };
     }
 }
