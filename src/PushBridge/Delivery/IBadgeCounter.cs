@@ -12,5 +12,5 @@ public interface IBadgeCounter
 internal sealed class ConversationBadgeCounter(IConversationStore conversations) : IBadgeCounter
 {
     public async Task<int> TotalUnreadAsync(string userId, CancellationToken cancellationToken) =>
-        (int)Math.Min(int.MaxValue, (await conversations.GetAllAsync(userId, cancellationToken).ConfigureAwait(false)).Sum(c => c.Unread));
+        (int)Math.Min(int.MaxValue, (await conversations.GetUnreadAsync(userId, conversationId: null, cancellationToken).ConfigureAwait(false)).TotalUnread);
 }
