@@ -75,6 +75,7 @@ internal static class BrokerHostExtensions
         builder.Services.AddSingleton<PendingConnectionGate>();
         builder.Services.AddMqttImExtensions(configuration);
         builder.Services.AddProblemDetails();
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // AdminApiGuard answers with problem details
         builder.Services.AddMqttImWebPages(configuration);
         builder.Services.AddHostedService<ReadyAnnouncer>();
         return builder;
@@ -85,6 +86,7 @@ internal static class BrokerHostExtensions
         var listen = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BrokerListenOptions>>().Value;
         var hooks = app.Services.GetRequiredService<MqttServerHooks>();
         app.UseMqttServer(hooks.Attach);
+        app.UseAdminApiGuard();
         app.UseWebSockets();
         app.UseMqttImWebPages();
         app.MapConnectionHandler<GuardedMqttConnectionHandler>(listen.WebSocketPath, options =>
