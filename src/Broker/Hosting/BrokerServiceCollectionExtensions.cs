@@ -17,10 +17,9 @@ internal static class BrokerHostExtensions
     public static WebApplicationBuilder AddMqttImBroker(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddOptions<BrokerListenOptions>().Bind(configuration.GetSection(BrokerListenOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<BrokerLimitsOptions>().Bind(configuration.GetSection(BrokerLimitsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        var listen = configuration.GetSection(BrokerListenOptions.SectionName).Get<BrokerListenOptions>() ?? new BrokerListenOptions();
-        var limits = configuration.GetSection(BrokerLimitsOptions.SectionName).Get<BrokerLimitsOptions>() ?? new BrokerLimitsOptions();
+        // Bound once and validated before Kestrel and MQTTnet use them; IOptions<T> hands out the same instances.
+        var listen = builder.Services.AddValidated<BrokerListenOptions>(configuration, BrokerListenOptions.SectionName);
+        var limits = builder.Services.AddValidated<BrokerLimitsOptions>(configuration, BrokerLimitsOptions.SectionName);
 
         var endpoints = new BoundEndpoints();
         builder.Services.AddSingleton(endpoints);
