@@ -82,6 +82,7 @@ public static class ImExtensionsServiceCollectionExtensions
             sp.GetRequiredService<IOptions<MqttIm.ImExtensions.Memory.MemoryOptions>>().Value.SeqCounters,
             2 * sp.GetRequiredService<IOptions<StorageOptions>>().Value.MaxCommitBatch))); // a batch never evicts its own counters
         services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
+        services.TryAddSingleton<IOfflineRecipientSink, NoOfflineRecipientSink>(); // the push bridge registers the real one first
 
         services.TryAddSingleton<ConnectedDeviceRegistry>();
         services.AddSessionPolicy(configuration);

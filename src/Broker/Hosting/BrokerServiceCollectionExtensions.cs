@@ -72,11 +72,13 @@ internal static class BrokerHostExtensions
         builder.Services.AddConnections();
         builder.Services.AddSingleton<GuardedMqttConnectionHandler>();
         builder.Services.AddSingleton<PendingConnectionGate>();
+        builder.Services.AddPushBridge(configuration); // before the extensions: its offline-recipient sink replaces their no-op default
         builder.Services.AddMqttImExtensions(configuration);
         builder.Services.AddProblemDetails();
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // AdminApiGuard answers with problem details
         builder.Services.AddMqttImWebPages(configuration);
         builder.Services.AddHostedService<ReadyAnnouncer>();
+        builder.Services.AddHostedService<MqttShutdownOnStopping>();
         return builder;
     }
 
@@ -99,6 +101,7 @@ internal static class BrokerHostExtensions
         app.MapGroupAdminEndpoints();
         app.MapNotificationEndpoints();
         app.MapEntryEndpoints();
+        app.MapPushEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }
