@@ -78,7 +78,9 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
         services.AddMqttImCluster(configuration); // Redis allocator and router when Cluster:Redis is set; the in-process ones below otherwise
-        services.TryAddSingleton<ISeqAllocator>(sp => new InMemorySeqAllocator(sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync));
+        services.TryAddSingleton<ISeqAllocator>(sp => new InMemorySeqAllocator(sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync, Math.Max(
+            sp.GetRequiredService<IOptions<MqttIm.ImExtensions.Memory.MemoryOptions>>().Value.SeqCounters,
+            2 * sp.GetRequiredService<IOptions<StorageOptions>>().Value.MaxCommitBatch))); // a batch never evicts its own counters
         services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
         services.TryAddSingleton<IOfflineRecipientSink, NoOfflineRecipientSink>(); // the push bridge registers the real one first
 

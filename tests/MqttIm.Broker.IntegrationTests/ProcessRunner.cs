@@ -7,7 +7,8 @@ internal static class ProcessRunner
 {
     public sealed record Outcome(int ExitCode, string StdOut, string StdErr);
 
-    public static async Task<Outcome> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? stdin = null)
+    public static async Task<Outcome> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? stdin = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(file)
         {
@@ -19,6 +20,11 @@ internal static class ProcessRunner
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + file);

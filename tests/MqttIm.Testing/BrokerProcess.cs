@@ -13,15 +13,19 @@ namespace MqttIm.Testing;
 /// </summary>
 public sealed partial class BrokerProcess : IAsyncDisposable
 {
+    private const string SecretVariable = "MQTTIM_Auth__Hs256Secret";
     private readonly string[] _extraArgs;
+    private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    private BrokerProcess(string dataDirectory, string[] extraArgs, BrokerKeys? keys = null)
+    private BrokerProcess(string dataDirectory, string[] extraArgs, BrokerKeys? keys = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         DataDirectory = dataDirectory;
         _extraArgs = extraArgs;
-        Secret = keys?.Secret ?? Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
+        _environment = environment ?? new Dictionary<string, string>();
+        // A secret given in the environment is the broker's (no --Auth:Hs256Secret on its command line then).
+        Secret = _environment.TryGetValue(SecretVariable, out var fromEnvironment) ? fromEnvironment : keys?.Secret ?? Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
         AdminKey = keys?.AdminKey ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var auth = new AuthOptions { Hs256Secret = Secret, AdminApiKey = AdminKey };
         Issuer = new JwtTokenIssuer(SigningKeys.Load(auth, dataDirectory, NullLogger.Instance), auth);
@@ -64,6 +68,16 @@ public sealed partial class BrokerProcess : IAsyncDisposable
         var dataDirectory = Path.Combine(Path.GetTempPath(), "mqttim-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(dataDirectory);
         var broker = new BrokerProcess(dataDirectory, extraArgs);
+        await broker.LaunchAsync();
+        return broker;
+    }
+
+    /// <summary>Starts the broker with these environment variables as well (e.g. <c>MQTTIM_Auth__Hs256Secret</c>).</summary>
+    public static async Task<BrokerProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] extraArgs)
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "mqttim-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dataDirectory);
+        var broker = new BrokerProcess(dataDirectory, extraArgs, environment: environment);
         await broker.LaunchAsync();
         return broker;
     }
@@ -167,6 +181,11 @@ public sealed partial class BrokerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         startInfo.ArgumentList.Add(RepoPaths.BrokerDll);
+        foreach (var (name, value) in _environment)
+        {
+            startInfo.Environment[name] = value;
+        }
+
         foreach (var arg in new[]
         {
             "--Listen:Address=127.0.0.1",
@@ -176,7 +195,7 @@ public sealed partial class BrokerProcess : IAsyncDisposable
             $"--Auth:Hs256Secret={Secret}",
             $"--Auth:AdminApiKey={AdminKey}",
             "--Logging:LogLevel:Default=Warning",
-        }.Concat(_extraArgs))
+        }.Where(a => !(a.StartsWith("--Auth:Hs256Secret=", StringComparison.Ordinal) && _environment.ContainsKey(SecretVariable))).Concat(_extraArgs))
         {
             startInfo.ArgumentList.Add(arg);
         }

@@ -18,9 +18,12 @@ internal static class AdminApiKey
     public static IResult Missing() =>
         Results.Problem(title: "admin key missing or wrong", detail: $"send the admin API key in the {Header} header", statusCode: StatusCodes.Status401Unauthorized);
 
-    /// <summary>A route group whose endpoints all require the admin key.</summary>
+    /// <summary>
+    /// A route group whose endpoints all require the admin key: checked by <see cref="AdminApiGuard"/> before the body is
+    /// read, and again by the filter (should the guard ever be left out of the pipeline).
+    /// </summary>
     public static RouteGroupBuilder MapAdminGroup(this IEndpointRouteBuilder endpoints, string prefix) =>
-        endpoints.MapGroup(prefix).AddEndpointFilter(async (context, next) =>
+        endpoints.MapGroup(prefix).WithMetadata(new AdminKeyRequired()).AddEndpointFilter(async (context, next) =>
             IsPresent(context.HttpContext.Request, context.HttpContext.RequestServices.GetRequiredService<SigningKeys>())
                 ? await next(context)
                 : Missing());

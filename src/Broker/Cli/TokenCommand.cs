@@ -1,5 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MqttIm.Broker.Hosting;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Storage;
 
@@ -8,27 +10,14 @@ namespace MqttIm.Broker.Cli;
 /// <summary><c>token &lt;userId&gt; [--ttl &lt;duration&gt;]</c>: prints an access token signed with the broker's keys (same configuration as the broker).</summary>
 internal static class TokenCommand
 {
-    public const string Usage = "usage: token <userId> [--ttl <duration: 90s, 30m, 12h, 7d or hh:mm:ss>] [--Storage:DataDirectory=…]";
+    public const string Usage = "usage: token <userId> [--ttl <duration: 90s, 30m, 12h, 7d or hh:mm:ss>] [--Section:Key=value …, as for the broker]";
 
-    public static int Run(string[] args)
+    public static int Run(string userId, string? ttlText, IConfiguration configuration)
     {
-        var positional = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
-        var ttlIndex = Array.IndexOf(args, "--ttl");
-        if (ttlIndex >= 0 && ttlIndex + 1 < args.Length)
-        {
-            positional.Remove(args[ttlIndex + 1]);
-        }
-
-        if (positional.Count != 1)
-        {
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-
         TimeSpan? ttl = null;
-        if (ttlIndex >= 0)
+        if (ttlText is not null)
         {
-            if (ttlIndex + 1 >= args.Length || ParseDuration(args[ttlIndex + 1]) is not { } parsed)
+            if (ParseDuration(ttlText) is not { } parsed)
             {
                 Console.Error.WriteLine("invalid --ttl. " + Usage);
                 return 2;
@@ -37,20 +26,31 @@ internal static class TokenCommand
             ttl = parsed;
         }
 
-        var userId = positional[0];
         if (!UserIds.IsValid(userId))
         {
             Console.Error.WriteLine($"invalid user id '{userId}': {UserIds.Rule}");
             return 2;
         }
 
-        var configuration = new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
-            .AddEnvironmentVariables()
-            .AddCommandLine(args.Where(a => a.Contains('=')).ToArray())
-            .Build();
-        var auth = configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
-        var storage = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
+        AuthOptions auth;
+        StorageOptions storage;
+        try
+        {
+            auth = ValidatedOptions.Bind<AuthOptions>(configuration, AuthOptions.SectionName);
+            storage = ValidatedOptions.Bind<StorageOptions>(configuration, StorageOptions.SectionName);
+        }
+        catch (OptionsValidationException ex)
+        {
+            Console.Error.WriteLine($"configuration is invalid: {string.Join("; ", ex.Failures)}");
+            return 2;
+        }
+
+        if (ttl > auth.MaxTokenLifetime)
+        {
+            Console.Error.WriteLine($"--ttl {ttlText} is longer than Auth:MaxTokenLifetime ({auth.MaxTokenLifetime}). " + Usage);
+            return 2;
+        }
+
         var keys = SigningKeys.Load(auth, storage.DataDirectory, NullLogger.Instance);
         Console.WriteLine(new JwtTokenIssuer(keys, auth).Issue(userId, ttl).Token);
         return 0;
@@ -58,7 +58,8 @@ internal static class TokenCommand
 
     internal static TimeSpan? ParseDuration(string text)
     {
-        if (text.Length >= 2 && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount > 0)
+        if (text.Length >= 2 && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount > 0
+            && amount < TimeSpan.MaxValue.TotalSeconds / (24 * 3600))
         {
             TimeSpan? unit = text[^1] switch
             {

@@ -17,10 +17,9 @@ internal static class BrokerHostExtensions
     public static WebApplicationBuilder AddMqttImBroker(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddOptions<BrokerListenOptions>().Bind(configuration.GetSection(BrokerListenOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<BrokerLimitsOptions>().Bind(configuration.GetSection(BrokerLimitsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        var listen = configuration.GetSection(BrokerListenOptions.SectionName).Get<BrokerListenOptions>() ?? new BrokerListenOptions();
-        var limits = configuration.GetSection(BrokerLimitsOptions.SectionName).Get<BrokerLimitsOptions>() ?? new BrokerLimitsOptions();
+        // Bound once and validated before Kestrel and MQTTnet use them; IOptions<T> hands out the same instances.
+        var listen = builder.Services.AddValidated<BrokerListenOptions>(configuration, BrokerListenOptions.SectionName);
+        var limits = builder.Services.AddValidated<BrokerLimitsOptions>(configuration, BrokerLimitsOptions.SectionName);
 
         var endpoints = new BoundEndpoints();
         builder.Services.AddSingleton(endpoints);
@@ -76,6 +75,7 @@ internal static class BrokerHostExtensions
         builder.Services.AddPushBridge(configuration); // before the extensions: its offline-recipient sink replaces their no-op default
         builder.Services.AddMqttImExtensions(configuration);
         builder.Services.AddProblemDetails();
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // AdminApiGuard answers with problem details
         builder.Services.AddMqttImWebPages(configuration);
         builder.Services.AddHostedService<ReadyAnnouncer>();
         builder.Services.AddHostedService<MqttShutdownOnStopping>();
@@ -87,6 +87,7 @@ internal static class BrokerHostExtensions
         var listen = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BrokerListenOptions>>().Value;
         var hooks = app.Services.GetRequiredService<MqttServerHooks>();
         app.UseMqttServer(hooks.Attach);
+        app.UseAdminApiGuard();
         app.UseWebSockets();
         app.UseMqttImWebPages();
         app.MapConnectionHandler<GuardedMqttConnectionHandler>(listen.WebSocketPath, options =>

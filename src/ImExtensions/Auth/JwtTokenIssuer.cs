@@ -16,6 +16,11 @@ public sealed class JwtTokenIssuer(SigningKeys keys, AuthOptions options)
             throw new ArgumentException(UserIds.Rule, nameof(userId));
         }
 
+        if (lifetime > options.MaxTokenLifetime)
+        {
+            throw new ArgumentOutOfRangeException(nameof(lifetime), $"a token lives at most {options.MaxTokenLifetime} (Auth:MaxTokenLifetime)");
+        }
+
         var now = DateTime.UtcNow;
         var expires = now + (lifetime ?? options.DefaultTokenLifetime);
         var token = _handler.CreateToken(new SecurityTokenDescriptor

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Auth;
@@ -22,7 +21,13 @@ internal sealed class GroupService(
     TimeProvider clock,
     IOptions<GroupOptions> options)
 {
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+    /// <summary>Longest mute (ten years); longer requests are refused rather than overflowing the mute time.</summary>
+    public const long MaxMuteSeconds = 10L * 365 * 24 * 3600;
+
+    // One lock per group being changed right now (not per group ever changed).
+    private readonly Memory.KeyedLocks _locks = new("group_locks");
+
+    internal int LockCount => _locks.Count;
 
     public async Task<GroupInfo> CreateAsync(GroupActor actor, string? groupId, string name, string ownerId, IReadOnlyCollection<string> memberIds, CancellationToken cancellationToken)
     {
@@ -145,6 +150,11 @@ internal sealed class GroupService(
                 return ("muted", allMuted ? $"{actor.UserId} muted the group" : $"{actor.UserId} unmuted the group", Array.Empty<string>());
             }
 
+            if (seconds is < 0 or > MaxMuteSeconds)
+            {
+                throw GroupOperationException.Invalid($"muteSeconds is 0 (unmute) to {MaxMuteSeconds} (ten years)");
+            }
+
             var until = seconds > 0 ? clock.GetUtcNow().ToUnixTimeMilliseconds() + (seconds * 1000) : 0;
             var muted = new List<GroupMember>();
             foreach (var member in userIds.Select(snapshot.Find).OfType<GroupMember>())
@@ -223,15 +233,9 @@ internal sealed class GroupService(
 
     private async Task<T> UnderLockAsync<T>(string groupId, Func<Task<T>> work)
     {
-        var gate = _locks.GetOrAdd(groupId, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        using (await _locks.AcquireAsync(groupId).ConfigureAwait(false))
         {
             return await work().ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 

@@ -1,18 +1,30 @@
-using System.Collections.Concurrent;
+using MqttIm.ImExtensions.Memory;
 
 namespace MqttIm.ImExtensions.Sequencing;
 
-/// <summary>Process-local counters, each seeded from the highest seq the store holds the first time a conversation is seen.</summary>
-internal sealed class InMemorySeqAllocator(Func<string, CancellationToken, Task<long>> loadMaxSeq) : ISeqAllocator
+/// <summary>
+/// Process-local counters, each seeded from the highest seq the store holds the first time a conversation is seen.
+/// Bounded (<c>Memory:SeqCounters</c>): the least recently used counter is dropped and re-seeded from the store when its
+/// conversation comes back, which cannot repeat a seq because the single commit loop stores every seq it took before
+/// taking the next batch, and a batch (at most <c>Storage:MaxCommitBatch</c>) never evicts its own counters: the
+/// registration keeps the capacity above twice that.
+/// </summary>
+internal sealed class InMemorySeqAllocator(Func<string, CancellationToken, Task<long>> loadMaxSeq, int capacity = InMemorySeqAllocator.DefaultCapacity) : ISeqAllocator
 {
+    public const int DefaultCapacity = 100_000;
+
     private sealed class Counter(long value)
     {
         public long Value = value;
     }
 
-    private readonly ConcurrentDictionary<string, Counter> _counters = new(StringComparer.Ordinal);
+    private readonly BoundedLruCache<string, Counter> _counters = new("seq_counters", capacity, StringComparer.Ordinal);
     // Seeding must happen once per conversation even when several callers race on a cold conversation.
     private readonly SemaphoreSlim _seedLock = new(1, 1);
+
+    internal int Count => _counters.Count;
+
+    internal long Evictions => _counters.Evictions;
 
     public async ValueTask<long> NextAsync(string conversationId, CancellationToken cancellationToken)
     {
@@ -24,7 +36,7 @@ internal sealed class InMemorySeqAllocator(Func<string, CancellationToken, Task<
                 if (!_counters.TryGetValue(conversationId, out counter))
                 {
                     counter = new Counter(await loadMaxSeq(conversationId, cancellationToken).ConfigureAwait(false));
-                    _counters[conversationId] = counter;
+                    _counters.Set(conversationId, counter);
                 }
             }
             finally
@@ -40,7 +52,7 @@ internal sealed class InMemorySeqAllocator(Func<string, CancellationToken, Task<
     {
         foreach (var id in conversationIds)
         {
-            _counters.TryRemove(id, out _);
+            _counters.Remove(id);
         }
 
         return ValueTask.CompletedTask;
