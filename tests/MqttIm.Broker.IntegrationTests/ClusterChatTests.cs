@@ -11,8 +11,7 @@ public sealed class ClusterCollection;
 /// Three broker processes on one Redis and one PostgreSQL, users spread over the nodes: 1:1 and group chat across
 /// nodes, sync and history from any node, the entry endpoint, and a device that reconnects through another node.
 /// </summary>
-[Collection("Cluster")]
-public sealed class ClusterChatTests(BrokerCluster cluster) : IClassFixture<BrokerCluster>
+public abstract class ClusterChatContract(BrokerCluster cluster)
 {
     private BrokerProcess Node(int index) => cluster.Nodes[index];
 
@@ -191,3 +190,11 @@ public sealed class ClusterChatTests(BrokerCluster cluster) : IClassFixture<Brok
         }
     }
 }
+
+[Collection("Cluster")]
+public sealed class ClusterChatTests(BrokerCluster cluster) : ClusterChatContract(cluster), IClassFixture<BrokerCluster>;
+
+/// <summary>The same on MongoDB (runs when MONGODB_URI is set).</summary>
+[Collection("Cluster")]
+[Trait("Category", "MongoDB")]
+public sealed class MongoClusterChatTests(MongoBrokerCluster cluster) : ClusterChatContract(cluster), IClassFixture<MongoBrokerCluster>;
