@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using MqttIm.Contracts.V1;
 using MqttIm.Testing;
 
@@ -23,6 +24,16 @@ public abstract class ClusterChatContract(BrokerCluster cluster)
         await using var aliceDesk = await TestDevice.ConnectAsync(Node(1), alice);
         await using var bobPhone = await TestDevice.ConnectAsync(Node(2), bob);
         await using var bobDesk = await TestDevice.ConnectAsync(Node(1), bob);
+
+        // Presence across nodes: node A sees Bob's devices on nodes B and C.
+        using (var http = Node(0).Http())
+        {
+            var presence = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/presence?userIds={bob}");
+            var bobState = presence[0];
+            Assert.True(bobState.GetProperty("online").GetBoolean());
+            Assert.Equal(new[] { bobDesk.ClientId, bobPhone.ClientId }.Order(StringComparer.Ordinal),
+                bobState.GetProperty("devices").EnumerateArray().Select(d => d.GetString()!));
+        }
 
         for (var i = 1; i <= 5; i++)
         {
