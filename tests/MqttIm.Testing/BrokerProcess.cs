@@ -93,6 +93,44 @@ public sealed partial class BrokerProcess : IAsyncDisposable
     /// <summary>Starts the broker again on the same data directory (and, if free, the same ports).</summary>
     public Task RestartAsync() => LaunchAsync();
 
+    /// <summary>SIGTERM (a normal shutdown request); true when the process has exited within <paramref name="within"/>.</summary>
+    public async Task<bool> TerminateAsync(TimeSpan within)
+    {
+        if (_process is not { HasExited: false } process)
+        {
+            return true;
+        }
+
+        if (SendSignal(process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException("kill(SIGTERM) failed");
+        }
+
+        using var cts = new CancellationTokenSource(within);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>CPU time (user + system) the broker process has used so far (Linux, /proc/&lt;pid&gt;/stat).</summary>
+    public TimeSpan CpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{ProcessId}/stat");
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15, in clock ticks (100 Hz on Linux).
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
+        return TimeSpan.FromSeconds(ticks / 100.0);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     /// <summary>Resident memory of the broker process in bytes (Linux).</summary>
     public long ResidentBytes()
     {
