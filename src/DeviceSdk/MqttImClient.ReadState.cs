@@ -27,12 +27,14 @@ public sealed partial class MqttImClient
         return response.ReadCounts;
     }
 
-    /// <summary>One page of the user's conversations, pinned first and then by last activity, with unread counts and the total unread.</summary>
-    public async Task<ConversationsResponse> GetConversationsAsync(int offset = 0, int limit = 0, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// One page of the user's conversations, pinned first and then by last activity, with unread counts and the total
+    /// unread. Pass the previous page's <c>NextCursor</c> as <paramref name="cursor"/> for the next page (null: the first).
+    /// </summary>
+    public async Task<ConversationsResponse> GetConversationsAsync(string? cursor = null, int limit = 0, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
         EnsureConnected();
-        var request = new ConversationsRequest { RequestId = NewRequestId(), Offset = offset, Limit = limit };
+        var request = new ConversationsRequest { RequestId = NewRequestId(), Cursor = cursor ?? "", Limit = limit };
         var response = await Rpc.CallAsync("conversations", request, request.RequestId, RpcResponse.ResultOneofCase.Conversations, cancellationToken).ConfigureAwait(false);
         return response.Conversations;
     }

@@ -37,5 +37,12 @@ public sealed class ConversationListTests(BrokerFixture fixture) : IClassFixture
         Assert.Equal($"hello from {peers[3]}", page1.Conversations[1].LastMessage.Text);
         Assert.All(page1.Conversations.Concat(page2.Conversations), c => Assert.Equal((1L, 0L, 1L), (c.MaxSeq, c.ReadSeq, c.Unread)));
         Assert.Equal(4, page1.TotalUnread);
+
+        // The cursor pages the same list; a cursor the broker never handed out is refused.
+        var byCursor = (await m.RpcAsync("conversations", new ConversationsRequest { RequestId = "p3", Limit = 3, Cursor = page1.NextCursor }, "p3")).Conversations;
+        Assert.Equal([C(peers[1])], byCursor.Conversations.Select(c => c.ConversationId));
+        Assert.Equal(("", false, 4L), (byCursor.NextCursor, byCursor.HasMore, byCursor.TotalUnread));
+        var bad = await m.RpcAsync("conversations", new ConversationsRequest { RequestId = "p4", Cursor = "not-a-cursor" }, "p4");
+        Assert.Equal("invalid_request", bad.Error.Code);
     }
 }

@@ -98,13 +98,15 @@ public sealed class ReadStateTests(BrokerFixture fixture) : IClassFixture<Broker
         Assert.Equal((false, true), (muted.Pinned, muted.Muted));
         Assert.True((await aliceClient.SetConversationFlagsAsync(withBob, muted: false)).Pinned, "an unset flag stays as it is");
 
-        var page1 = await aliceClient.GetConversationsAsync(offset: 0, limit: 2);
+        var page1 = await aliceClient.GetConversationsAsync(limit: 2);
         Assert.Equal([withBob, withDave], page1.Conversations.Select(c => c.ConversationId));
         Assert.True(page1.HasMore);
-        var page2 = await aliceClient.GetConversationsAsync(offset: 2, limit: 2);
+        Assert.NotEmpty(page1.NextCursor);
+        var page2 = await aliceClient.GetConversationsAsync(page1.NextCursor, limit: 2);
         var last = Assert.Single(page2.Conversations);
         Assert.Equal((withCarol, true, false), (last.ConversationId, last.Muted, last.Pinned));
         Assert.False(page2.HasMore);
+        Assert.Empty(page2.NextCursor);
     }
 
     private static Task<ReadReceipt> Receipt(MqttImClient client)

@@ -73,14 +73,81 @@ public abstract class ConversationStoreContract : IAsyncLifetime
         Assert.True(await Conversations.SetFlagsAsync("alice", "c2c:alice:carol", pinned: null, muted: true, _ct));
         Assert.False(await Conversations.SetFlagsAsync("alice", "c2c:nobody:else", pinned: true, muted: null, _ct));
 
-        var first = await Conversations.ListAsync("alice", 0, 2, _ct);
-        var second = await Conversations.ListAsync("alice", 2, 2, _ct);
+        var first = await Conversations.ListAsync("alice", null, 2, _ct);
+        var second = await Conversations.ListAsync("alice", first.Next, 2, _ct);
 
-        Assert.Equal(["c2c:alice:bob", "c2c:alice:dave"], first.Select(c => c.ConversationId));
-        Assert.True(first[0].Pinned);
-        Assert.Equal("message 1", first[1].LastMessage!.Text);
-        var carol = Assert.Single(second);
+        Assert.Equal(["c2c:alice:bob", "c2c:alice:dave"], first.Conversations.Select(c => c.ConversationId));
+        Assert.True(first.Conversations[0].Pinned);
+        Assert.Equal("message 1", first.Conversations[1].LastMessage!.Text);
+        Assert.NotNull(first.Next);
+        var carol = Assert.Single(second.Conversations);
         Assert.True(carol.Muted);
         Assert.False(carol.Pinned);
+        Assert.Null(second.Next);
+    }
+
+    [Fact]
+    public async Task List_ByCursor_VisitsEveryConversationOnce_InOrder_WithTiesAndPins()
+    {
+        // Equal activity times make the conversation id the tie-breaker; two pinned ones lead.
+        await Messages.AppendAsync(Enumerable.Range(0, 11).Select(i => MessageStoreContract.Message($"c2c:alice:u{i:D2}", 1, recipient: $"u{i:D2}")).ToList(), _ct);
+        await Conversations.SetFlagsAsync("alice", "c2c:alice:u03", pinned: true, muted: null, _ct);
+        await Conversations.SetFlagsAsync("alice", "c2c:alice:u07", pinned: true, muted: null, _ct);
+
+        var seen = new List<string>();
+        ConversationListCursor? cursor = null;
+        for (var pages = 0; pages < 20; pages++)
+        {
+            var page = await Conversations.ListAsync("alice", cursor, 3, _ct);
+            seen.AddRange(page.Conversations.Select(c => c.ConversationId));
+            cursor = page.Next;
+            if (cursor is null)
+            {
+                break;
+            }
+
+            // The cursor survives its wire form.
+            Assert.True(ConversationListCursor.TryParse(cursor.Encode(), out var parsed));
+            cursor = parsed;
+        }
+
+        var rest = Enumerable.Range(0, 11).Where(i => i is not 3 and not 7).Reverse().Select(i => $"c2c:alice:u{i:D2}");
+        Assert.Equal(["c2c:alice:u07", "c2c:alice:u03", .. rest], seen);
+        Assert.Empty((await Conversations.ListAsync("nobody", null, 3, _ct)).Conversations);
+    }
+
+    [Fact]
+    public async Task GetUnread_TotalOverAllConversations_AndOneConversation_FromTheSameRead()
+    {
+        await Messages.AppendAsync(Enumerable.Range(1, 4).Select(i => MessageStoreContract.Message("c2c:alice:bob", i)).ToList(), _ct);
+        await Messages.AppendAsync(Enumerable.Range(1, 3).Select(i => MessageStoreContract.Message("c2c:bob:carol", i, sender: "carol")).ToList(), _ct);
+        await Conversations.AddParticipantsAsync("group:g1", ["bob"], joinedSeq: 3, _ct);
+        await Messages.AppendAsync(Enumerable.Range(1, 5).Select(i => MessageStoreContract.Message("group:g1", i, sender: "carol", recipient: "")).ToList(), _ct);
+        await Conversations.MarkReadAsync("bob", "c2c:alice:bob", 1, _ct);
+
+        var summary = await Conversations.GetUnreadAsync("bob", "c2c:alice:bob", _ct);
+
+        Assert.Equal(3 + 3 + 3, summary.TotalUnread); // 4−1, 3, and 5 − (join at 3 − 1)
+        Assert.Equal(("c2c:alice:bob", 3L, 1L), (summary.Conversation!.ConversationId, summary.Conversation.Unread, summary.Conversation.ReadSeq));
+        Assert.Null((await Conversations.GetUnreadAsync("bob", "c2c:not:mine", _ct)).Conversation);
+        Assert.Equal(9, (await Conversations.GetUnreadAsync("bob", null, _ct)).TotalUnread);
+        Assert.Equal(new UnreadSummary(0, null), await Conversations.GetUnreadAsync("nobody", null, _ct));
+    }
+
+    [Fact]
+    public async Task ShareConversation_TrueFor1to1PeersAndGroupMembers_Only()
+    {
+        await Messages.AppendAsync([MessageStoreContract.Message("c2c:alice:bob", 1)], _ct);
+        await Messages.AppendAsync([MessageStoreContract.Message("notify:carol", 1, sender: "system", recipient: "carol")], _ct);
+        await Conversations.AddParticipantsAsync("group:g1", ["alice", "dave"], joinedSeq: 1, _ct);
+
+        Assert.True(await Conversations.ShareConversationAsync("alice", "bob", _ct));
+        Assert.True(await Conversations.ShareConversationAsync("bob", "alice", _ct));
+        Assert.True(await Conversations.ShareConversationAsync("dave", "alice", _ct));
+        Assert.False(await Conversations.ShareConversationAsync("bob", "dave", _ct));
+        Assert.False(await Conversations.ShareConversationAsync("carol", "system", _ct));
+
+        await Conversations.RemoveParticipantsAsync("group:g1", ["dave"], _ct);
+        Assert.False(await Conversations.ShareConversationAsync("dave", "alice", _ct));
     }
 }

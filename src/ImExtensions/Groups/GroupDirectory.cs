@@ -1,3 +1,4 @@
+using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Memory;
 using MqttIm.ImExtensions.Storage;
 
@@ -10,6 +11,8 @@ namespace MqttIm.ImExtensions.Groups;
 internal sealed class GroupDirectory
 {
     public const int DefaultCapacity = 10_000;
+
+    private const int MemberPageSize = 5000;
 
     private readonly IGroupStore _store;
     private readonly BoundedLruCache<string, Task<GroupSnapshot?>> _cache;
@@ -87,7 +90,23 @@ internal sealed class GroupDirectory
             return null;
         }
 
-        var members = await _store.GetMembersAsync(groupId, cancellationToken).ConfigureAwait(false);
-        return new GroupSnapshot(group, members.ToDictionary(m => m.UserId, StringComparer.Ordinal));
+        // In pages, so a large group is never one huge read (and the snapshot is built while the pages stream in).
+        var members = new Dictionary<string, GroupMember>(StringComparer.Ordinal);
+        string? after = null;
+        while (true)
+        {
+            var page = await _store.GetMembersPageAsync(groupId, after, MemberPageSize, cancellationToken).ConfigureAwait(false);
+            foreach (var member in page)
+            {
+                members[member.UserId] = member;
+            }
+
+            if (page.Count < MemberPageSize)
+            {
+                return new GroupSnapshot(group, members);
+            }
+
+            after = page[^1].UserId;
+        }
     }
 }

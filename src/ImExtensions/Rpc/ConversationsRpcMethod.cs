@@ -3,11 +3,15 @@ using MqttIm.ImExtensions.Storage;
 
 namespace MqttIm.ImExtensions.Rpc;
 
-/// <summary><c>im/rpc/conversations</c>: the caller's conversation list (pinned first, then latest activity), paged, with unread counts.</summary>
+/// <summary>
+/// <c>im/rpc/conversations</c>: the caller's conversation list (pinned first, then latest activity), paged by cursor, with
+/// unread counts and the total unread (one aggregate in the store, not a load of every conversation).
+/// </summary>
 internal sealed class ConversationsRpcMethod(IConversationStore conversations) : IRpcMethod
 {
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 500;
+    private const int MaxOffset = 10_000;
 
     public string Name => "conversations";
 
@@ -20,10 +24,34 @@ internal sealed class ConversationsRpcMethod(IConversationStore conversations) :
         }
 
         var limit = request.Limit > 0 ? Math.Min(request.Limit, MaxPageSize) : DefaultPageSize;
-        var page = await conversations.ListAsync(call.Caller.UserId, Math.Max(0, request.Offset), limit + 1, cancellationToken).ConfigureAwait(false);
-        var all = await conversations.GetAllAsync(call.Caller.UserId, cancellationToken).ConfigureAwait(false);
-        var result = new ConversationsResponse { HasMore = page.Count > limit, TotalUnread = all.Sum(s => s.Unread) };
-        foreach (var state in page.Take(limit))
+        ConversationListCursor? after = null;
+        if (request.Cursor.Length > 0)
+        {
+            if (!ConversationListCursor.TryParse(request.Cursor, out after))
+            {
+                response.Error = RpcErrors.InvalidRequest("cursor is not a next_cursor this broker handed out");
+                return request.RequestId;
+            }
+        }
+        else if (request.Offset > MaxOffset)
+        {
+            response.Error = RpcErrors.InvalidRequest($"offset is honoured up to {MaxOffset}; page with cursor/next_cursor");
+            return request.RequestId;
+        }
+        else if (request.Offset > 0)
+        {
+            after = await SkipAsync(call.Caller.UserId, request.Offset, cancellationToken).ConfigureAwait(false);
+            if (after is null)
+            {
+                response.Conversations = await EmptyPageAsync(call.Caller.UserId, cancellationToken).ConfigureAwait(false);
+                return request.RequestId;
+            }
+        }
+
+        var page = await conversations.ListAsync(call.Caller.UserId, after, limit, cancellationToken).ConfigureAwait(false);
+        var unread = await conversations.GetUnreadAsync(call.Caller.UserId, conversationId: null, cancellationToken).ConfigureAwait(false);
+        var result = new ConversationsResponse { HasMore = page.Next is not null, NextCursor = page.Next?.Encode() ?? "", TotalUnread = unread.TotalUnread };
+        foreach (var state in page.Conversations)
         {
             result.Conversations.Add(ToInfo(state));
         }
@@ -31,6 +59,30 @@ internal sealed class ConversationsRpcMethod(IConversationStore conversations) :
         response.Conversations = result;
         return request.RequestId;
     }
+
+    /// <summary>Old clients page by offset: walk the cursor pages up to it (bounded); null when the list ends first.</summary>
+    private async Task<ConversationListCursor?> SkipAsync(string userId, int offset, CancellationToken cancellationToken)
+    {
+        ConversationListCursor? after = null;
+        for (var skipped = 0; skipped < offset;)
+        {
+            var page = await conversations.ListAsync(userId, after, Math.Min(MaxPageSize, offset - skipped), cancellationToken).ConfigureAwait(false);
+            skipped += page.Conversations.Count;
+            if (page.Next is null)
+            {
+                return null;
+            }
+
+            after = page.Next;
+        }
+
+        return after;
+    }
+
+    private async Task<ConversationsResponse> EmptyPageAsync(string userId, CancellationToken cancellationToken) => new()
+    {
+        TotalUnread = (await conversations.GetUnreadAsync(userId, conversationId: null, cancellationToken).ConfigureAwait(false)).TotalUnread,
+    };
 
     internal static ConversationInfo ToInfo(ConversationState state)
     {

@@ -29,15 +29,14 @@ internal sealed class ReadRpcMethod(IConversationStore conversations, IOnlineRou
             return request.RequestId;
         }
 
-        // One snapshot for both numbers, so the conversation's unread and the total always agree.
-        var all = await conversations.GetAllAsync(reader, cancellationToken).ConfigureAwait(false);
-        var mine = all.FirstOrDefault(s => s.ConversationId == request.ConversationId);
+        // One read for both numbers, so the conversation's unread and the total always agree.
+        var unread = await conversations.GetUnreadAsync(reader, request.ConversationId, cancellationToken).ConfigureAwait(false);
         response.Read = new ReadResponse
         {
             ConversationId = request.ConversationId,
-            ReadSeq = mine?.ReadSeq ?? readSeq.Value,
-            Unread = mine?.Unread ?? 0,
-            TotalUnread = all.Sum(s => s.Unread),
+            ReadSeq = unread.Conversation?.ReadSeq ?? readSeq.Value,
+            Unread = unread.Conversation?.Unread ?? 0,
+            TotalUnread = unread.TotalUnread,
         };
 
         var receipt = new OutboundEvent(new InboxEvent

@@ -3,7 +3,10 @@ using MqttIm.Contracts.V1;
 namespace MqttIm.ImExtensions.Storage;
 
 /// <summary>Groups and their members with roles, join seq and mutes.</summary>
-/// <remarks>Implementations: <c>SqliteGroupStore</c> (embedded); cluster stores must pass the same contract tests.</remarks>
+/// <remarks>
+/// Implementations: <c>SqliteGroupStore</c> (embedded), <c>PostgresGroupStore</c>, <c>MongoGroupStore</c>; all pass the same
+/// contract tests. Members are read in pages (a group may have 100,000), never all in one call.
+/// </remarks>
 public interface IGroupStore
 {
     /// <summary>Creates the group; false when the id is taken.</summary>
@@ -14,7 +17,11 @@ public interface IGroupStore
     /// <summary>Saves name, all-muted and dissolved.</summary>
     Task UpdateAsync(GroupRecord group, CancellationToken cancellationToken);
 
-    Task<IReadOnlyList<GroupMember>> GetMembersAsync(string groupId, CancellationToken cancellationToken);
+    /// <summary>Up to <paramref name="limit"/> members with user id after <paramref name="afterUserId"/> (null: from the start), by user id (ordinal).</summary>
+    Task<IReadOnlyList<GroupMember>> GetMembersPageAsync(string groupId, string? afterUserId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>One member, or null when the user is not in the group.</summary>
+    Task<GroupMember?> GetMemberAsync(string groupId, string userId, CancellationToken cancellationToken);
 
     /// <summary>Adds members or replaces their role, join seq and mute.</summary>
     Task UpsertMembersAsync(string groupId, IReadOnlyCollection<GroupMember> members, CancellationToken cancellationToken);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MqttIm.ImExtensions.Cluster;
+using MqttIm.ImExtensions.Storage.Mongo;
 using MqttIm.ImExtensions.Storage.Postgres;
 
 namespace MqttIm.ImExtensions.Storage;
@@ -36,6 +37,11 @@ public static class StorageServiceRegistration
                 services.TryAddSingleton<IMessageStore>(sp => new PostgresMessageStore(sp.GetRequiredService<PostgresDatabase>()));
                 services.TryAddSingleton<IConversationStore>(sp => new PostgresConversationStore(sp.GetRequiredService<PostgresDatabase>()));
                 services.TryAddSingleton<IGroupStore>(sp => new PostgresGroupStore(sp.GetRequiredService<PostgresDatabase>()));
+                break;
+            case StorageProviders.MongoDB:
+                services.TryAddSingleton<IMessageStore>(sp => new MongoMessageStore(sp.GetRequiredService<MongoDatabaseHandle>()));
+                services.TryAddSingleton<IConversationStore>(sp => new MongoConversationStore(sp.GetRequiredService<MongoDatabaseHandle>()));
+                services.TryAddSingleton<IGroupStore>(sp => new MongoGroupStore(sp.GetRequiredService<MongoDatabaseHandle>()));
                 break;
         }
 

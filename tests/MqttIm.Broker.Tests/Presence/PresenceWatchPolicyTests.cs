@@ -109,8 +109,9 @@ public sealed class PresenceWatchPolicyTests
         protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod?.Name switch
         {
             nameof(IGroupStore.GetAsync) => Task.FromResult((string)args![0]! == _group.GroupId ? _group : null),
-            nameof(IGroupStore.GetMembersAsync) => Task.FromResult<IReadOnlyList<MqttIm.Contracts.V1.GroupMember>>(
-                [.. _members.Select(m => new MqttIm.Contracts.V1.GroupMember { UserId = m, JoinedSeq = 1 })]),
+            nameof(IGroupStore.GetMembersPageAsync) => Task.FromResult<IReadOnlyList<MqttIm.Contracts.V1.GroupMember>>(
+                [.. _members.Order(StringComparer.Ordinal).Where(m => string.CompareOrdinal(m, (string?)args![1] ?? "") > 0).Take((int)args![2]!)
+                    .Select(m => new MqttIm.Contracts.V1.GroupMember { UserId = m, JoinedSeq = 1 })]),
             _ => throw new NotSupportedException(targetMethod?.Name),
         };
     }

@@ -15,6 +15,10 @@ internal sealed class PostgresConversationStore(PostgresDatabase database) : ICo
 
     private const string SelectStateWithLastMessage = StateColumns + ", c.last_message" + FromStates;
 
+    private const string ListOrder = """
+         ORDER BY uc.pinned DESC, COALESCE(c.last_activity_ms, 0) DESC, uc.conversation_id DESC LIMIT $2
+        """;
+
     public async Task<IReadOnlyList<ConversationState>> GetAllAsync(string userId, CancellationToken cancellationToken) =>
         await QueryAsync(SelectState + " WHERE uc.user_id = $1 ORDER BY uc.conversation_id", withLastMessage: false, cancellationToken, userId).ConfigureAwait(false);
 
@@ -22,10 +26,50 @@ internal sealed class PostgresConversationStore(PostgresDatabase database) : ICo
         (await QueryAsync(SelectState + " WHERE uc.user_id = $1 AND uc.conversation_id = $2", withLastMessage: false, cancellationToken, userId, conversationId).ConfigureAwait(false))
         .SingleOrDefault();
 
-    public async Task<IReadOnlyList<ConversationState>> ListAsync(string userId, int offset, int limit, CancellationToken cancellationToken) =>
-        await QueryAsync(
-            SelectStateWithLastMessage + " WHERE uc.user_id = $1 ORDER BY uc.pinned DESC, COALESCE(c.last_activity_ms, 0) DESC, uc.conversation_id LIMIT $2 OFFSET $3",
-            withLastMessage: true, cancellationToken, userId, limit, offset).ConfigureAwait(false);
+    public async Task<ConversationPage> ListAsync(string userId, ConversationListCursor? after, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var rows = after is null
+            ? await QueryAsync(SelectStateWithLastMessage + " WHERE uc.user_id = $1" + ListOrder, withLastMessage: true, cancellationToken,
+                userId, limit + 1).ConfigureAwait(false)
+            : await QueryAsync(
+                SelectStateWithLastMessage + """
+                     WHERE uc.user_id = $1 AND (uc.pinned, COALESCE(c.last_activity_ms, 0), uc.conversation_id) < ($3, $4, $5)
+                    """ + ListOrder,
+                withLastMessage: true, cancellationToken, userId, limit + 1, after.Pinned, after.LastActivityMs, after.ConversationId).ConfigureAwait(false);
+        return rows.Count > limit
+            ? new ConversationPage(rows.GetRange(0, limit), ConversationListCursor.After(rows[limit - 1]))
+            : new ConversationPage(rows, null);
+    }
+
+    public async Task<UnreadSummary> GetUnreadAsync(string userId, string? conversationId, CancellationToken cancellationToken)
+    {
+        // One statement, so the total and the conversation come from the same snapshot.
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(
+            $"""
+            SELECT (SELECT COALESCE(SUM(GREATEST(0, COALESCE(c.max_seq, 0) - GREATEST(uc.read_seq, uc.joined_seq - 1))), 0)::bigint{FromStates} WHERE uc.user_id = $1), s.*
+            FROM (SELECT 1) one LEFT JOIN ({SelectState} WHERE uc.user_id = $1 AND uc.conversation_id = $2) s ON true
+            """, userId, conversationId ?? "");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var state = reader.IsDBNull(1)
+            ? null
+            : new ConversationState(reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4),
+                reader.GetBoolean(5), reader.GetBoolean(6), reader.GetInt64(7));
+        return new UnreadSummary(reader.GetInt64(0), state);
+    }
+
+    public async Task<bool> ShareConversationAsync(string userId, string otherUserId, CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(
+            """
+            SELECT EXISTS (SELECT 1 FROM im_user_conversations a
+                JOIN im_user_conversations b ON b.user_id = $2 AND b.conversation_id = a.conversation_id WHERE a.user_id = $1)
+            """, userId, otherUserId);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
+    }
 
     public async Task AddParticipantsAsync(string conversationId, IReadOnlyCollection<string> userIds, long joinedSeq, CancellationToken cancellationToken)
     {

@@ -11,14 +11,14 @@ internal sealed class PostgresGroupStore(PostgresDatabase database) : IGroupStor
     // Members are read by group (primary key prefix), a user's groups by the (user_id) index.
     private const string Ddl = """
         CREATE TABLE IF NOT EXISTS im_groups (
-            group_id text PRIMARY KEY,
+            group_id text COLLATE "C" PRIMARY KEY,
             name text NOT NULL,
             owner_id text NOT NULL,
             all_muted boolean NOT NULL DEFAULT false,
             dissolved boolean NOT NULL DEFAULT false);
         CREATE TABLE IF NOT EXISTS im_group_members (
-            group_id text NOT NULL,
-            user_id text NOT NULL,
+            group_id text COLLATE "C" NOT NULL,
+            user_id text COLLATE "C" NOT NULL,
             role integer NOT NULL,
             joined_seq bigint NOT NULL,
             muted_until_ms bigint NOT NULL DEFAULT 0,
@@ -46,12 +46,24 @@ internal sealed class PostgresGroupStore(PostgresDatabase database) : IGroupStor
             "UPDATE im_groups SET name = $2, owner_id = $3, all_muted = $4, dissolved = $5 WHERE group_id = $1",
             cancellationToken, group.GroupId, group.Name, group.OwnerId, group.AllMuted, group.Dissolved).ConfigureAwait(false);
 
-    public async Task<IReadOnlyList<GroupMember>> GetMembersAsync(string groupId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<GroupMember>> GetMembersPageAsync(string groupId, string? afterUserId, int limit, CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        // Ids are COLLATE "C" columns: ordinal order like the other stores, served by the primary key.
+        await using var command = Command(
+            """
+            SELECT user_id, role, joined_seq, muted_until_ms FROM im_group_members
+            WHERE group_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3
+            """, groupId, afterUserId ?? "", limit);
+        return await ReadMembersAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<GroupMember?> GetMemberAsync(string groupId, string userId, CancellationToken cancellationToken)
     {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(
-            "SELECT user_id, role, joined_seq, muted_until_ms FROM im_group_members WHERE group_id = $1 ORDER BY user_id", groupId);
-        return await ReadMembersAsync(command, cancellationToken).ConfigureAwait(false);
+            "SELECT user_id, role, joined_seq, muted_until_ms FROM im_group_members WHERE group_id = $1 AND user_id = $2", groupId, userId);
+        return (await ReadMembersAsync(command, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
     }
 
     public async Task UpsertMembersAsync(string groupId, IReadOnlyCollection<GroupMember> members, CancellationToken cancellationToken)

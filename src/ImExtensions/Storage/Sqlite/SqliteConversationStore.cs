@@ -15,6 +15,8 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
 
     private const string SelectStateWithLastMessage = StateColumns + ", c.last_message" + FromStates;
 
+    private const string ListOrder = " ORDER BY uc.pinned DESC, COALESCE(c.last_activity_ms, 0) DESC, uc.conversation_id DESC LIMIT $l";
+
     public async Task<IReadOnlyList<ConversationState>> GetAllAsync(string userId, CancellationToken cancellationToken) =>
         await QueryAsync(SelectState + " WHERE uc.user_id = $u ORDER BY uc.conversation_id", withLastMessage: false, cancellationToken, ("$u", userId)).ConfigureAwait(false);
 
@@ -22,10 +24,49 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
         (await QueryAsync(SelectState + " WHERE uc.user_id = $u AND uc.conversation_id = $c", withLastMessage: false, cancellationToken, ("$u", userId), ("$c", conversationId)).ConfigureAwait(false))
         .SingleOrDefault();
 
-    public async Task<IReadOnlyList<ConversationState>> ListAsync(string userId, int offset, int limit, CancellationToken cancellationToken) =>
-        await QueryAsync(
-            SelectStateWithLastMessage + " WHERE uc.user_id = $u ORDER BY uc.pinned DESC, COALESCE(c.last_activity_ms, 0) DESC, uc.conversation_id LIMIT $l OFFSET $o",
-            withLastMessage: true, cancellationToken, ("$u", userId), ("$l", limit), ("$o", offset)).ConfigureAwait(false);
+    public async Task<ConversationPage> ListAsync(string userId, ConversationListCursor? after, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var rows = after is null
+            ? await QueryAsync(SelectStateWithLastMessage + " WHERE uc.user_id = $u" + ListOrder, withLastMessage: true, cancellationToken,
+                ("$u", userId), ("$l", limit + 1)).ConfigureAwait(false)
+            : await QueryAsync(
+                SelectStateWithLastMessage + " WHERE uc.user_id = $u AND (uc.pinned, COALESCE(c.last_activity_ms, 0), uc.conversation_id) < ($p, $a, $c)" + ListOrder,
+                withLastMessage: true, cancellationToken,
+                ("$u", userId), ("$l", limit + 1), ("$p", after.Pinned ? 1 : 0), ("$a", after.LastActivityMs), ("$c", after.ConversationId)).ConfigureAwait(false);
+        return rows.Count > limit
+            ? new ConversationPage(rows.GetRange(0, limit), ConversationListCursor.After(rows[limit - 1]))
+            : new ConversationPage(rows, null);
+    }
+
+    public async Task<UnreadSummary> GetUnreadAsync(string userId, string? conversationId, CancellationToken cancellationToken)
+    {
+        // One statement, so the total and the conversation come from the same snapshot.
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command(
+            $"""
+            SELECT (SELECT COALESCE(SUM(MAX(0, COALESCE(c.max_seq, 0) - MAX(uc.read_seq, uc.joined_seq - 1))), 0){FromStates} WHERE uc.user_id = $u), s.*
+            FROM (SELECT 1) LEFT JOIN ({SelectState} WHERE uc.user_id = $u AND uc.conversation_id = $c) s
+            """, null, ("$u", userId), ("$c", conversationId ?? ""));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var state = reader.IsDBNull(1)
+            ? null
+            : new ConversationState(reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4),
+                reader.GetInt64(5) != 0, reader.GetInt64(6) != 0, reader.GetInt64(7));
+        return new UnreadSummary(reader.GetInt64(0), state);
+    }
+
+    public async Task<bool> ShareConversationAsync(string userId, string otherUserId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command(
+            """
+            SELECT EXISTS (SELECT 1 FROM user_conversations a
+                JOIN user_conversations b ON b.user_id = $o AND b.conversation_id = a.conversation_id WHERE a.user_id = $u)
+            """, null, ("$u", userId), ("$o", otherUserId));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long found && found != 0;
+    }
 
     public Task AddParticipantsAsync(string conversationId, IReadOnlyCollection<string> userIds, long joinedSeq, CancellationToken cancellationToken) =>
         database.WriteAsync((connection, transaction) =>

@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using MqttIm.Contracts.V1;
 
 namespace MqttIm.ImExtensions.Storage.Sqlite;
@@ -33,11 +34,25 @@ internal sealed class SqliteGroupStore(SqliteDatabase database) : IGroupStore
             return command.ExecuteNonQuery();
         }, cancellationToken);
 
-    public async Task<IReadOnlyList<GroupMember>> GetMembersAsync(string groupId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<GroupMember>> GetMembersPageAsync(string groupId, string? afterUserId, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.Command(
-            "SELECT user_id, role, joined_seq, muted_until_ms FROM group_members WHERE group_id = $g ORDER BY user_id", null, ("$g", groupId));
+            "SELECT user_id, role, joined_seq, muted_until_ms FROM group_members WHERE group_id = $g AND user_id > $a ORDER BY user_id LIMIT $l",
+            null, ("$g", groupId), ("$a", afterUserId ?? ""), ("$l", limit));
+        return await ReadMembersAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<GroupMember?> GetMemberAsync(string groupId, string userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command(
+            "SELECT user_id, role, joined_seq, muted_until_ms FROM group_members WHERE group_id = $g AND user_id = $u", null, ("$g", groupId), ("$u", userId));
+        return (await ReadMembersAsync(command, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+    }
+
+    private static async Task<List<GroupMember>> ReadMembersAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var members = new List<GroupMember>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

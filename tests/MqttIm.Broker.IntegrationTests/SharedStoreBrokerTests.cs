@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using MongoDB.Bson;
+using MongoDB.Driver;
 using MqttIm.Contracts.V1;
 using MqttIm.Testing;
 using Npgsql;
@@ -9,24 +11,62 @@ namespace MqttIm.Broker.IntegrationTests;
 /// The broker process on <c>Storage:Provider=PostgreSQL</c> (a private PostgreSQL server): 1:1 and group chat work, the
 /// messages live in PostgreSQL (no embedded database is created), and a SIGKILL loses no acknowledged message.
 /// </summary>
-public sealed class PostgresStorageTests(PostgresServer postgres) : IClassFixture<PostgresServer>
+public sealed class PostgresStorageTests(PostgresServer postgres) : SharedStoreBrokerTests, IClassFixture<PostgresServer>
 {
-    private static string[] ProviderArgs(string connectionString) =>
-        ["--Storage:Provider=PostgreSQL", $"--Storage:PostgreSQL:ConnectionString={connectionString}"];
+    protected override async Task<SharedStore> CreateStoreAsync()
+    {
+        var connectionString = await postgres.CreateDatabaseAsync();
+        return new SharedStore(
+            ["--Storage:Provider=PostgreSQL", $"--Storage:PostgreSQL:ConnectionString={connectionString}"],
+            async () =>
+            {
+                await using var connection = new NpgsqlConnection(connectionString);
+                await connection.OpenAsync();
+                await using var count = new NpgsqlCommand("SELECT count(*) FROM im_messages", connection);
+                return (long)(await count.ExecuteScalarAsync())!;
+            });
+    }
+}
+
+/// <summary>The same on <c>Storage:Provider=MongoDB</c>, against the server named by <c>MONGODB_URI</c> (run only when it is set).</summary>
+[Trait("Category", MongoEnvironment.Category)]
+public sealed class MongoStorageTests : SharedStoreBrokerTests
+{
+    protected override Task<SharedStore> CreateStoreAsync()
+    {
+        var uri = MongoEnvironment.RequireUri();
+        var database = MongoEnvironment.UniqueDatabaseName();
+        return Task.FromResult(new SharedStore(
+            ["--Storage:Provider=MongoDB", $"--Storage:MongoDB:ConnectionString={uri}", $"--Storage:MongoDB:Database={database}"],
+            async () =>
+            {
+                using var client = new MongoClient(uri);
+                return await client.GetDatabase(database).GetCollection<BsonDocument>("messages").CountDocumentsAsync(FilterDefinition<BsonDocument>.Empty);
+            }));
+    }
+}
+
+/// <summary>A shared store for a broker process: its command-line settings and a way to count the messages it holds.</summary>
+public sealed record SharedStore(string[] BrokerArgs, Func<Task<long>> CountStoredMessagesAsync);
+
+/// <summary>What a broker on a shared (cluster) store must do, whichever store it is.</summary>
+public abstract class SharedStoreBrokerTests
+{
+    protected abstract Task<SharedStore> CreateStoreAsync();
 
     private static async Task<GroupInfo> CreateGroupAsync(TestDevice owner, params string[] members)
     {
-        var request = new GroupRequest { RequestId = Guid.NewGuid().ToString("N"), Name = "pg team", UserIds = { members } };
+        var request = new GroupRequest { RequestId = Guid.NewGuid().ToString("N"), Name = "shared team", UserIds = { members } };
         var response = await owner.RpcAsync("group/create", request, request.RequestId);
         Assert.True(response.ResultCase == RpcResponse.ResultOneofCase.Group, $"group/create: {response}");
         return response.Group;
     }
 
     [Fact]
-    public async Task ChatAndGroups_OnPostgres_AreStoredThere()
+    public async Task ChatAndGroups_AreStoredInTheSharedStore()
     {
-        var connectionString = await postgres.CreateDatabaseAsync();
-        await using var broker = await BrokerProcess.StartAsync(ProviderArgs(connectionString));
+        var store = await CreateStoreAsync();
+        await using var broker = await BrokerProcess.StartAsync(store.BrokerArgs);
         var (alice, bob, carol) = (TestUsers.Unique("pga"), TestUsers.Unique("pgb"), TestUsers.Unique("pgc"));
         await using var a = await TestDevice.ConnectAsync(broker, alice);
         await using var b = await TestDevice.ConnectAsync(broker, bob);
@@ -50,21 +90,18 @@ public sealed class PostgresStorageTests(PostgresServer postgres) : IClassFixtur
         while (groupMessage.Kind != MessageKind.Normal);
         Assert.Equal(("to the group", 2L), (groupMessage.Text, groupMessage.Seq)); // seq 1 is the creation event
 
-        // History comes back from PostgreSQL, and the rows are there (the embedded database was never created).
+        // History comes back from the shared store, and the messages are there (the embedded database was never created).
         var synced = await c.SyncAllAsync();
         Assert.Equal(2, synced[$"group:{group.GroupId}"].Count);
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var count = new NpgsqlCommand("SELECT count(*) FROM im_messages", connection);
-        Assert.Equal(3L, await count.ExecuteScalarAsync());
+        Assert.Equal(3L, await store.CountStoredMessagesAsync());
         Assert.False(File.Exists(Path.Combine(broker.DataDirectory, "mqttim.db")));
     }
 
     [Fact]
-    public async Task Kill9MidStream_OnPostgres_EveryAcknowledgedMessageSurvives_SeqsStayContiguous()
+    public async Task Kill9MidStream_EveryAcknowledgedMessageSurvives_SeqsStayContiguous()
     {
-        var connectionString = await postgres.CreateDatabaseAsync();
-        await using var broker = await BrokerProcess.StartAsync(ProviderArgs(connectionString));
+        var store = await CreateStoreAsync();
+        await using var broker = await BrokerProcess.StartAsync(store.BrokerArgs);
         var receiver = TestUsers.Unique("pgcrashb");
         var senders = Enumerable.Range(1, 4).Select(i => TestUsers.Unique($"pgcrash{i}")).ToArray();
         var acked = new ConcurrentDictionary<string, (string Conversation, long Seq)>();
@@ -126,7 +163,7 @@ public sealed class PostgresStorageTests(PostgresServer postgres) : IClassFixtur
             Assert.Equal((conversation, seq), (message!.ConversationId, message.Seq));
         }
 
-        // After the restart a conversation continues right after what PostgreSQL holds.
+        // After the restart a conversation continues right after what the store holds.
         await using var again = await TestDevice.ConnectAsync(broker, senders[0], subscribeInbox: false);
         var next = await again.SendAsync(receiver, "after restart", "after-restart");
         var first = stored.Single(kv => kv.Value.Any(m => m.SenderId == senders[0]));
