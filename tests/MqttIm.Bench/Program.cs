@@ -155,6 +155,19 @@ foreach (var scenario in options.Scenarios)
             }
 
             break;
+        case "chat-cluster":
+            Log.Info("chat across a 3-node cluster (Redis + PostgreSQL)");
+            try
+            {
+                await ClusterChatScenario.RunAsync(options, Emit);
+            }
+            catch (Exception ex)
+            {
+                Emit(ResultRow.Skipped("chat-cluster", "MqttIm×3", "3 nodes", "FAILED: " + ex.GetType().Name + ": " + ex.Message.ReplaceLineEndings(" ")));
+                Log.Info(ex.ToString());
+            }
+
+            break;
     }
 }
 

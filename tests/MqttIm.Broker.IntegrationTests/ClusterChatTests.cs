@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using MqttIm.Contracts.V1;
 using MqttIm.Testing;
 
@@ -11,8 +12,7 @@ public sealed class ClusterCollection;
 /// Three broker processes on one Redis and one PostgreSQL, users spread over the nodes: 1:1 and group chat across
 /// nodes, sync and history from any node, the entry endpoint, and a device that reconnects through another node.
 /// </summary>
-[Collection("Cluster")]
-public sealed class ClusterChatTests(BrokerCluster cluster) : IClassFixture<BrokerCluster>
+public abstract class ClusterChatContract(BrokerCluster cluster)
 {
     private BrokerProcess Node(int index) => cluster.Nodes[index];
 
@@ -24,6 +24,16 @@ public sealed class ClusterChatTests(BrokerCluster cluster) : IClassFixture<Brok
         await using var aliceDesk = await TestDevice.ConnectAsync(Node(1), alice);
         await using var bobPhone = await TestDevice.ConnectAsync(Node(2), bob);
         await using var bobDesk = await TestDevice.ConnectAsync(Node(1), bob);
+
+        // Presence across nodes: node A sees Bob's devices on nodes B and C.
+        using (var http = Node(0).Http())
+        {
+            var presence = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/presence?userIds={bob}");
+            var bobState = presence[0];
+            Assert.True(bobState.GetProperty("online").GetBoolean());
+            Assert.Equal(new[] { bobDesk.ClientId, bobPhone.ClientId }.Order(StringComparer.Ordinal),
+                bobState.GetProperty("devices").EnumerateArray().Select(d => d.GetString()!));
+        }
 
         for (var i = 1; i <= 5; i++)
         {
@@ -191,3 +201,11 @@ public sealed class ClusterChatTests(BrokerCluster cluster) : IClassFixture<Brok
         }
     }
 }
+
+[Collection("Cluster")]
+public sealed class ClusterChatTests(BrokerCluster cluster) : ClusterChatContract(cluster), IClassFixture<BrokerCluster>;
+
+/// <summary>The same on MongoDB (runs when MONGODB_URI is set).</summary>
+[Collection("Cluster")]
+[Trait("Category", "MongoDB")]
+public sealed class MongoClusterChatTests(MongoBrokerCluster cluster) : ClusterChatContract(cluster), IClassFixture<MongoBrokerCluster>;

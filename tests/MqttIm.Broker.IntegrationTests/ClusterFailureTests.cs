@@ -11,8 +11,7 @@ namespace MqttIm.Broker.IntegrationTests;
 /// endpoint on another node), Redis restarted, Redis flushed. Nothing acknowledged is lost or stored twice, and a
 /// conversation's seqs never repeat or go back; every hole is one that sync reports as skipped.
 /// </summary>
-[Collection("Cluster")]
-public sealed class ClusterFailureTests(BrokerCluster cluster) : IClassFixture<BrokerCluster>
+public abstract class ClusterFailureContract(BrokerCluster cluster)
 {
     private const int MessagesPerSender = 60;
 
@@ -360,3 +359,11 @@ public sealed class ClusterFailureTests(BrokerCluster cluster) : IClassFixture<B
         }
     }
 }
+
+[Collection("Cluster")]
+public sealed class ClusterFailureTests(BrokerCluster cluster) : ClusterFailureContract(cluster), IClassFixture<BrokerCluster>;
+
+/// <summary>The same on MongoDB (runs when MONGODB_URI is set).</summary>
+[Collection("Cluster")]
+[Trait("Category", "MongoDB")]
+public sealed class MongoClusterFailureTests(MongoBrokerCluster cluster) : ClusterFailureContract(cluster), IClassFixture<MongoBrokerCluster>;

@@ -50,6 +50,20 @@ public abstract class SeqAllocatorContract
     }
 
     [Fact]
+    public async Task NextMany_KeepsListOrderPerConversation_AndContinuesTheSequence()
+    {
+        var allocator = CreateAllocator(id => id == "old" ? 10 : 0);
+
+        var first = await allocator.NextManyAsync(["a", "old", "a", "b", "a", "old"], _ct);
+        var single = await allocator.NextAsync("a", _ct);
+        var second = await allocator.NextManyAsync(["b", "old"], _ct);
+
+        Assert.Equal([1L, 11L, 2L, 1L, 3L, 12L], first);
+        Assert.Equal(4, single);
+        Assert.Equal([2L, 13L], second);
+    }
+
+    [Fact]
     public async Task Resync_FollowsTheStoreAgain()
     {
         long stored = 0;

@@ -139,3 +139,14 @@ public sealed record EntryAnswer(
     [property: JsonPropertyName("wsUrl")] string WsUrl,
     [property: JsonPropertyName("connections")] int Connections,
     [property: JsonPropertyName("cpu")] double Cpu);
+
+/// <summary>The same cluster on MongoDB (<c>MONGODB_URI</c>, a fresh database per cluster); for <c>[Trait("Category", "MongoDB")]</c> classes.</summary>
+public sealed class MongoBrokerCluster : BrokerCluster
+{
+    protected override Task<string[]> StoreArgsAsync() => Task.FromResult<string[]>(
+    [
+        "--Storage:Provider=MongoDB",
+        $"--Storage:MongoDB:ConnectionString={MongoEnvironment.RequireUri()}",
+        $"--Storage:MongoDB:Database={MongoEnvironment.UniqueDatabaseName()}",
+    ]);
+}

@@ -10,7 +10,7 @@ internal static class PresenceEndpoints
 
     public static IEndpointRouteBuilder MapPresenceEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapAdminGroup("/api/presence").MapGet("", (string? userIds, PresenceTracker tracker) =>
+        endpoints.MapAdminGroup("/api/presence").MapGet("", async (string? userIds, PresenceTracker tracker, IServiceProvider services) =>
         {
             var ids = (userIds ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
             if (ids.Count == 0)
@@ -28,7 +28,11 @@ internal static class PresenceEndpoints
                 return Results.Problem(title: "invalid userId", detail: $"'{invalid}': {UserIds.Rule}", statusCode: StatusCodes.Status400BadRequest);
             }
 
-            return Results.Ok(ids.Select(tracker.Get).Select(s => new PresenceView(s.UserId, s.Online, [.. s.Devices], s.ChangedMs)));
+            // In a cluster, devices on other nodes count too (the Redis device directory).
+            IEnumerable<MqttIm.Contracts.V1.PresenceState> states = services.GetService<MqttIm.ImExtensions.Cluster.ClusterPresence>() is { } cluster
+                ? await cluster.GetManyAsync(ids)
+                : ids.Select(tracker.Get);
+            return Results.Ok(states.Select(s => new PresenceView(s.UserId, s.Online, [.. s.Devices], s.ChangedMs)));
         });
         return endpoints;
     }

@@ -36,6 +36,7 @@ public static class ClusterServiceRegistration
             return new RedisDeviceDirectory(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<RedisKeys>(), options.NodeTimeout * 3);
         });
         services.TryAddSingleton<RedisOnlineRouter>();
+        services.TryAddSingleton<ClusterPresence>();
         services.TryAddSingleton<IOnlineRouter>(sp => sp.GetRequiredService<RedisOnlineRouter>());
         services.TryAddSingleton<ISeqAllocator>(sp => new RedisSeqAllocator(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<RedisKeys>(),
             sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync, sp.GetRequiredService<ILoggerFactory>().CreateLogger<RedisSeqAllocator>()));

@@ -130,7 +130,6 @@ internal sealed class MessageCommitQueue : BackgroundService
                 }
 
                 var message = send.Draft.Clone();
-                message.Seq = await _seqAllocator.NextAsync(message.ConversationId, cancellationToken).ConfigureAwait(false);
                 message.ServerMsgId = Guid.CreateVersion7().ToString("N");
                 message.ServerTimeMs = now;
                 fresh.Add((send, message));
@@ -142,6 +141,13 @@ internal sealed class MessageCommitQueue : BackgroundService
 
             if (fresh.Count > 0)
             {
+                // One call for the batch's seqs, in batch order (Redis: one round trip instead of one per message).
+                var seqs = await _seqAllocator.NextManyAsync(fresh.ConvertAll(f => f.Message.ConversationId), cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < fresh.Count; i++)
+                {
+                    fresh[i].Message.Seq = seqs[i];
+                }
+
                 var messages = fresh.ConvertAll(f => f.Message);
                 var started = Stopwatch.GetTimestamp();
                 var appended = await _commitRetry.ExecuteAsync(

@@ -7,6 +7,21 @@ public interface ISeqAllocator
     /// <summary>Reserves the next seq of the conversation.</summary>
     ValueTask<long> NextAsync(string conversationId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Reserves one seq per entry, in order: entries of one conversation get increasing seqs in the order they are listed
+    /// (a batch of commits in one call; a remote allocator answers it in one round trip).
+    /// </summary>
+    async ValueTask<long[]> NextManyAsync(IReadOnlyList<string> conversationIds, CancellationToken cancellationToken)
+    {
+        var seqs = new long[conversationIds.Count];
+        for (var i = 0; i < seqs.Length; i++)
+        {
+            seqs[i] = await NextAsync(conversationIds[i], cancellationToken).ConfigureAwait(false);
+        }
+
+        return seqs;
+    }
+
     /// <summary>Forgets what was handed out for these conversations, so the next seq follows what the store really holds (after a failed commit).</summary>
     ValueTask ResyncAsync(IEnumerable<string> conversationIds, CancellationToken cancellationToken);
 }
