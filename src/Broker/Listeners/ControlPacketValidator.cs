@@ -9,6 +9,10 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
 {
     private static readonly ProtocolViolation Malformed = new(ProtocolViolation.MalformedPacket, "malformed packet");
 
+    // Inbound QoS 2 packet ids between PUBLISH and PUBREL (one bit each), allocated on the first QoS 2 PUBLISH.
+    private ulong[]? _awaitingRelease;
+    private int _duplicateId = -1;
+
     // Topic length held behind each alias (index = alias), allocated on first use; their sum is bounded.
     private ushort[]? _aliasLengths;
     private int _aliasBytes;
@@ -16,6 +20,18 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
     public int ProtocolLevel { get; } = protocolLevel;
 
     public bool IsMqtt5 => ProtocolLevel >= 5;
+
+    /// <summary>
+    /// After a <see cref="Validate"/> without violation: the packet id when that packet was a QoS 2 PUBLISH whose id is
+    /// still awaiting PUBREL (a duplicate, not to be delivered again). Reading it clears it.
+    /// </summary>
+    public bool TakeDuplicate(out ushort packetId)
+    {
+        packetId = (ushort)Math.Max(_duplicateId, 0);
+        var duplicate = _duplicateId >= 0;
+        _duplicateId = -1;
+        return duplicate;
+    }
 
     /// <summary>
     /// Null when the packet is acceptable. <paramref name="packet"/> holds the packet from its first byte; when it is
@@ -50,7 +66,17 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
                 violation = flags != 0x02 ? Malformed : ValidateUnsubscribe(ref body);
                 break;
             case 6:
-                return flags != 0x02 ? Malformed : null;
+                if (flags != 0x02)
+                {
+                    return Malformed;
+                }
+
+                if (body.TryReadUInt16(out var released) && _awaitingRelease is { } awaiting)
+                {
+                    awaiting[released >> 6] &= ~(1UL << (released & 63));
+                }
+
+                return null;
             case 4 or 5 or 7 or 12 or 14:
                 return flags != 0 ? Malformed : null;
             case 15 when IsMqtt5:
@@ -92,9 +118,10 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
             return new ProtocolViolation(ProtocolViolation.TopicNameInvalid, "topic name with a wildcard, U+0000 or invalid UTF-8");
         }
 
+        ushort packetId = 0;
         if (qos > 0)
         {
-            if (!body.TryReadUInt16(out var packetId))
+            if (!body.TryReadUInt16(out packetId))
             {
                 return TruncatedField;
             }
@@ -107,7 +134,7 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
 
         if (!IsMqtt5)
         {
-            return topic.IsEmpty ? new ProtocolViolation(ProtocolViolation.TopicNameInvalid, "empty topic name") : null;
+            return topic.IsEmpty ? new ProtocolViolation(ProtocolViolation.TopicNameInvalid, "empty topic name") : TrackQos2(qos, packetId);
         }
 
         if (!body.TryReadVarInt(out var propertiesLength))
@@ -137,10 +164,29 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
 
         if (alias < 0)
         {
-            return topic.IsEmpty ? new ProtocolViolation(ProtocolViolation.ProtocolError, "empty topic name without a topic alias") : null;
+            return topic.IsEmpty ? new ProtocolViolation(ProtocolViolation.ProtocolError, "empty topic name without a topic alias") : TrackQos2(qos, packetId);
         }
 
-        return ApplyAlias(alias, topic.Length);
+        return ApplyAlias(alias, topic.Length) ?? TrackQos2(qos, packetId);
+    }
+
+    /// <summary>Runs last, once the packet is known to be acceptable (so a second look at the same packet does not count twice).</summary>
+    private ProtocolViolation? TrackQos2(int qos, ushort packetId)
+    {
+        if (qos != 2)
+        {
+            return null;
+        }
+
+        var awaiting = _awaitingRelease ??= new ulong[65536 / 64];
+        var bit = 1UL << (packetId & 63);
+        if ((awaiting[packetId >> 6] & bit) != 0)
+        {
+            _duplicateId = packetId;
+        }
+
+        awaiting[packetId >> 6] |= bit;
+        return null;
     }
 
     private ProtocolViolation? ApplyAlias(int alias, int topicLength)

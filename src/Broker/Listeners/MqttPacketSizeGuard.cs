@@ -18,6 +18,10 @@ internal sealed class MqttPacketSizeGuard : PipeReader
     private readonly Action<ProtocolViolation>? _onProtocolViolation;
     private long _checkedUpTo;
 
+    // A duplicate QoS 2 PUBLISH replaced by its harmless stand-in (see DuplicateQos2Publish), served until consumed.
+    private ReadOnlySequence<byte> _standIn;
+    private bool _servingStandIn;
+
     private ReadOnlySequence<byte> _lastBuffer;
     private long _consumedTotal;
     private long _scannedTotal;
@@ -47,21 +51,31 @@ internal sealed class MqttPacketSizeGuard : PipeReader
 
     public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
+        if (_servingStandIn)
+        {
+            return new ReadResult(_standIn, isCanceled: false, isCompleted: false);
+        }
+
         var result = await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
         Inspect(result.Buffer);
-        CheckNextPacket(result);
-        return result;
+        return CheckNextPacket(result);
     }
 
     public override bool TryRead(out ReadResult result)
     {
+        if (_servingStandIn)
+        {
+            result = new ReadResult(_standIn, isCanceled: false, isCompleted: false);
+            return true;
+        }
+
         if (!_inner.TryRead(out result))
         {
             return false;
         }
 
         Inspect(result.Buffer);
-        CheckNextPacket(result);
+        result = CheckNextPacket(result);
         return true;
     }
 
@@ -69,6 +83,13 @@ internal sealed class MqttPacketSizeGuard : PipeReader
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
+        if (_servingStandIn)
+        {
+            // The real duplicate was already consumed from the inner reader; this only retires the stand-in.
+            _servingStandIn = !_standIn.Slice(consumed).IsEmpty;
+            return;
+        }
+
         _consumedTotal += _lastBuffer.Slice(_lastBuffer.Start, consumed).Length;
         _inner.AdvanceTo(consumed, examined);
     }
@@ -162,12 +183,12 @@ internal sealed class MqttPacketSizeGuard : PipeReader
     /// validator's spec checks, and half-open peers. MQTTnet.AspNetCore spins forever when the input has completed with
     /// an incomplete packet still buffered, so such a read ends the connection here instead.
     /// </summary>
-    private void CheckNextPacket(in ReadResult result)
+    private ReadResult CheckNextPacket(in ReadResult result)
     {
         var buffer = result.Buffer;
         if (_consumedTotal < _checkedUpTo || (_validator is null && !result.IsCompleted))
         {
-            return;
+            return result;
         }
 
         var first = buffer.FirstSpan;
@@ -184,15 +205,47 @@ internal sealed class MqttPacketSizeGuard : PipeReader
                 throw new ConnectionClosedMidPacketException();
             }
 
-            return;
+            return result;
         }
 
         if (_validator is not null)
         {
             Validate(buffer, first, (int)length);
+            if (_validator.TakeDuplicate(out var packetId))
+            {
+                return ReplaceDuplicate(buffer, length, packetId);
+            }
         }
 
         _checkedUpTo = _consumedTotal + length;
+        return result;
+    }
+
+    private ReadResult ReplaceDuplicate(in ReadOnlySequence<byte> buffer, long length, ushort packetId)
+    {
+        _lastBuffer = buffer;
+        _inner.AdvanceTo(buffer.GetPosition(length));
+        _consumedTotal += length;
+        _checkedUpTo = _consumedTotal;
+        _standIn = new ReadOnlySequence<byte>(DuplicateStandIn(packetId, _validator!.IsMqtt5));
+        _servingStandIn = true;
+        return new ReadResult(_standIn, isCanceled: false, isCompleted: false);
+    }
+
+    /// <summary>A QoS 2 PUBLISH with the same packet id to the reserved topic the publish hook drops.</summary>
+    private static byte[] DuplicateStandIn(ushort packetId, bool mqtt5)
+    {
+        var topic = System.Text.Encoding.ASCII.GetBytes(MqttIm.ImExtensions.Routing.DuplicateQos2Publish.Topic);
+        var remaining = 2 + topic.Length + 2 + (mqtt5 ? 1 : 0);
+        var packet = new byte[2 + remaining];
+        packet[0] = 0x34;
+        packet[1] = (byte)remaining;
+        packet[2] = 0;
+        packet[3] = (byte)topic.Length;
+        topic.CopyTo(packet, 4);
+        packet[4 + topic.Length] = (byte)(packetId >> 8);
+        packet[5 + topic.Length] = (byte)packetId;
+        return packet;
     }
 
     private void Validate(in ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> first, int length)

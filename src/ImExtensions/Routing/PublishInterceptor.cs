@@ -27,6 +27,13 @@ internal sealed class PublishInterceptor(
             return Task.CompletedTask;
         }
 
+        if (args.ApplicationMessage.Topic is DuplicateQos2Publish.Topic)
+        {
+            // Already delivered once; MQTTnet still sends the PUBREC the client waits for.
+            args.ProcessPublish = false;
+            return Task.CompletedTask;
+        }
+
         var device = registry.Find(args.ClientId);
         if (device is null)
         {
