@@ -7,6 +7,11 @@ if (args is ["token", .. var tokenArgs])
     return TokenCommand.Run(tokenArgs);
 }
 
+if (args is ["device", .. var deviceArgs])
+{
+    return await DeviceCommand.RunAsync(deviceArgs);
+}
+
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // MQTTIM_-prefixed environment variables sit just below the command line, which keeps the last word.
 var commandLine = builder.Configuration.Sources.OfType<Microsoft.Extensions.Configuration.CommandLine.CommandLineConfigurationSource>().LastOrDefault();

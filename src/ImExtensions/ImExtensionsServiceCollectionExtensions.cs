@@ -110,6 +110,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<SubscriptionInterceptor>();
         services.TryAddSingleton<PublishInterceptor>();
         services.TryAddSingleton<MqttServerHooks>();
+        services.AddIotHub(configuration);
         return services;
     }
 }

@@ -94,6 +94,7 @@ internal static class BrokerHostExtensions
         app.MapPresenceEndpoints();
         app.MapGroupAdminEndpoints();
         app.MapNotificationEndpoints();
+        app.MapDeviceEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }

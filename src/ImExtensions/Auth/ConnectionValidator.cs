@@ -7,10 +7,16 @@ using MqttIm.ImExtensions.Sessions;
 namespace MqttIm.ImExtensions.Auth;
 
 /// <summary>CONNECT: username = user id, password = access token; the client id must not belong to another user's session.</summary>
-internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwnership ownership, DeviceLifecycle lifecycle, ILogger<ConnectionValidator> logger)
+internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwnership ownership, DeviceLifecycle lifecycle, Devices.DeviceAuthenticator devices, ILogger<ConnectionValidator> logger)
 {
     public async Task ValidateAsync(ValidatingConnectionEventArgs args)
     {
+        // IoT devices (a device secret or device token as password) are the device registry's to decide.
+        if (await devices.TryValidateAsync(args).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var userId = args.UserName;
         if (!UserIds.IsValid(userId))
         {

@@ -20,14 +20,17 @@ internal sealed class MqttServerHooks
     private readonly PublishInterceptor _publishes;
     private readonly ILogger<MqttServerHooks> _logger;
     private readonly LogThrottle _overflowLog;
+    private readonly Devices.IotHub _iot;
 
     public MqttServerHooks(
         ConnectionValidator connections,
         DeviceLifecycle lifecycle,
         SubscriptionInterceptor subscriptions,
         PublishInterceptor publishes,
+        Devices.IotHub iot,
         ILogger<MqttServerHooks> logger)
     {
+        _iot = iot;
         _connections = connections;
         _lifecycle = lifecycle;
         _subscriptions = subscriptions;
@@ -68,6 +71,10 @@ internal sealed class MqttServerHooks
         server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("session-deleted", args.Id, () => _lifecycle.OnSessionDeletedAsync(args));
+        server.ClientConnectedAsync += args => Guard("device-connected", args.ClientId, () => _iot.OnConnectedAsync(args));
+        server.ClientDisconnectedAsync += args => Guard("device-disconnected", args.ClientId, () => _iot.OnDisconnectedAsync(args));
+        server.SessionDeletedAsync += args => Guard("device-session-deleted", args.Id, () => _iot.OnSessionDeletedAsync(args));
+        server.ClientAcknowledgedPublishPacketAsync += args => Guard("acknowledged", args.ClientId, () => _iot.OnAcknowledgedAsync(args));
 
         server.InterceptingSubscriptionAsync += async args =>
         {

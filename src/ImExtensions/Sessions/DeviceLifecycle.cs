@@ -17,6 +17,7 @@ internal sealed class DeviceLifecycle(
     PresencePublisher presence,
     PresenceWatchers presenceWatchers,
     DevicePlatformLimiter platformLimiter,
+    Devices.IotConnections iotConnections,
     MqttServer server,
     ILogger<DeviceLifecycle> logger)
 {
@@ -42,9 +43,13 @@ internal sealed class DeviceLifecycle(
         }
 
         var device = new ConnectedDevice(args.UserName, args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
-            platform, Interlocked.Increment(ref _connectOrder));
+            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId));
         registry.Add(device);
-        presence.Refresh(device.UserId);
+        if (!device.IsIotDevice)
+        {
+            presence.Refresh(device.UserId);
+        }
+
         platformLimiter.Enforce(device, server);
         ImMetrics.ConnectedDevices.Set(registry.Count);
         ImLog.DeviceConnected(logger, device.ClientId, device.UserId, args.ProtocolVersion.ToString(), format.ToString());
@@ -61,7 +66,7 @@ internal sealed class DeviceLifecycle(
         ImLog.DeviceDisconnected(logger, args.ClientId, args.UserName, args.DisconnectType.ToString(), key);
         registry.Remove(args.ClientId, key);
         ImMetrics.ConnectedDevices.Set(registry.Count);
-        if (args.DisconnectType != MqttClientDisconnectType.Takeover)
+        if (args.DisconnectType != MqttClientDisconnectType.Takeover && !iotConnections.IsDevice(args.ClientId))
         {
             // A takeover keeps the client id online: the new connection's refresh decides (usually: no change).
             presence.Refresh(args.UserName ?? "");
