@@ -23,7 +23,7 @@ internal static class DeviceEndpoints
 
     private static void MapAdmin(RouteGroupBuilder admin)
     {
-        admin.MapPost("", async (RegisterRequest request, DeviceRegistry registry, CancellationToken ct) =>
+        admin.MapPost("", async (RegisterRequest request, DeviceRegistry registry, DeviceTokens tokens, IOptions<IotOptions> options, CancellationToken ct) =>
         {
             if (!UserIds.IsValid(request.DeviceId))
             {
@@ -36,7 +36,7 @@ internal static class DeviceEndpoints
                 return Bad("invalid owner", $"'{invalid}': {DeviceRegistry.OwnerRule}");
             }
 
-            if (await registry.RegisterAsync(request.DeviceId!, owners, ct) is not { } registered)
+            if (await registry.RegisterAsync(request.DeviceId!, owners, request.TokenOnly == true, ct) is not { } registered)
             {
                 return Results.Problem(title: "device exists", detail: $"device {request.DeviceId} is already registered", statusCode: StatusCodes.Status409Conflict);
             }
@@ -45,6 +45,7 @@ internal static class DeviceEndpoints
             {
                 deviceId = registered.Device.DeviceId,
                 secret = registered.Secret,
+                token = request.TokenOnly == true ? tokens.Issue(request.DeviceId!, options.Value.DefaultDeviceTokenLifetime).Token : null,
                 owners = registered.Device.Owners,
                 createdMs = registered.Device.CreatedMs,
                 note = "the secret is shown only now; it is stored as a salted PBKDF2 hash",
@@ -221,7 +222,8 @@ internal static class DeviceEndpoints
     private static IResult NotFound(string deviceId) =>
         Results.Problem(title: "no such device", detail: $"device {deviceId} is not registered", statusCode: StatusCodes.Status404NotFound);
 
-    internal sealed record RegisterRequest(string? DeviceId, string[]? Owners);
+    /// <param name="TokenOnly">No secret: the device authenticates with device tokens only (the answer carries one).</param>
+    internal sealed record RegisterRequest(string? DeviceId, string[]? Owners, bool? TokenOnly);
 
     internal sealed record OwnersRequest(string[]? Owners);
 

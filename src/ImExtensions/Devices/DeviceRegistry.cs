@@ -6,7 +6,7 @@ using MqttIm.ImExtensions.Devices.Storage;
 namespace MqttIm.ImExtensions.Devices;
 
 /// <summary>Registering, disabling, rotating and deleting devices; the one place that creates secrets.</summary>
-internal sealed class DeviceRegistry(IDeviceStore store, IOptions<IotOptions> options, TimeProvider clock, ILogger<DeviceRegistry> logger)
+internal sealed class DeviceRegistry(IDeviceStore store, DeviceKicker kicker, IOptions<IotOptions> options, TimeProvider clock, ILogger<DeviceRegistry> logger)
 {
     public const string GroupPrefix = "group:";
     public const string OwnerRule = "an owner is a user id, or group:{groupId} for every member of that group";
@@ -14,12 +14,15 @@ internal sealed class DeviceRegistry(IDeviceStore store, IOptions<IotOptions> op
     public static bool IsValidOwner(string owner) =>
         owner.StartsWith(GroupPrefix, StringComparison.Ordinal) ? UserIds.IsValid(owner[GroupPrefix.Length..]) : UserIds.IsValid(owner);
 
-    /// <summary>The new device and its secret (shown once), or null when the id is taken.</summary>
-    public async Task<(DeviceRecord Device, string Secret)?> RegisterAsync(string deviceId, IReadOnlyList<string> owners, CancellationToken cancellationToken)
+    /// <summary>
+    /// The new device and its secret (shown once), or null when the id is taken. A token-only device has no secret
+    /// (it authenticates with device tokens only) and a null secret.
+    /// </summary>
+    public async Task<(DeviceRecord Device, string? Secret)?> RegisterAsync(string deviceId, IReadOnlyList<string> owners, bool tokenOnly, CancellationToken cancellationToken)
     {
-        var secret = DeviceSecrets.Generate();
+        var secret = tokenOnly ? null : DeviceSecrets.Generate();
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var device = new DeviceRecord(deviceId, DeviceSecrets.Hash(secret, options.Value.SecretHashIterations), false, owners, now, now);
+        var device = new DeviceRecord(deviceId, secret is null ? "" : DeviceSecrets.Hash(secret, options.Value.SecretHashIterations), false, owners, now, now);
         if (!await store.CreateAsync(device, cancellationToken).ConfigureAwait(false))
         {
             return null;
@@ -51,6 +54,7 @@ internal sealed class DeviceRegistry(IDeviceStore store, IOptions<IotOptions> op
         }
 
         DeviceLog.Changed(logger, deviceId, "secret rotated");
+        await kicker.KickAsync(deviceId, "the device secret was rotated").ConfigureAwait(false);
         return secret;
     }
 
@@ -63,6 +67,11 @@ internal sealed class DeviceRegistry(IDeviceStore store, IOptions<IotOptions> op
         }
 
         DeviceLog.Changed(logger, deviceId, disabled ? "disabled" : "enabled");
+        if (disabled)
+        {
+            await kicker.KickAsync(deviceId, "the device was disabled").ConfigureAwait(false);
+        }
+
         return device with { Disabled = disabled };
     }
 
@@ -84,6 +93,7 @@ internal sealed class DeviceRegistry(IDeviceStore store, IOptions<IotOptions> op
         if (deleted)
         {
             DeviceLog.Changed(logger, deviceId, "deleted");
+            await kicker.KickAsync(deviceId, "the device was deleted").ConfigureAwait(false);
         }
 
         return deleted;

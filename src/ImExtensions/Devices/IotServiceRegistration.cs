@@ -45,6 +45,7 @@ public static class IotServiceRegistration
             sp.GetRequiredService<IOptions<MqttIm.ImExtensions.Auth.AuthOptions>>().Value));
         services.TryAddSingleton<IotConnections>();
         services.TryAddSingleton<DeviceAuthenticator>();
+        services.TryAddSingleton<DeviceKicker>();
         services.TryAddSingleton<DeviceRegistry>();
         services.TryAddSingleton<DeviceAccess>();
         services.TryAddSingleton<DeviceWatchers>();
