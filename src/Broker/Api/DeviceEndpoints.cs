@@ -18,6 +18,7 @@ internal static class DeviceEndpoints
     {
         MapAdmin(endpoints.MapAdminGroup("/api/admin/devices"));
         MapDevices(DeviceCaller.MapCallerGroup(endpoints, "/api/devices"));
+        endpoints.MapScheduleEndpoints();
         return endpoints;
     }
 

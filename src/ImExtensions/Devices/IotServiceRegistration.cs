@@ -8,6 +8,7 @@ using MqttIm.ImExtensions.Devices.Storage.Mongo;
 using MqttIm.ImExtensions.Devices.Storage.Postgres;
 using MqttIm.ImExtensions.Devices.Storage.Sqlite;
 using MqttIm.ImExtensions.Storage;
+using Quartz;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -66,6 +67,11 @@ public static class IotServiceRegistration
         services.TryAddSingleton<DeviceSubscriptions>();
         services.TryAddSingleton<DeviceUplinks>();
         services.TryAddSingleton<IotHub>();
+        services.AddQuartz();
+        services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = false);
+        services.TryAddSingleton<CommandScheduler>();
+        services.AddTransient<CommandScheduleJob>();
+        services.AddHostedService<ScheduleLoader>();
         return services;
     }
 }

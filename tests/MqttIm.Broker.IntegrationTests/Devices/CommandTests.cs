@@ -201,6 +201,11 @@ public sealed class CommandCrashTests
             Assert.Equal("sent", (await broker.CommandAsync(id, inFlight)).GetProperty("state").GetString());
         }
 
+        using (var admin = broker.Http())
+        {
+            await DeviceAuthTests.WaitUntilAsync(async () => !(await admin.GetJsonAsync($"/api/devices/{id}/state")).GetProperty("online").GetBoolean(), "the device is offline");
+        }
+
         var queued = (await broker.IssueAsync(id, new { name = "lock", timeoutSeconds = 30 })).GetProperty("commandId").GetString()!;
         Assert.Equal("queued", (await broker.CommandAsync(id, queued)).GetProperty("state").GetString());
         await broker.KillAsync();

@@ -6,26 +6,35 @@ using MqttIm.Testing;
 
 namespace MqttIm.Broker.IntegrationTests.Devices;
 
+/// <summary>A broker whose owner connection may queue all 2,000 forwarded points (the default queue drops beyond 1,000).</summary>
+public sealed class FleetBrokerFixture : IAsyncLifetime
+{
+    public BrokerProcess Broker { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync("--Limits:MaxPendingMessagesPerClient=10000");
+
+    public async Task DisposeAsync() => await Broker.DisposeAsync();
+}
+
 /// <summary>A broker whose telemetry expires after 2 s (swept every 200 ms).</summary>
 public sealed class ShortRetentionBrokerFixture : IAsyncLifetime
 {
     public BrokerProcess Broker { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync(
-        "--Iot:TelemetryRetention=00:00:02", "--Iot:RetentionSweepInterval=00:00:00.2", "--Moderation:PublishesPerSecond=0", "--Limits:MaxPendingMessagesPerClient=10000");
+    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync("--Iot:TelemetryRetention=00:00:02", "--Iot:RetentionSweepInterval=00:00:00.2");
 
     public async Task DisposeAsync() => await Broker.DisposeAsync();
 }
 
-/// <summary>Telemetry: persisted in batches, queryable by range and page, forwarded to owners, expired by retention.</summary>
-public sealed class TelemetryTests(ShortRetentionBrokerFixture fixture) : IClassFixture<ShortRetentionBrokerFixture>
+/// <summary>Telemetry: persisted in batches, queryable by range and page, forwarded to owners.</summary>
+public sealed class TelemetryTests(FleetBrokerFixture fixture) : IClassFixture<FleetBrokerFixture>
 {
     private const int DeviceCount = 1000;
 
     private BrokerProcess Broker => fixture.Broker;
 
     [Fact]
-    public async Task ThousandDevices_Persisted_Queryable_Forwarded_ThenExpired()
+    public async Task ThousandDevices_Persisted_Queryable_Forwarded()
     {
         var owner = "fleet-" + Guid.NewGuid().ToString("N")[..6];
         var ids = Enumerable.Range(0, DeviceCount).Select(i => $"t{i:D4}-{owner}").ToArray();
@@ -49,6 +58,7 @@ public sealed class TelemetryTests(ShortRetentionBrokerFixture fixture) : IClass
 
         // 1,000 connected devices (one pool of MQTTnet clients), all online at once, each sending two points (QoS 1: PUBACK = stored).
         var clients = new ConcurrentBag<IMqttClient>();
+        long start = 0;
         try
         {
             await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (id, _) =>
@@ -58,7 +68,7 @@ public sealed class TelemetryTests(ShortRetentionBrokerFixture fixture) : IClass
                 var result = await client.ConnectAsync(IotDevice.Options(Broker, id, tokens[id], MqttProtocolVersion.V311));
                 Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
             });
-            var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (client, _) =>
             {
                 var id = client.Options.ClientId;
@@ -108,13 +118,9 @@ public sealed class TelemetryTests(ShortRetentionBrokerFixture fixture) : IClass
             });
         }
 
-        // Retention (2 s here): every point goes, and the device is offline with a last-seen time.
-        var sample = ids[0];
-        await DeviceAuthTests.WaitUntilAsync(async () => (await http.GetJsonAsync($"/api/devices/{sample}/telemetry")).GetProperty("points").GetArrayLength() == 0,
-            "the retention sweep deleted the old telemetry", TimeSpan.FromSeconds(30));
-        var offline = await http.GetJsonAsync($"/api/devices/{sample}/state");
-        Assert.False(offline.GetProperty("online").GetBoolean());
-        Assert.True(offline.GetProperty("lastSeenMs").GetInt64() > 0);
+        var offline = ids[0];
+        await DeviceAuthTests.WaitUntilAsync(async () => !(await http.GetJsonAsync($"/api/devices/{offline}/state")).GetProperty("online").GetBoolean(), "the device went offline");
+        Assert.True((await http.GetJsonAsync($"/api/devices/{offline}/state")).GetProperty("lastSeenMs").GetInt64() >= start);
     }
 
     [Fact]
@@ -136,5 +142,27 @@ public sealed class TelemetryTests(ShortRetentionBrokerFixture fixture) : IClass
         var tooBig = await device.Client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic($"device/{id}/telemetry")
             .WithPayload(new byte[70_000]).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
         Assert.Equal(MqttClientPublishReasonCode.QuotaExceeded, tooBig.ReasonCode);
+    }
+}
+
+/// <summary>Retention: telemetry older than Iot:TelemetryRetention is deleted by the sweep, newer points stay.</summary>
+public sealed class TelemetryRetentionTests(ShortRetentionBrokerFixture fixture) : IClassFixture<ShortRetentionBrokerFixture>
+{
+    [Fact]
+    public async Task Points_ExpireAfterTheirRetention()
+    {
+        var broker = fixture.Broker;
+        var id = "probe-" + Guid.NewGuid().ToString("N")[..8];
+        var secret = await broker.RegisterAsync(id);
+        await using var device = await IotDevice.ConnectAsync(broker, id, secret, subscribeCommands: false);
+        Assert.True((await device.TelemetryAsync("""{"v":1}""")).IsSuccess);
+        using var http = broker.Http();
+        Assert.Equal(1, (await http.GetJsonAsync($"/api/devices/{id}/telemetry")).GetProperty("points").GetArrayLength());
+
+        await DeviceAuthTests.WaitUntilAsync(async () => (await http.GetJsonAsync($"/api/devices/{id}/telemetry")).GetProperty("points").GetArrayLength() == 0,
+            "the retention sweep deleted the point", TimeSpan.FromSeconds(30));
+        Assert.True((await device.TelemetryAsync("""{"v":2}""")).IsSuccess);
+        var latest = await http.GetJsonAsync($"/api/devices/{id}/telemetry/latest");
+        Assert.Equal(2, latest.GetProperty("payload").GetProperty("v").GetInt32());
     }
 }
