@@ -58,6 +58,8 @@ public sealed class DeviceClient : IAsyncDisposable
 
     private DeviceClientOptions Options => _options ?? throw new InvalidOperationException("call ConnectAsync first");
 
+    private bool IsMqtt5 => Options.ProtocolVersion == MqttProtocolVersion.V500;
+
     /// <summary>Runs <paramref name="handler"/> for commands named <paramref name="name"/>; commands without a handler are rejected.</summary>
     public void OnCommand(string name, Func<DeviceCommand, CancellationToken, Task<CommandResult>> handler) => _handlers[name] = handler;
 
@@ -212,8 +214,13 @@ public sealed class DeviceClient : IAsyncDisposable
         try
         {
             var topic = $"device/{Options.DeviceId}/telemetry" + (item.Subtopic.Length > 0 ? "/" + item.Subtopic : "");
-            var result = await _mqtt.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(item.Payload)
-                .WithContentType(item.ContentType).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), stopping).ConfigureAwait(false);
+            var builder = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(item.Payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+            if (IsMqtt5)
+            {
+                builder.WithContentType(item.ContentType); // MQTT 5 only: MQTTnet refuses it on 3.1.1
+            }
+
+            var result = await _mqtt.PublishAsync(builder.Build(), stopping).ConfigureAwait(false);
             if (result.ReasonCode is MqttClientPublishReasonCode.QuotaExceeded or MqttClientPublishReasonCode.NotAuthorized or MqttClientPublishReasonCode.PayloadFormatInvalid)
             {
                 BackgroundError?.Invoke(new InvalidOperationException($"telemetry refused for good: {result.ReasonCode} {result.ReasonString}"));
@@ -325,11 +332,14 @@ public sealed class DeviceClient : IAsyncDisposable
             Remember(command.CommandId, reply);
         }
 
-        var builder = new MqttApplicationMessageBuilder().WithTopic(replyTopic).WithPayload(reply).WithContentType("application/json")
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
-        if (message.CorrelationData is { } correlation)
+        var builder = new MqttApplicationMessageBuilder().WithTopic(replyTopic).WithPayload(reply).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        if (IsMqtt5)
         {
-            builder.WithCorrelationData(correlation);
+            builder.WithContentType("application/json");
+            if (message.CorrelationData is { } correlation)
+            {
+                builder.WithCorrelationData(correlation);
+            }
         }
 
         try

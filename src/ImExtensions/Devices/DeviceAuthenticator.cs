@@ -72,7 +72,7 @@ internal sealed class DeviceAuthenticator(
             return true;
         }
 
-        if (!ownership.TryClaim(clientId, "device:" + deviceId))
+        if (!await ownership.TryClaimAsync(clientId, "device:" + deviceId, CancellationToken.None).ConfigureAwait(false))
         {
             Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client id is in use by a user's session");
             return true;

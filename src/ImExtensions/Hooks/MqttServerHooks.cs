@@ -3,6 +3,7 @@ using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Operations;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Sessions;
 
@@ -21,6 +22,7 @@ internal sealed class MqttServerHooks
     private readonly ILogger<MqttServerHooks> _logger;
     private readonly LogThrottle _overflowLog;
     private readonly Devices.IotHub _iot;
+    private readonly ClientSubscriptions _grantedSubscriptions;
 
     public MqttServerHooks(
         ConnectionValidator connections,
@@ -28,9 +30,11 @@ internal sealed class MqttServerHooks
         SubscriptionInterceptor subscriptions,
         PublishInterceptor publishes,
         Devices.IotHub iot,
-        ILogger<MqttServerHooks> logger)
+        ILogger<MqttServerHooks> logger,
+        ClientSubscriptions grantedSubscriptions)
     {
         _iot = iot;
+        _grantedSubscriptions = grantedSubscriptions;
         _connections = connections;
         _lifecycle = lifecycle;
         _subscriptions = subscriptions;
@@ -75,12 +79,21 @@ internal sealed class MqttServerHooks
         server.ClientDisconnectedAsync += args => Guard("device-disconnected", args.ClientId, () => _iot.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("device-session-deleted", args.Id, () => _iot.OnSessionDeletedAsync(args));
         server.ClientAcknowledgedPublishPacketAsync += args => Guard("acknowledged", args.ClientId, () => _iot.OnAcknowledgedAsync(args));
+        server.SessionDeletedAsync += args =>
+        {
+            _grantedSubscriptions.SessionEnded(args.Id);
+            return Task.CompletedTask;
+        };
 
         server.InterceptingSubscriptionAsync += async args =>
         {
             try
             {
                 await _subscriptions.InterceptSubscribeAsync(args).ConfigureAwait(false);
+                if ((int)args.Response.ReasonCode < 0x80)
+                {
+                    _grantedSubscriptions.Granted(args.ClientId, args.TopicFilter.Topic, (int)args.TopicFilter.QualityOfServiceLevel);
+                }
             }
             catch (Exception ex)
             {
@@ -95,6 +108,7 @@ internal sealed class MqttServerHooks
             try
             {
                 await _subscriptions.InterceptUnsubscribeAsync(args).ConfigureAwait(false);
+                _grantedSubscriptions.Removed(args.ClientId, args.Topic);
             }
             catch (Exception ex)
             {

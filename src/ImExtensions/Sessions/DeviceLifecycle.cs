@@ -9,15 +9,16 @@ using MqttIm.ImExtensions.Presence;
 
 namespace MqttIm.ImExtensions.Sessions;
 
-/// <summary>Connect, disconnect and session end: keeps the device registry, the router and client-id ownership in step with MQTTnet.</summary>
+/// <summary>Connect, disconnect and session end: keeps the device registry, the router, session expiry and token expiry in step with MQTTnet.</summary>
 internal sealed class DeviceLifecycle(
     ConnectedDeviceRegistry registry,
     IOnlineRouter router,
-    ClientIdOwnership ownership,
     PresencePublisher presence,
     PresenceWatchers presenceWatchers,
     DevicePlatformLimiter platformLimiter,
     Devices.IotConnections iotConnections,
+    SessionExpiryTracker sessionExpiry,
+    Auth.TokenExpiryEnforcer tokenExpiry,
     MqttServer server,
     ILogger<DeviceLifecycle> logger)
 {
@@ -45,11 +46,12 @@ internal sealed class DeviceLifecycle(
         var device = new ConnectedDevice(args.UserName, args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
             platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId));
         registry.Add(device);
+        sessionExpiry.Connected(device.ClientId);
+        tokenExpiry.Connected(device);
         if (!device.IsIotDevice)
         {
             presence.Refresh(device.UserId);
         }
-
         platformLimiter.Enforce(device, server);
         ImMetrics.ConnectedDevices.Set(registry.Count);
         ImLog.DeviceConnected(logger, device.ClientId, device.UserId, args.ProtocolVersion.ToString(), format.ToString());
@@ -64,6 +66,13 @@ internal sealed class DeviceLifecycle(
     {
         var key = ConnectionKeyOf(args.RemoteEndPoint);
         ImLog.DeviceDisconnected(logger, args.ClientId, args.UserName, args.DisconnectType.ToString(), key);
+        tokenExpiry.Disconnected(args.ClientId, key);
+        if (args.DisconnectType != MqttClientDisconnectType.Takeover)
+        {
+            // The session (if persistent) now waits for its device, at most Sessions:MaxSessionExpiry.
+            sessionExpiry.Disconnected(args.ClientId);
+        }
+
         registry.Remove(args.ClientId, key);
         ImMetrics.ConnectedDevices.Set(registry.Count);
         if (args.DisconnectType != MqttClientDisconnectType.Takeover && !iotConnections.IsDevice(args.ClientId))
@@ -77,8 +86,8 @@ internal sealed class DeviceLifecycle(
 
     public Task OnSessionDeletedAsync(SessionDeletedEventArgs args)
     {
+        // The client id stays bound to its user (ClientIdOwnership): only the session state goes.
         ForgetSessionState(args.Id);
-        ownership.Release(args.Id);
         return Task.CompletedTask;
     }
 
