@@ -67,6 +67,7 @@ public static class IotServiceRegistration
         services.TryAddSingleton<DeviceSubscriptions>();
         services.TryAddSingleton<DeviceUplinks>();
         services.TryAddSingleton<IotHub>();
+        services.AddSingleton<MqttIm.ImExtensions.Rpc.IRpcMethod, DeviceRpcMethod>();
         services.AddQuartz();
         services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = false);
         services.TryAddSingleton<CommandScheduler>();
