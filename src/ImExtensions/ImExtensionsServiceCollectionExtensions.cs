@@ -118,6 +118,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<PublishInterceptor>();
         services.AddMqttImOperations(); // the console's views: granted subscriptions, connected clients
         services.TryAddSingleton<MqttServerHooks>();
+        services.AddIotHub(configuration);
         return services;
     }
 }

@@ -12,6 +12,12 @@ internal static class BrokerCommandLine
 {
     public static Task<int> InvokeAsync(string[] args)
     {
+        // The device verb has sub-verbs and repeated options of its own; it parses them itself, on the same configuration pipeline.
+        if (args is ["device", .. var deviceArgs])
+        {
+            return DeviceCommand.RunAsync(deviceArgs);
+        }
+
         var userId = new Argument<string>("userId") { Description = "the user the token is for (the MQTT username)" };
         var ttl = new Option<string?>("--ttl") { Description = "lifetime: 90s, 30m, 12h, 7d or hh:mm:ss (default Auth:DefaultTokenLifetime, at most Auth:MaxTokenLifetime)" };
         var token = new Command("token", "Print an access token signed with the broker's keys (same configuration as the broker)") { userId, ttl };

@@ -102,6 +102,7 @@ internal static class BrokerHostExtensions
         app.MapNotificationEndpoints();
         app.MapEntryEndpoints();
         app.MapPushEndpoints();
+        app.MapDeviceEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }

@@ -13,10 +13,17 @@ internal sealed class ConnectionValidator(
     DeviceLifecycle lifecycle,
     TokenExpiryEnforcer tokenExpiry,
     SessionExpiryTracker sessionExpiry,
+    Devices.DeviceAuthenticator devices,
     ILogger<ConnectionValidator> logger)
 {
     public async Task ValidateAsync(ValidatingConnectionEventArgs args)
     {
+        // IoT devices (a device secret or device token as password) are the device registry's to decide.
+        if (await devices.TryValidateAsync(args).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var userId = args.UserName;
         if (!UserIds.IsValid(userId))
         {

@@ -6,7 +6,7 @@ namespace MqttIm.ImExtensions.Auth;
 /// <summary>Who may subscribe to and publish on which topic (DESIGN §4–5): own inbox only, no publishing on downlinks.</summary>
 internal sealed class TopicAclEvaluator(AclOptions options)
 {
-    public AclDecision CheckSubscribe(ConnectedDevice device, in ParsedTopic filter) => filter.Kind switch
+    public AclDecision CheckSubscribe(ConnectedDevice device, in ParsedTopic filter) => device.IsIotDevice ? Devices.DeviceTopicAcl.CheckDeviceSubscribe(device, filter) : filter.Kind switch
     {
         TopicKind.Inbox when filter.Target == device.UserId => AclDecision.Allow,
         TopicKind.Inbox => AclDecision.Deny("a client may subscribe only to its own inbox/" + device.UserId),
@@ -18,10 +18,11 @@ internal sealed class TopicAclEvaluator(AclOptions options)
         // Whether this user may watch that one is PresenceWatchPolicy's (async) decision, asked by SubscriptionInterceptor.
         TopicKind.Presence when filter.Rest.Length == 0 && UserIds.IsValid(filter.Target) => AclDecision.Allow,
         TopicKind.Presence => AclDecision.Deny("presence subscriptions name exactly one user: presence/{userId}, no wildcards"),
+        TopicKind.Device => Devices.DeviceTopicAcl.CheckUserSubscribe(filter),
         _ => AclDecision.Deny($"{filter.Kind.ToString().ToLowerInvariant()} topics are not enabled on this broker"),
     };
 
-    public AclDecision CheckPublish(ConnectedDevice device, in ParsedTopic topic) => topic.Kind switch
+    public AclDecision CheckPublish(ConnectedDevice device, in ParsedTopic topic) => device.IsIotDevice ? Devices.DeviceTopicAcl.CheckDevicePublish(device, topic) : topic.Kind switch
     {
         TopicKind.C2cSend when UserIds.IsValid(topic.Target) => AclDecision.Allow,
         TopicKind.C2cSend => AclDecision.Invalid("im/c2c/{peerUserId}: " + UserIds.Rule),
@@ -30,6 +31,7 @@ internal sealed class TopicAclEvaluator(AclOptions options)
         TopicKind.Plain => AclDecision.Deny("plain topics are disabled on this broker"),
         TopicKind.Inbox => AclDecision.Deny("nobody may publish on inbox/… downlink topics"),
         TopicKind.Presence => AclDecision.Deny("presence/… is published by the broker only"),
+        TopicKind.Device => Devices.DeviceTopicAcl.CheckUserPublish(),
         TopicKind.System => AclDecision.Deny("$ topics are not available to clients"),
         TopicKind.GroupSend when UserIds.IsValid(topic.Target) => AclDecision.Allow,
         TopicKind.GroupSend => AclDecision.Invalid("im/group/{groupId}: a group id follows the user id rule: " + UserIds.Rule),

@@ -21,6 +21,7 @@ internal sealed class MqttServerHooks
     private readonly PublishInterceptor _publishes;
     private readonly ILogger<MqttServerHooks> _logger;
     private readonly LogThrottle _overflowLog;
+    private readonly Devices.IotHub _iot;
     private readonly ClientSubscriptions _grantedSubscriptions;
 
     public MqttServerHooks(
@@ -28,9 +29,11 @@ internal sealed class MqttServerHooks
         DeviceLifecycle lifecycle,
         SubscriptionInterceptor subscriptions,
         PublishInterceptor publishes,
+        Devices.IotHub iot,
         ILogger<MqttServerHooks> logger,
         ClientSubscriptions grantedSubscriptions)
     {
+        _iot = iot;
         _grantedSubscriptions = grantedSubscriptions;
         _connections = connections;
         _lifecycle = lifecycle;
@@ -72,6 +75,10 @@ internal sealed class MqttServerHooks
         server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("session-deleted", args.Id, () => _lifecycle.OnSessionDeletedAsync(args));
+        server.ClientConnectedAsync += args => Guard("device-connected", args.ClientId, () => _iot.OnConnectedAsync(args));
+        server.ClientDisconnectedAsync += args => Guard("device-disconnected", args.ClientId, () => _iot.OnDisconnectedAsync(args));
+        server.SessionDeletedAsync += args => Guard("device-session-deleted", args.Id, () => _iot.OnSessionDeletedAsync(args));
+        server.ClientAcknowledgedPublishPacketAsync += args => Guard("acknowledged", args.ClientId, () => _iot.OnAcknowledgedAsync(args));
         server.SessionDeletedAsync += args =>
         {
             _grantedSubscriptions.SessionEnded(args.Id);

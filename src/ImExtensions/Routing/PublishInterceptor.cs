@@ -17,6 +17,7 @@ internal sealed class PublishInterceptor(
     ChatSendHandler chat,
     RpcDispatcher rpc,
     PublishRateGate rateGate,
+    Devices.DeviceUplinks deviceUplinks,
     ILogger<PublishInterceptor> logger)
 {
     public Task InterceptAsync(InterceptingPublishEventArgs args)
@@ -59,6 +60,7 @@ internal sealed class PublishInterceptor(
             TopicKind.C2cSend => chat.HandleC2cAsync(args, device, topic.Target),
             TopicKind.GroupSend => chat.HandleGroupAsync(args, device, topic.Target),
             TopicKind.Rpc => rpc.HandleAsync(args, device, topic.Target),
+            TopicKind.Device => deviceUplinks.HandleAsync(args, device, topic),
             _ => Task.CompletedTask,
         };
     }

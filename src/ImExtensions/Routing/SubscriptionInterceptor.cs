@@ -19,6 +19,7 @@ internal sealed class SubscriptionInterceptor(
     PresenceWatchPolicy presencePolicy,
     PresenceWatchers presenceWatchers,
     PresenceTracker presenceTracker,
+    Devices.DeviceSubscriptions deviceSubscriptions,
     ILogger<SubscriptionInterceptor> logger)
 {
     public async Task InterceptSubscribeAsync(InterceptingSubscriptionEventArgs args)
@@ -36,6 +37,16 @@ internal sealed class SubscriptionInterceptor(
         if (!decision.Allowed)
         {
             Deny(args, device.UserId, decision.Reason!);
+            return;
+        }
+
+        if (parsed.Kind == TopicKind.Device)
+        {
+            if (await deviceSubscriptions.SubscribeAsync(args, device, parsed).ConfigureAwait(false) is { } refused)
+            {
+                Deny(args, device.UserId, refused);
+            }
+
             return;
         }
 
@@ -74,6 +85,12 @@ internal sealed class SubscriptionInterceptor(
     public async Task InterceptUnsubscribeAsync(InterceptingUnsubscriptionEventArgs args)
     {
         var parsed = ParsedTopic.Parse(args.Topic);
+        if (parsed.Kind == TopicKind.Device)
+        {
+            deviceSubscriptions.Unsubscribe(args, parsed);
+            return;
+        }
+
         if (parsed.Kind == TopicKind.Presence)
         {
             presenceWatchers.Remove(args.ClientId, parsed.Target);

@@ -16,6 +16,7 @@ internal sealed class DeviceLifecycle(
     PresencePublisher presence,
     PresenceWatchers presenceWatchers,
     DevicePlatformLimiter platformLimiter,
+    Devices.IotConnections iotConnections,
     SessionExpiryTracker sessionExpiry,
     Auth.TokenExpiryEnforcer tokenExpiry,
     MqttServer server,
@@ -44,11 +45,14 @@ internal sealed class DeviceLifecycle(
         }
 
         var device = new ConnectedDevice(args.UserName, args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
-            platform, Interlocked.Increment(ref _connectOrder));
+            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId));
         registry.Add(device);
         sessionExpiry.Connected(device.ClientId);
         tokenExpiry.Connected(device);
-        presence.Refresh(device.UserId);
+        if (!device.IsIotDevice)
+        {
+            presence.Refresh(device.UserId);
+        }
         platformLimiter.Enforce(device, server);
         ImMetrics.ConnectedDevices.Set(registry.Count);
         ImLog.DeviceConnected(logger, device.ClientId, device.UserId, args.ProtocolVersion.ToString(), format.ToString());
@@ -72,7 +76,7 @@ internal sealed class DeviceLifecycle(
 
         registry.Remove(args.ClientId, key);
         ImMetrics.ConnectedDevices.Set(registry.Count);
-        if (args.DisconnectType != MqttClientDisconnectType.Takeover)
+        if (args.DisconnectType != MqttClientDisconnectType.Takeover && !iotConnections.IsDevice(args.ClientId))
         {
             // A takeover keeps the client id online: the new connection's refresh decides (usually: no change).
             presence.Refresh(args.UserName ?? "");

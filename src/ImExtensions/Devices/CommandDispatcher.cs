@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MqttIm.ImExtensions.Devices.Storage;
+
+namespace MqttIm.ImExtensions.Devices;
+
+/// <summary>
+/// Sends a device's queued (and sent-but-unacknowledged) commands into its session, in seq order, one flush per device at a
+/// time. A command is marked sent before it is queued to the session and becomes delivered only on the device's PUBACK;
+/// whatever was sent but not acknowledged when the connection (or the broker) died is sent again on the next connect.
+/// </summary>
+internal sealed class CommandDispatcher(ICommandStore store, CommandRoutes routes, CommandOutcomes outcomes, IOptions<IotOptions> options, TimeProvider clock, ILogger<CommandDispatcher> logger)
+{
+    private static readonly CommandState[] Sendable = [CommandState.Queued, CommandState.Sent];
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _flushLocks = new(StringComparer.Ordinal);
+
+    /// <summary>A device's sync request: open commands after <paramref name="afterSeq"/> are sent again (delivered ones too, unchanged in state).</summary>
+    public async Task ResendAsync(string deviceId, long afterSeq, CancellationToken cancellationToken)
+    {
+        if (!routes.TryGet(deviceId, out var route))
+        {
+            return;
+        }
+
+        foreach (var command in await store.ListOpenAsync(deviceId, options.Value.MaxQueuedCommandsPerDevice, cancellationToken).ConfigureAwait(false))
+        {
+            if (command.State == CommandState.Delivered && command.Seq > afterSeq)
+            {
+                route.Channel.TryPublish(CommandMessages.For(command, route.IsMqtt5));
+            }
+        }
+
+        await FlushAsync(deviceId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task FlushAsync(string deviceId, CancellationToken cancellationToken)
+    {
+        if (!routes.TryGet(deviceId, out _))
+        {
+            return;
+        }
+
+        var gate = _flushLocks.GetOrAdd(deviceId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!routes.TryGet(deviceId, out var route))
+            {
+                return;
+            }
+
+            foreach (var command in await store.ListOpenAsync(deviceId, options.Value.MaxQueuedCommandsPerDevice, cancellationToken).ConfigureAwait(false))
+            {
+                if (command.State == CommandState.Delivered)
+                {
+                    continue;
+                }
+
+                var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+                if (now >= command.ExpiresAtMs)
+                {
+                    await outcomes.MoveAsync(command.CommandId, Sendable, CommandState.Expired, "expired before delivery", null, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                var sent = await store.TransitionAsync(command.CommandId, Sendable, CommandState.Sent, now, command.State == CommandState.Sent ? "resent" : null, null, cancellationToken).ConfigureAwait(false);
+                if (sent is null)
+                {
+                    continue;
+                }
+
+                DeviceLog.CommandState(logger, sent.CommandId, deviceId, "sent", $" (attempt {sent.Attempts})");
+                if (!route.Channel.TryPublish(CommandMessages.For(sent, route.IsMqtt5)))
+                {
+                    // The session is gone or full: the rest stays queued/sent and goes out on the next connect.
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using MqttIm.ImExtensions.Devices.Storage;
+
+namespace MqttIm.ImExtensions.Devices;
+
+/// <summary>
+/// <c>device/{id}/cmd/{commandId}/reply</c> from the device: <c>{"status":"succeeded|failed|rejected","result":…,"message":…}</c>
+/// (status defaults to succeeded). A reply that overtakes the PUBACK of its command also counts as its delivery.
+/// </summary>
+internal sealed class CommandReplyHandler(CommandOutcomes outcomes, CommandDispatcher dispatcher, DevicePresence presence, ILogger<CommandReplyHandler> logger)
+{
+    public async Task HandleAsync(InterceptingPublishEventArgs args, string deviceId, string commandId)
+    {
+        args.ProcessPublish = false;
+        presence.Touch(deviceId);
+        if (!TryRead(args.ApplicationMessage.Payload, out var state, out var result, out var message))
+        {
+            Refuse(args, deviceId, MqttPubAckReasonCode.PayloadFormatInvalid, """a reply is JSON: {"status":"succeeded|failed|rejected","result":…,"message":"…"}""");
+            return;
+        }
+
+        await outcomes.MoveAsync(commandId, [CommandState.Sent], CommandState.Delivered, "implied by the reply", null, args.CancellationToken).ConfigureAwait(false);
+        var moved = await outcomes.MoveAsync(commandId, [CommandState.Delivered], state, message, result, args.CancellationToken).ConfigureAwait(false);
+        if (moved is null)
+        {
+            Refuse(args, deviceId, MqttPubAckReasonCode.ImplementationSpecificError, $"command {commandId} is not awaiting a reply (unknown, final, or not this device's)");
+            return;
+        }
+
+        if (moved.DeviceId != deviceId)
+        {
+            // Unreachable through the ACL (a device publishes only below its own id); kept as a guard.
+            Refuse(args, deviceId, MqttPubAckReasonCode.NotAuthorized, "not this device's command");
+            return;
+        }
+
+        if (moved.State == CommandState.Queued)
+        {
+            await dispatcher.FlushAsync(deviceId, args.CancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void Refuse(InterceptingPublishEventArgs args, string deviceId, MqttPubAckReasonCode code, string reason)
+    {
+        args.Response.ReasonCode = code;
+        args.Response.ReasonString = reason;
+        DeviceLog.ReplyRefused(logger, deviceId, reason);
+    }
+
+    private static bool TryRead(System.Buffers.ReadOnlySequence<byte> payload, out CommandState state, out string? result, out string? message)
+    {
+        state = CommandState.Succeeded;
+        result = null;
+        message = null;
+        if (payload.Length == 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(payload);
+            using var document = JsonDocument.ParseValue(ref reader);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                result = document.RootElement.GetRawText();
+                return true;
+            }
+
+            if (document.RootElement.TryGetProperty("status", out var status))
+            {
+                switch (status.GetString())
+                {
+                    case "succeeded" or "success" or "ok":
+                        state = CommandState.Succeeded;
+                        break;
+                    case "failed":
+                        state = CommandState.Failed;
+                        break;
+                    case "rejected":
+                        state = CommandState.Rejected;
+                        break;
+                    default:
+                        return false;
+                }
+            }
+
+            result = document.RootElement.TryGetProperty("result", out var value) ? value.GetRawText() : null;
+            message = document.RootElement.TryGetProperty("message", out var text) && text.ValueKind == JsonValueKind.String ? text.GetString() : null;
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}

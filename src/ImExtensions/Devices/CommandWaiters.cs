@@ -1,0 +1,24 @@
+using System.Collections.Concurrent;
+using MqttIm.ImExtensions.Devices.Storage;
+
+namespace MqttIm.ImExtensions.Devices;
+
+/// <summary>Synchronous HTTP callers waiting for a command to reach a final state.</summary>
+internal sealed class CommandWaiters
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<CommandRecord>> _waiting = new(StringComparer.Ordinal);
+
+    /// <summary>Registers interest before the command is sent, so a fast reply is not missed.</summary>
+    public Task<CommandRecord> Register(string commandId) =>
+        _waiting.GetOrAdd(commandId, _ => new TaskCompletionSource<CommandRecord>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    public void Forget(string commandId) => _waiting.TryRemove(commandId, out _);
+
+    public void Completed(CommandRecord command)
+    {
+        if (!command.IsOpen && _waiting.TryRemove(command.CommandId, out var waiter))
+        {
+            waiter.TrySetResult(command);
+        }
+    }
+}

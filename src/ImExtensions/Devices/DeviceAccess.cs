@@ -1,0 +1,49 @@
+using MqttIm.ImExtensions.Devices.Storage;
+using MqttIm.ImExtensions.Groups;
+using MqttIm.ImExtensions.Storage;
+
+namespace MqttIm.ImExtensions.Devices;
+
+/// <summary>Which users may see and command which devices: the device's owners, directly or through a group.</summary>
+internal sealed class DeviceAccess(IDeviceStore devices, GroupDirectory groups, IConversationStore conversations)
+{
+    public async Task<bool> MayAccessAsync(string userId, string deviceId, CancellationToken cancellationToken)
+    {
+        var device = await devices.GetAsync(deviceId, cancellationToken).ConfigureAwait(false);
+        return device is not null && await IsOwnerAsync(userId, device, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> IsOwnerAsync(string userId, DeviceRecord device, CancellationToken cancellationToken)
+    {
+        foreach (var owner in device.Owners)
+        {
+            if (owner == userId)
+            {
+                return true;
+            }
+
+            if (owner.StartsWith(DeviceRegistry.GroupPrefix, StringComparison.Ordinal)
+                && (await groups.GetAsync(owner[DeviceRegistry.GroupPrefix.Length..], cancellationToken).ConfigureAwait(false))?.Find(userId) is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The owner principals that stand for this user: the user id and <c>group:{id}</c> of each of its groups.</summary>
+    public async Task<IReadOnlyCollection<string>> PrincipalsOfAsync(string userId, CancellationToken cancellationToken)
+    {
+        var principals = new List<string> { userId };
+        foreach (var conversation in await conversations.GetAllAsync(userId, cancellationToken).ConfigureAwait(false))
+        {
+            if (GroupConversations.GroupIdOf(conversation.ConversationId) is { } groupId)
+            {
+                principals.Add(DeviceRegistry.GroupPrefix + groupId);
+            }
+        }
+
+        return principals;
+    }
+}

@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using MqttIm.ImExtensions.Sessions;
+
+namespace MqttIm.ImExtensions.Devices;
+
+/// <summary>Closes a device's live connection when its credentials stop being valid (disabled, secret rotated, deleted).</summary>
+internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnections connections, MqttServer server, ILogger<DeviceKicker> logger)
+{
+    public async Task KickAsync(string deviceId, string reason)
+    {
+        if (!connections.IsDevice(deviceId) || registry.Find(deviceId) is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await server.DisconnectClientAsync(deviceId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.NotAuthorized, ReasonString = reason }).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not disconnect device {DeviceId}", deviceId);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+using Prometheus;
+
+namespace MqttIm.ImExtensions.Devices;
+
+/// <summary>Prometheus metrics of the device hub.</summary>
+internal static class DeviceMetrics
+{
+    public static readonly Counter Commands = Metrics.CreateCounter(
+        "mqttim_device_commands_total", "Device commands by outcome: issued, succeeded, failed, rejected, timed_out, expired, canceled, retried.", "outcome");
+
+    public static readonly Counter TelemetryPoints = Metrics.CreateCounter(
+        "mqttim_device_telemetry_points_total", "Telemetry uplinks stored.");
+
+    public static readonly Gauge ConnectedDevices = Metrics.CreateGauge(
+        "mqttim_devices_connected", "IoT devices connected to this node.");
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using MqttIm.ImExtensions.Routing;
+using MqttIm.ImExtensions.Sessions;
+
+namespace MqttIm.ImExtensions.Devices;
+
+/// <summary>PUBLISH on <c>device/{id}/…</c> by the device (the ACL allowed it): telemetry, command replies and sync requests.</summary>
+internal sealed class DeviceUplinks(TelemetryIngest telemetry, CommandReplyHandler replies, CommandDispatcher dispatcher)
+{
+    public Task HandleAsync(InterceptingPublishEventArgs args, ConnectedDevice device, ParsedTopic topic)
+    {
+        args.ProcessPublish = false;
+        var (first, remainder) = DeviceTopics.Split(topic.Rest);
+        switch (first)
+        {
+            case DeviceTopics.Telemetry:
+                return telemetry.HandleAsync(args, device.UserId, remainder);
+            case DeviceTopics.Commands:
+                return replies.HandleAsync(args, device.UserId, remainder[..remainder.IndexOf('/')]);
+            case DeviceTopics.Sync:
+                return SyncAsync(args, device.UserId);
+            default:
+                args.Response.ReasonCode = MqttPubAckReasonCode.TopicNameInvalid;
+                return Task.CompletedTask;
+        }
+    }
+
+    /// <summary><c>{"afterSeq":N}</c>: every open command after seq N is sent again (a device that saw a gap or lost its state).</summary>
+    private async Task SyncAsync(InterceptingPublishEventArgs args, string deviceId)
+    {
+        long afterSeq = 0;
+        try
+        {
+            if (args.ApplicationMessage.Payload.Length > 0)
+            {
+                var reader = new Utf8JsonReader(args.ApplicationMessage.Payload);
+                using var document = JsonDocument.ParseValue(ref reader);
+                afterSeq = document.RootElement.TryGetProperty("afterSeq", out var value) ? value.GetInt64() : 0;
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            args.Response.ReasonCode = MqttPubAckReasonCode.PayloadFormatInvalid;
+            args.Response.ReasonString = """sync is {"afterSeq":N}""";
+            return;
+        }
+
+        await dispatcher.ResendAsync(deviceId, afterSeq, args.CancellationToken).ConfigureAwait(false);
+    }
+}

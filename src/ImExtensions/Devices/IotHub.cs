@@ -1,0 +1,64 @@
+using MQTTnet.Server;
+using MqttIm.ImExtensions.Sessions;
+
+namespace MqttIm.ImExtensions.Devices;
+
+/// <summary>The device hub's part of the MQTTnet events (called by MqttServerHooks after the IM handlers).</summary>
+internal sealed class IotHub(
+    IotConnections connections,
+    ConnectedDeviceRegistry registry,
+    DevicePresence presence,
+    DeviceSubscriptions subscriptions,
+    CommandRoutes routes,
+    CommandOutcomes outcomes,
+    MqttServer server)
+{
+    private const string DevicePrefix = "device/";
+
+    public async Task OnConnectedAsync(ClientConnectedEventArgs args)
+    {
+        if (!connections.IsDevice(args.ClientId) || registry.Find(args.ClientId) is not { } device)
+        {
+            return;
+        }
+
+        presence.SetOnline(device.UserId, true);
+        await subscriptions.RestoreAsync(device, server).ConfigureAwait(false);
+    }
+
+    public Task OnDisconnectedAsync(ClientDisconnectedEventArgs args)
+    {
+        if (connections.IsDevice(args.ClientId))
+        {
+            routes.Remove(args.UserName ?? args.ClientId, args.RemoteEndPoint?.ToString() ?? "local");
+            if (args.DisconnectType != MqttClientDisconnectType.Takeover)
+            {
+                presence.SetOnline(args.UserName ?? args.ClientId, false);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task OnSessionDeletedAsync(SessionDeletedEventArgs args)
+    {
+        subscriptions.ForgetSession(args.Id);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The PUBACK of a command downlink is what makes it delivered.</summary>
+    public async Task OnAcknowledgedAsync(ClientAcknowledgedPublishPacketEventArgs args)
+    {
+        var topic = args.PublishPacket.Topic;
+        if (!topic.StartsWith(DevicePrefix, StringComparison.Ordinal) || !connections.IsDevice(args.ClientId))
+        {
+            return;
+        }
+
+        var parsed = Routing.ParsedTopic.Parse(topic);
+        if (parsed.Target == args.UserName && DeviceTopics.CommandIdOfDownlink(parsed.Rest) is { } commandId)
+        {
+            await outcomes.MoveAsync(commandId, [Storage.CommandState.Sent], Storage.CommandState.Delivered, "PUBACK", null, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+}
