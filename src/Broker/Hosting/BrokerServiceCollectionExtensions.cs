@@ -94,6 +94,7 @@ internal static class BrokerHostExtensions
         app.MapPresenceEndpoints();
         app.MapGroupAdminEndpoints();
         app.MapNotificationEndpoints();
+        app.MapRoomEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }

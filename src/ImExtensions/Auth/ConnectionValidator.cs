@@ -7,7 +7,7 @@ using MqttIm.ImExtensions.Sessions;
 namespace MqttIm.ImExtensions.Auth;
 
 /// <summary>CONNECT: username = user id, password = access token; the client id must not belong to another user's session.</summary>
-internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwnership ownership, DeviceLifecycle lifecycle, ILogger<ConnectionValidator> logger)
+internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwnership ownership, DeviceLifecycle lifecycle, Rooms.RoomGrants roomGrants, ILogger<ConnectionValidator> logger)
 {
     public async Task ValidateAsync(ValidatingConnectionEventArgs args)
     {
@@ -41,6 +41,7 @@ internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwne
             lifecycle.ForgetSessionState(args.ClientId);
         }
 
+        roomGrants.Remember(string.IsNullOrEmpty(args.ClientId) ? args.AssignedClientIdentifier : args.ClientId, args.Password);
         args.ReasonCode = MqttConnectReasonCode.Success;
     }
 

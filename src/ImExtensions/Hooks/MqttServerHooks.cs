@@ -18,6 +18,7 @@ internal sealed class MqttServerHooks
     private readonly DeviceLifecycle _lifecycle;
     private readonly SubscriptionInterceptor _subscriptions;
     private readonly PublishInterceptor _publishes;
+    private readonly Rooms.RoomJoinHandler _rooms;
     private readonly ILogger<MqttServerHooks> _logger;
     private readonly LogThrottle _overflowLog;
 
@@ -26,12 +27,14 @@ internal sealed class MqttServerHooks
         DeviceLifecycle lifecycle,
         SubscriptionInterceptor subscriptions,
         PublishInterceptor publishes,
+        Rooms.RoomJoinHandler rooms,
         ILogger<MqttServerHooks> logger)
     {
         _connections = connections;
         _lifecycle = lifecycle;
         _subscriptions = subscriptions;
         _publishes = publishes;
+        _rooms = rooms;
         _logger = logger;
         _overflowLog = new LogThrottle(TimeProvider.System, TimeSpan.FromSeconds(1));
     }
@@ -67,6 +70,7 @@ internal sealed class MqttServerHooks
 
         server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
+        server.ClientDisconnectedAsync += args => Guard("room-leave", args.ClientId, () => _rooms.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("session-deleted", args.Id, () => _lifecycle.OnSessionDeletedAsync(args));
 
         server.InterceptingSubscriptionAsync += async args =>

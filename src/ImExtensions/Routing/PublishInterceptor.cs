@@ -17,6 +17,7 @@ internal sealed class PublishInterceptor(
     ChatSendHandler chat,
     RpcDispatcher rpc,
     PublishRateGate rateGate,
+    Rooms.RoomSendHandler rooms,
     ILogger<PublishInterceptor> logger)
 {
     public Task InterceptAsync(InterceptingPublishEventArgs args)
@@ -52,6 +53,7 @@ internal sealed class PublishInterceptor(
             TopicKind.C2cSend => chat.HandleC2cAsync(args, device, topic.Target),
             TopicKind.GroupSend => chat.HandleGroupAsync(args, device, topic.Target),
             TopicKind.Rpc => rpc.HandleAsync(args, device, topic.Target),
+            TopicKind.Room => rooms.HandleAsync(args, device, topic.Target),
             _ => Task.CompletedTask,
         };
     }

@@ -19,6 +19,7 @@ internal sealed class SubscriptionInterceptor(
     PresenceWatchPolicy presencePolicy,
     PresenceWatchers presenceWatchers,
     PresenceTracker presenceTracker,
+    Rooms.RoomJoinHandler rooms,
     ILogger<SubscriptionInterceptor> logger)
 {
     public async Task InterceptSubscribeAsync(InterceptingSubscriptionEventArgs args)
@@ -56,6 +57,17 @@ internal sealed class SubscriptionInterceptor(
             return;
         }
 
+        if (parsed.Kind == TopicKind.Room)
+        {
+            // Joining a live room: granted without MQTTnet storing it; frames go straight to the viewer's session.
+            if (await rooms.JoinAsync(args, device, parsed.Target).ConfigureAwait(false) is { } denial)
+            {
+                Deny(args, device.UserId, denial);
+            }
+
+            return;
+        }
+
         if (parsed.Kind != TopicKind.Inbox)
         {
             return;
@@ -77,6 +89,12 @@ internal sealed class SubscriptionInterceptor(
             presenceWatchers.Remove(args.ClientId, parsed.Target);
             args.ProcessUnsubscription = false;
             args.Response.ReasonCode = MqttUnsubscribeReasonCode.Success;
+            return;
+        }
+
+        if (parsed.Kind == TopicKind.Room)
+        {
+            rooms.Leave(args, parsed.Target);
             return;
         }
 
