@@ -59,6 +59,7 @@ internal sealed class RoomFramePump(
     /// <summary>One window (internal for tests that drive the pump by hand).</summary>
     internal void Tick()
     {
+        var backlog = 0;
         foreach (var room in directory.Rooms)
         {
             if (!node.IsClustered)
@@ -80,6 +81,7 @@ internal sealed class RoomFramePump(
                     viewer.Pump(_options);
                 }
 
+                backlog += viewer.BacklogFrames;
                 if (viewer.Cut)
                 {
                     _cut.Add(viewer);
@@ -97,6 +99,7 @@ internal sealed class RoomFramePump(
             }
         }
 
+        RoomMetrics.BacklogFrames.Set(backlog);
         foreach (var viewer in _cut)
         {
             RoomMetrics.ViewersCut.Inc();
