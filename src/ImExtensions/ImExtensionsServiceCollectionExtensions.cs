@@ -21,6 +21,7 @@ using MqttIm.ImExtensions.Storage.Sqlite;
 using MqttIm.ImExtensions.Storage.Postgres;
 using MqttIm.ImExtensions.Storage.Mongo;
 using MqttIm.ImExtensions.Cluster;
+using MqttIm.ImExtensions.Operations;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -30,7 +31,8 @@ public static class ImExtensionsServiceCollectionExtensions
     public static IServiceCollection AddMqttImExtensions(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName));
+        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName)).ValidateDataAnnotations()
+            .Validate(a => a.DefaultTokenLifetime <= a.MaxTokenLifetime, "Auth:DefaultTokenLifetime must not exceed Auth:MaxTokenLifetime").ValidateOnStart();
         services.AddOptions<AclOptions>().Bind(configuration.GetSection(AclOptions.SectionName));
         services.AddOptions<GroupOptions>().Bind(configuration.GetSection(GroupOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ChatOptions>().Bind(configuration.GetSection(ChatOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
@@ -72,14 +74,16 @@ public static class ImExtensionsServiceCollectionExtensions
 
             return StackExchange.Redis.ConnectionMultiplexer.Connect(cluster.Redis);
         });
+        services.AddDurableStores(configuration); // PostgreSQL or MongoDB when configured; the SQLite lines below fill in otherwise
         services.TryAddSingleton<IMessageStore, SqliteMessageStore>();
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
+        services.AddMqttImCluster(configuration); // Redis allocator and router when Cluster:Redis is set; the in-process ones below otherwise
         services.TryAddSingleton<ISeqAllocator>(sp => new InMemorySeqAllocator(sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync));
         services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
 
         services.TryAddSingleton<ConnectedDeviceRegistry>();
-        services.TryAddSingleton<ClientIdOwnership>();
+        services.AddSessionPolicy(configuration);
         services.AddPresenceAndDevicePolicy(configuration);
         services.TryAddSingleton<DeviceLifecycle>();
         services.TryAddSingleton<DirectSessionPublisher>();
@@ -111,6 +115,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<RpcDispatcher>();
         services.TryAddSingleton<SubscriptionInterceptor>();
         services.TryAddSingleton<PublishInterceptor>();
+        services.AddMqttImOperations(); // the console's views: granted subscriptions, connected clients
         services.TryAddSingleton<MqttServerHooks>();
         return services;
     }

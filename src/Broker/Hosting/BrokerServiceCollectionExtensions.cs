@@ -72,8 +72,10 @@ internal static class BrokerHostExtensions
         builder.Services.AddMqttConnectionHandler();
         builder.Services.AddConnections();
         builder.Services.AddSingleton<GuardedMqttConnectionHandler>();
+        builder.Services.AddSingleton<PendingConnectionGate>();
         builder.Services.AddMqttImExtensions(configuration);
         builder.Services.AddProblemDetails();
+        builder.Services.AddMqttImWebPages(configuration);
         builder.Services.AddHostedService<ReadyAnnouncer>();
         return builder;
     }
@@ -84,6 +86,7 @@ internal static class BrokerHostExtensions
         var hooks = app.Services.GetRequiredService<MqttServerHooks>();
         app.UseMqttServer(hooks.Attach);
         app.UseWebSockets();
+        app.UseMqttImWebPages();
         app.MapConnectionHandler<GuardedMqttConnectionHandler>(listen.WebSocketPath, options =>
         {
             options.Transports = HttpTransportType.WebSockets;
@@ -94,6 +97,7 @@ internal static class BrokerHostExtensions
         app.MapPresenceEndpoints();
         app.MapGroupAdminEndpoints();
         app.MapNotificationEndpoints();
+        app.MapEntryEndpoints();
         app.MapRoomEndpoints();
         app.MapMetrics("/metrics");
         return app;

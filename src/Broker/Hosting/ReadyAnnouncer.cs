@@ -38,5 +38,6 @@ internal sealed class ReadyAnnouncer(
         var https = endpoints.Https is null ? "" : $" https={BoundEndpoints.PortOf(endpoints.Https)}";
         // Console, not only the logger: the line is a contract for scripts and must not depend on log levels.
         Console.WriteLine($"{ReadyMarker} mqtt={BoundEndpoints.PortOf(endpoints.Mqtt)}{tls} http={BoundEndpoints.PortOf(endpoints.Http)}{https} ws={listen.Value.WebSocketPath} pid={Environment.ProcessId}");
+        Console.WriteLine($"Chat demo: http://localhost:{BoundEndpoints.PortOf(endpoints.Http)}/   operations console: http://localhost:{BoundEndpoints.PortOf(endpoints.Http)}/console/");
     }
 }

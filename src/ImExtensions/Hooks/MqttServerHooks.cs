@@ -3,6 +3,7 @@ using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Operations;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Sessions;
 
@@ -21,15 +22,18 @@ internal sealed class MqttServerHooks
     private readonly Rooms.RoomJoinHandler _rooms;
     private readonly ILogger<MqttServerHooks> _logger;
     private readonly LogThrottle _overflowLog;
+    private readonly ClientSubscriptions _grantedSubscriptions;
 
     public MqttServerHooks(
         ConnectionValidator connections,
         DeviceLifecycle lifecycle,
         SubscriptionInterceptor subscriptions,
         PublishInterceptor publishes,
-        Rooms.RoomJoinHandler rooms,
-        ILogger<MqttServerHooks> logger)
+        ILogger<MqttServerHooks> logger,
+        ClientSubscriptions grantedSubscriptions,
+        Rooms.RoomJoinHandler rooms)
     {
+        _grantedSubscriptions = grantedSubscriptions;
         _connections = connections;
         _lifecycle = lifecycle;
         _subscriptions = subscriptions;
@@ -72,12 +76,21 @@ internal sealed class MqttServerHooks
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("room-leave", args.ClientId, () => _rooms.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("session-deleted", args.Id, () => _lifecycle.OnSessionDeletedAsync(args));
+        server.SessionDeletedAsync += args =>
+        {
+            _grantedSubscriptions.SessionEnded(args.Id);
+            return Task.CompletedTask;
+        };
 
         server.InterceptingSubscriptionAsync += async args =>
         {
             try
             {
                 await _subscriptions.InterceptSubscribeAsync(args).ConfigureAwait(false);
+                if ((int)args.Response.ReasonCode < 0x80)
+                {
+                    _grantedSubscriptions.Granted(args.ClientId, args.TopicFilter.Topic, (int)args.TopicFilter.QualityOfServiceLevel);
+                }
             }
             catch (Exception ex)
             {
@@ -92,6 +105,7 @@ internal sealed class MqttServerHooks
             try
             {
                 await _subscriptions.InterceptUnsubscribeAsync(args).ConfigureAwait(false);
+                _grantedSubscriptions.Removed(args.ClientId, args.Topic);
             }
             catch (Exception ex)
             {

@@ -27,7 +27,7 @@ internal static class RoomMetrics
         "mqttim_room_viewers_cut_total", "Viewers disconnected because even their gift/system backlog exceeded Rooms:MaxReliableBacklogFrames.");
 
     public static readonly Gauge BacklogFrames = Metrics.CreateGauge(
-        "mqttim_room_viewer_backlog_frames", "Frames held for viewers that are behind, summed over this node's viewers (bounded by Rooms:ViewerQueueFrames each).");
+        "mqttim_room_viewer_backlog_frames", "Frames held for viewers that are behind, summed over this node's viewers (per viewer: Rooms:ViewerQueueFrames, plus frames holding gifts up to Rooms:MaxReliableBacklogFrames).");
 
     public static readonly Gauge Viewers = Metrics.CreateGauge(
         "mqttim_room_viewers", "Room viewers connected to this node (all rooms).");

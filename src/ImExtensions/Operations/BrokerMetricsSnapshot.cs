@@ -1,0 +1,51 @@
+using System.Diagnostics;
+using MqttIm.ImExtensions.Diagnostics;
+
+namespace MqttIm.ImExtensions.Operations;
+
+/// <summary>
+/// The broker's counters at one instant, read from the same prometheus-net metrics that <c>/metrics</c> exports, as
+/// JSON for the console: the page polls it and charts the differences, so it never parses Prometheus text.
+/// Counters are totals since start; rates are the client's job (two snapshots, their <see cref="TimeMs"/> apart).
+/// </summary>
+public sealed record BrokerMetricsSnapshot(
+    string NodeId,
+    long TimeMs,
+    double UptimeSeconds,
+    long ConnectedClients,
+    long Subscriptions,
+    double MessagesAccepted,
+    double MessagesDuplicate,
+    IReadOnlyDictionary<string, double> MessagesRejected,
+    double InboxDeliveries,
+    double StoreCommits,
+    double StoreCommitSecondsSum,
+    double StoreCommitMessagesSum,
+    double QueueOverflowDrops,
+    IReadOnlyDictionary<string, double> AclDenials,
+    long ProcessResidentBytes,
+    long ManagedHeapBytes)
+{
+    private static readonly DateTimeOffset Started = Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
+    public static BrokerMetricsSnapshot Take(string nodeId, TimeProvider time, int subscriptions) => new(
+        nodeId,
+        time.GetUtcNow().ToUnixTimeMilliseconds(),
+        (time.GetUtcNow() - Started).TotalSeconds,
+        (long)ImMetrics.ConnectedDevices.Value,
+        subscriptions,
+        ImMetrics.MessagesAccepted.Value,
+        ImMetrics.MessagesDuplicate.Value,
+        ByLabel(ImMetrics.MessagesRejected),
+        ImMetrics.InboxDeliveries.Value,
+        ImMetrics.CommitSeconds.Count,
+        ImMetrics.CommitSeconds.Sum,
+        ImMetrics.CommitBatchSize.Sum,
+        ImMetrics.QueueOverflowDrops.Value,
+        ByLabel(ImMetrics.AclDenials),
+        Environment.WorkingSet,
+        GC.GetTotalMemory(forceFullCollection: false));
+
+    private static Dictionary<string, double> ByLabel(Prometheus.Counter counter) =>
+        counter.GetAllLabelValues().ToDictionary(labels => labels[0], labels => counter.WithLabels(labels).Value, StringComparer.Ordinal);
+}

@@ -1,0 +1,16 @@
+namespace MqttIm.ImExtensions.Operations;
+
+/// <summary>One connected MQTT client as the operations console shows it (no MQTTnet types past the hook boundary).</summary>
+public sealed record ConnectedClientView(
+    string ClientId,
+    string? UserId,
+    string Endpoint,
+    string ProtocolVersion,
+    string Platform,
+    long ConnectedMs,
+    long MessagesReceived,
+    long MessagesSent,
+    long BytesReceived,
+    long BytesSent,
+    long PendingMessages,
+    IReadOnlyList<SubscriptionView> Subscriptions);
