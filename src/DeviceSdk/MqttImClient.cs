@@ -182,6 +182,8 @@ public sealed partial class MqttImClient : IAsyncDisposable
                     throw new InvalidOperationException($"subscribe to {item.TopicFilter.Topic} refused: {item.ResultCode} {subscribed.ReasonString}");
                 }
             }
+
+            await RejoinRoomsAsync(timeout.Token).ConfigureAwait(false);
         }
 
         if (Options.SyncOnConnect)
@@ -206,6 +208,10 @@ public sealed partial class MqttImClient : IAsyncDisposable
             else if (message.Topic == _inboxTopic)
             {
                 OnInboxEvent(WireCodec.Decode(InboxEvent.Parser, message.Payload, message.ContentType));
+            }
+            else
+            {
+                TryRouteRoomFrame(message);
             }
         }
         catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException or FormatException or DecoderFallbackException)

@@ -11,6 +11,7 @@ using MqttIm.ImExtensions.Hooks;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Presence;
 using MqttIm.ImExtensions.Moderation;
+using MqttIm.ImExtensions.Rooms;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Rpc;
 using MqttIm.ImExtensions.Sequencing;
@@ -100,6 +101,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<MessageCommitQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<MessageCommitQueue>());
         services.TryAddSingleton<UplinkResponder>();
+        services.AddRooms(configuration);
         services.AddModeration(configuration); // the sensitive-word filter, when configured, replaces the pass-through below
         services.TryAddSingleton<IContentFilter, PassThroughContentFilter>();
         services.TryAddSingleton<SendRequestReader>();

@@ -5,7 +5,7 @@ namespace MqttIm.Bench;
 /// <summary>Command line: <c>--scenario relay,fanout,conns,chat,group,chat-cluster</c>, <c>--quick</c>, <c>--write path</c>, plus knobs.</summary>
 public sealed class BenchOptions
 {
-    public static readonly string[] AllScenarios = ["relay", "fanout", "conns", "chat", "group", "push", "chat-cluster"];
+    public static readonly string[] AllScenarios = ["relay", "fanout", "conns", "chat", "group", "push", "chat-cluster", "room"];
 
     public List<string> Scenarios { get; } = [.. AllScenarios];
 
@@ -80,6 +80,13 @@ public sealed class BenchOptions
 
     public double GroupLargeRate { get; private set; } = 200;
 
+    /// <summary>Viewers of the one room in the room scenario, its offered msgs/s (10% gifts) and sending connections.</summary>
+    public int RoomViewers { get; private set; } = 10_000;
+
+    public double RoomRate { get; private set; } = 400;
+
+    public int RoomSenders { get; private set; } = 4;
+
     public string CommandLine { get; private set; } = "";
 
     public static BenchOptions Parse(string[] args)
@@ -115,6 +122,7 @@ public sealed class BenchOptions
                     o.FanoutSubscribers = 50;
                     o.GroupLargeMembers = 5_000;
                     o.GroupLargeOnline = 300;
+                    o.RoomViewers = 1_000;
                     break;
                 case "--write": o.WritePath = Next(); break;
                 case "--mosquitto": o.MosquittoPath = Next(); break;
@@ -146,6 +154,9 @@ public sealed class BenchOptions
                 case "--group-window": o.GroupWindow = Math.Max(1, NextInt()); break;
                 case "--group-rate": o.GroupSmallRate = NextDouble(); break;
                 case "--group-large-rate": o.GroupLargeRate = NextDouble(); break;
+                case "--room-viewers": o.RoomViewers = Math.Max(1, NextInt()); break;
+                case "--room-rate": o.RoomRate = Math.Max(1, NextDouble()); break;
+                case "--room-senders": o.RoomSenders = Math.Max(1, NextInt()); break;
                 case "-h" or "--help":
                     throw new HelpRequestedException();
                 default:
@@ -166,7 +177,7 @@ public sealed class BenchOptions
 
           dotnet run -c Release --project tests/MqttIm.Bench -- [options]
 
-          --scenario LIST      relay,fanout,conns,chat,group,push,chat-cluster (default: all; chat-cluster starts 3 nodes + Redis + PostgreSQL)
+          --scenario LIST      relay,fanout,conns,chat,group,push,chat-cluster,room (default: all; chat-cluster starts 3 nodes + Redis + PostgreSQL)
           --quick              ~1 minute smoke run (3 s runs, 1,000 connections/users)
           --write PATH         write the markdown report (e.g. docs/BENCHMARKS.md)
           --seconds N          measured seconds per run (default 10), --warmup N (default 2)
@@ -181,7 +192,8 @@ public sealed class BenchOptions
           --group-members N    small group size, all online (500); --group-window N published-not-fully-delivered (16)
           --group-large-members N  large group size (20000), --group-online N of them online (1000)
           --group-senders N    sending members (4); --group-rate N small-group offered msgs/s (100), --group-large-rate N (200)
-          --brokers LIST       mqttim,mosquitto (default both) for relay, fanout and conns
+          --room-viewers N     viewers of the one room (10000); --room-rate N offered msgs/s, 10% gifts (400); --room-senders N (4)
+          --brokers LIST       mqttim,mosquitto (default both) for relay, fanout, conns and room
           --mosquitto PATH     mosquitto binary (/usr/sbin/mosquitto)
           --broker-dll PATH    MqttIm.Broker.dll (default: src/Broker/bin/Release/net10.0)
         """;

@@ -152,6 +152,8 @@ public sealed partial class MqttImBroker : BrokerUnderTest
             "--Logging:LogLevel:Default=Warning",
             // The per-client publish limit (default 200/s) protects production brokers; a benchmark measures the broker, not the limit.
             "--Moderation:PublishesPerSecond=0",
+            // Likewise the per-user chat limit of rooms (the room scenario's senders send hundreds per second each).
+            "--Rooms:UserMessagesPerSecond=0",
             // MQTTIM_BENCH_BROKER_LOG=path keeps the broker's log (with connect/disconnect lines) for a run that needs explaining.
             Environment.GetEnvironmentVariable("MQTTIM_BENCH_BROKER_LOG") is { Length: > 0 } ? "--Logging:LogLevel:MqttIm=Debug" : "--Logging:LogLevel:MqttIm=Warning",
         }.Concat(extraArgs))

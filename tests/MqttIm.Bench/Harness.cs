@@ -105,7 +105,7 @@ public static class Clients
     public static async Task<IMqttClient> ConnectAsync(
         BrokerUnderTest broker, string userId, string clientId, string? subscribeTopic,
         Func<MqttApplicationMessageReceivedEventArgs, Task>? onMessage, CancellationToken ct,
-        MqttQualityOfServiceLevel subscribeQos = MqttQualityOfServiceLevel.AtLeastOnce)
+        MqttQualityOfServiceLevel subscribeQos = MqttQualityOfServiceLevel.AtLeastOnce, Action<MqttClientOptionsBuilder>? configure = null)
     {
         var client = Create();
         if (onMessage is not null)
@@ -113,7 +113,9 @@ public static class Clients
             client.ApplicationMessageReceivedAsync += onMessage;
         }
 
-        var result = await client.ConnectAsync(broker.ClientOptions(userId, clientId).Build(), ct).ConfigureAwait(false);
+        var options = broker.ClientOptions(userId, clientId);
+        configure?.Invoke(options);
+        var result = await client.ConnectAsync(options.Build(), ct).ConfigureAwait(false);
         if (result.ResultCode != MqttClientConnectResultCode.Success)
         {
             client.Dispose();
@@ -137,7 +139,8 @@ public static class Clients
     /// <summary>Connects <paramref name="count"/> clients, at most <paramref name="concurrency"/> at a time. Index i gets (user, clientId, topic).</summary>
     public static async Task<IMqttClient[]> ConnectManyAsync(
         BrokerUnderTest broker, int count, int concurrency, Func<int, (string User, string ClientId, string? Topic)> identity,
-        Func<int, Func<MqttApplicationMessageReceivedEventArgs, Task>?>? handler, TimeSpan timeLimit)
+        Func<int, Func<MqttApplicationMessageReceivedEventArgs, Task>?>? handler, TimeSpan timeLimit,
+        MqttQualityOfServiceLevel subscribeQos = MqttQualityOfServiceLevel.AtLeastOnce, Action<MqttClientOptionsBuilder>? configure = null)
     {
         var clients = new IMqttClient[count];
         using var cts = new CancellationTokenSource(timeLimit);
@@ -154,7 +157,7 @@ public static class Clients
                 }
 
                 var (user, clientId, topic) = identity(i);
-                clients[i] = await ConnectAsync(broker, user, clientId, topic, handler?.Invoke(i), cts.Token).ConfigureAwait(false);
+                clients[i] = await ConnectAsync(broker, user, clientId, topic, handler?.Invoke(i), cts.Token, subscribeQos, configure).ConfigureAwait(false);
                 if (count >= 2000 && (i + 1) % 2000 == 0)
                 {
                     Log.Info(Fmt.Inv($"  {broker.Name}: {i + 1:N0}/{count:N0} connected after {progress.Elapsed.TotalSeconds:F1} s"));

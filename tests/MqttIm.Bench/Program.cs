@@ -138,6 +138,9 @@ foreach (var scenario in options.Scenarios)
             }
 
             break;
+        case "room":
+            await PerBroker("room", Fmt.Inv($"{options.RoomViewers:N0} viewers"), async broker => Emit(await RoomScenario.RunAsync(broker, options)));
+            break;
         case "group":
             Log.Info("group on MqttIm");
             await GroupScenario.RunAsync(brokerDll, options, Emit);
@@ -219,6 +222,14 @@ static string Summary(List<ResultRow> rows, BenchOptions o)
                 sb.AppendLine(Fmt.Inv($"- {scenario} {qos}: MqttIm / Mosquitto throughput = {Ratio(im.Value, mq.Value)} ({im.Throughput} vs {mq.Throughput}; p99 {im.P99} vs {mq.P99})"));
             }
         }
+    }
+
+    var ri = rows.FirstOrDefault(r => r.Scenario == "room" && r.Broker == "MqttIm" && r.Secondary > 0);
+    var rm = rows.FirstOrDefault(r => r.Scenario == "room" && r.Broker == "Mosquitto" && r.Secondary > 0);
+    if (ri is not null && rm is not null)
+    {
+        var cpuRatio = ri.Secondary / rm.Secondary;
+        sb.AppendLine(Fmt.Inv($"- room: broker CPU per delivered room message MqttIm / Mosquitto = {cpuRatio:F2}× ({ri.Secondary:F2} vs {rm.Secondary:F2} µs; delivered {ri.Throughput} vs {rm.Throughput}; p99 {ri.P99} vs {rm.P99}) — target ≤ 0.25: {(cpuRatio <= 0.25 ? "met" : "NOT met")}"));
     }
 
     var ci = rows.FirstOrDefault(r => r.Scenario == "conns" && r.Broker == "MqttIm" && r.Secondary > 0);

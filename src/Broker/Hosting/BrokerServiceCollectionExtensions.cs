@@ -103,6 +103,7 @@ internal static class BrokerHostExtensions
         app.MapEntryEndpoints();
         app.MapPushEndpoints();
         app.MapDeviceEndpoints();
+        app.MapRoomEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }

@@ -12,4 +12,8 @@ internal static class Topics
     public static string GroupSend(string groupId) => $"im/group/{groupId}";
 
     public static string Rpc(string method) => $"im/rpc/{method}";
+
+    public const string RoomPrefix = "room/";
+
+    public static string Room(string roomId) => RoomPrefix + roomId;
 }

@@ -14,6 +14,7 @@ internal sealed class ConnectionValidator(
     TokenExpiryEnforcer tokenExpiry,
     SessionExpiryTracker sessionExpiry,
     Devices.DeviceAuthenticator devices,
+    Rooms.RoomGrants roomGrants,
     ILogger<ConnectionValidator> logger)
 {
     public async Task ValidateAsync(ValidatingConnectionEventArgs args)
@@ -57,6 +58,7 @@ internal sealed class ConnectionValidator(
         var clientId = string.IsNullOrEmpty(args.ClientId) ? args.AssignedClientIdentifier : args.ClientId;
         tokenExpiry.Validated(clientId, expiresAt);
         sessionExpiry.Connecting(clientId, args.CleanSession ?? true, args.SessionExpiryInterval);
+        roomGrants.Remember(clientId, args.Password);
         args.ReasonCode = MqttConnectReasonCode.Success;
     }
 

@@ -9,7 +9,7 @@ public sealed class JwtTokenIssuer(SigningKeys keys, AuthOptions options)
 {
     private readonly JsonWebTokenHandler _handler = new();
 
-    public IssuedToken Issue(string userId, TimeSpan? lifetime = null)
+    public IssuedToken Issue(string userId, TimeSpan? lifetime = null, IDictionary<string, object>? claims = null)
     {
         if (!UserIds.IsValid(userId))
         {
@@ -31,6 +31,7 @@ public sealed class JwtTokenIssuer(SigningKeys keys, AuthOptions options)
             NotBefore = now,
             Expires = expires,
             SigningCredentials = keys.MintingCredentials,
+            Claims = claims, // extra claims, e.g. the live rooms a token may view
         });
         return new IssuedToken(userId, token, new DateTimeOffset(expires, TimeSpan.Zero));
     }

@@ -19,6 +19,9 @@ internal sealed class TopicAclEvaluator(AclOptions options)
         TopicKind.Presence when filter.Rest.Length == 0 && UserIds.IsValid(filter.Target) => AclDecision.Allow,
         TopicKind.Presence => AclDecision.Deny("presence subscriptions name exactly one user: presence/{userId}, no wildcards"),
         TopicKind.Device => Devices.DeviceTopicAcl.CheckUserSubscribe(filter),
+        // Whether this user may view that room is RoomAccess's decision (it reads the room), asked by SubscriptionInterceptor.
+        TopicKind.Room when filter.Rest.Length == 0 && UserIds.IsValid(filter.Target) => AclDecision.Allow,
+        TopicKind.Room => AclDecision.Deny("room subscriptions name exactly one room: room/{roomId}, no wildcards"),
         _ => AclDecision.Deny($"{filter.Kind.ToString().ToLowerInvariant()} topics are not enabled on this broker"),
     };
 
@@ -36,6 +39,8 @@ internal sealed class TopicAclEvaluator(AclOptions options)
         TopicKind.GroupSend when UserIds.IsValid(topic.Target) => AclDecision.Allow,
         TopicKind.GroupSend => AclDecision.Invalid("im/group/{groupId}: a group id follows the user id rule: " + UserIds.Rule),
         TopicKind.ImReserved => AclDecision.Invalid("unknown im/… topic; see docs/PROTOCOL.md"),
+        TopicKind.Room when topic.Rest.Length == 0 && UserIds.IsValid(topic.Target) => AclDecision.Allow,
+        TopicKind.Room => AclDecision.Invalid("room/{roomId}: a room id follows the user id rule: " + UserIds.Rule),
         _ => AclDecision.Deny($"{topic.Kind.ToString().ToLowerInvariant()} topics are not enabled on this broker"),
     };
 }

@@ -19,6 +19,7 @@ internal sealed class MqttServerHooks
     private readonly DeviceLifecycle _lifecycle;
     private readonly SubscriptionInterceptor _subscriptions;
     private readonly PublishInterceptor _publishes;
+    private readonly Rooms.RoomJoinHandler _rooms;
     private readonly ILogger<MqttServerHooks> _logger;
     private readonly LogThrottle _overflowLog;
     private readonly Devices.IotHub _iot;
@@ -31,7 +32,8 @@ internal sealed class MqttServerHooks
         PublishInterceptor publishes,
         Devices.IotHub iot,
         ILogger<MqttServerHooks> logger,
-        ClientSubscriptions grantedSubscriptions)
+        ClientSubscriptions grantedSubscriptions,
+        Rooms.RoomJoinHandler rooms)
     {
         _iot = iot;
         _grantedSubscriptions = grantedSubscriptions;
@@ -39,6 +41,7 @@ internal sealed class MqttServerHooks
         _lifecycle = lifecycle;
         _subscriptions = subscriptions;
         _publishes = publishes;
+        _rooms = rooms;
         _logger = logger;
         _overflowLog = new LogThrottle(TimeProvider.System, TimeSpan.FromSeconds(1));
     }
@@ -74,6 +77,7 @@ internal sealed class MqttServerHooks
 
         server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
+        server.ClientDisconnectedAsync += args => Guard("room-leave", args.ClientId, () => _rooms.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("session-deleted", args.Id, () => _lifecycle.OnSessionDeletedAsync(args));
         server.ClientConnectedAsync += args => Guard("device-connected", args.ClientId, () => _iot.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("device-disconnected", args.ClientId, () => _iot.OnDisconnectedAsync(args));

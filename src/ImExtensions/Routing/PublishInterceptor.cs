@@ -18,6 +18,7 @@ internal sealed class PublishInterceptor(
     RpcDispatcher rpc,
     PublishRateGate rateGate,
     Devices.DeviceUplinks deviceUplinks,
+    Rooms.RoomSendHandler rooms,
     ILogger<PublishInterceptor> logger)
 {
     public Task InterceptAsync(InterceptingPublishEventArgs args)
@@ -61,6 +62,7 @@ internal sealed class PublishInterceptor(
             TopicKind.GroupSend => chat.HandleGroupAsync(args, device, topic.Target),
             TopicKind.Rpc => rpc.HandleAsync(args, device, topic.Target),
             TopicKind.Device => deviceUplinks.HandleAsync(args, device, topic),
+            TopicKind.Room => rooms.HandleAsync(args, device, topic.Target),
             _ => Task.CompletedTask,
         };
     }

@@ -20,6 +20,7 @@ internal sealed class SubscriptionInterceptor(
     PresenceWatchers presenceWatchers,
     PresenceTracker presenceTracker,
     Devices.DeviceSubscriptions deviceSubscriptions,
+    Rooms.RoomJoinHandler rooms,
     ILogger<SubscriptionInterceptor> logger)
 {
     public async Task InterceptSubscribeAsync(InterceptingSubscriptionEventArgs args)
@@ -69,6 +70,17 @@ internal sealed class SubscriptionInterceptor(
             return;
         }
 
+        if (parsed.Kind == TopicKind.Room)
+        {
+            // Joining a live room: granted without MQTTnet storing it; frames go straight to the viewer's session.
+            if (await rooms.JoinAsync(args, device, parsed.Target).ConfigureAwait(false) is { } denial)
+            {
+                Deny(args, device.UserId, denial);
+            }
+
+            return;
+        }
+
         if (parsed.Kind != TopicKind.Inbox)
         {
             return;
@@ -96,6 +108,12 @@ internal sealed class SubscriptionInterceptor(
             presenceWatchers.Remove(args.ClientId, parsed.Target);
             args.ProcessUnsubscription = false;
             args.Response.ReasonCode = MqttUnsubscribeReasonCode.Success;
+            return;
+        }
+
+        if (parsed.Kind == TopicKind.Room)
+        {
+            rooms.Leave(args, parsed.Target);
             return;
         }
 

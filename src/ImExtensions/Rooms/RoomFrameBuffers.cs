@@ -1,0 +1,67 @@
+using Google.Protobuf;
+using MQTTnet;
+using MQTTnet.Protocol;
+using MqttIm.Contracts.V1;
+using MqttIm.ImExtensions.Messaging;
+using WireFormat = MqttIm.ImExtensions.Messaging.WireFormat;
+
+namespace MqttIm.ImExtensions.Rooms;
+
+/// <summary>
+/// One merged frame and its encodings: each encoding is built once, on first use, and its payload buffer is shared by
+/// every viewer (and by the QoS 0 and QoS 1 messages). Only the frame pump touches it, so no locking.
+/// </summary>
+internal sealed class RoomFrameBuffers(string topic, RoomFrame frame, bool hasReliable, bool hasEphemeral)
+{
+    private readonly MqttApplicationMessage?[] _messages = new MqttApplicationMessage?[4];
+    private byte[]? _json;
+    private byte[]? _protobuf;
+    private RoomFrameBuffers? _reliableOnly;
+
+    public RoomFrame Frame { get; } = frame;
+
+    /// <summary>Carries gift or system messages: never dropped for a slow viewer.</summary>
+    public bool HasReliable { get; } = hasReliable;
+
+    /// <summary>Carries chat, likes or join/leave news: may be dropped for a slow viewer.</summary>
+    public bool HasEphemeral { get; } = hasEphemeral;
+
+    public int MessageCount => Frame.Messages.Count;
+
+    public MqttApplicationMessage MessageFor(WireFormat format, MqttQualityOfServiceLevel qos)
+    {
+        var index = (format == WireFormat.Json ? 0 : 2) + (qos == MqttQualityOfServiceLevel.AtMostOnce ? 0 : 1);
+        return _messages[index] ??= new MqttApplicationMessage
+        {
+            Topic = topic,
+            PayloadSegment = format == WireFormat.Json ? _json ??= PayloadCodec.Encode(Frame, WireFormat.Json) : _protobuf ??= Frame.ToByteArray(),
+            ContentType = PayloadCodec.ContentTypeOf(format),
+            QualityOfServiceLevel = qos,
+        };
+    }
+
+    /// <summary>The same frame without its ephemeral content (what a viewer that fell behind still gets); built once.</summary>
+    public RoomFrameBuffers ReliableOnly()
+    {
+        if (!HasEphemeral)
+        {
+            return this;
+        }
+
+        if (_reliableOnly is null)
+        {
+            var reduced = new RoomFrame { RoomId = Frame.RoomId, Viewers = Frame.Viewers, LastSeq = Frame.LastSeq, Closed = Frame.Closed, LikesTotal = Frame.LikesTotal };
+            foreach (var message in Frame.Messages)
+            {
+                if (RoomKinds.IsReliable(message.Kind))
+                {
+                    reduced.Messages.Add(message);
+                }
+            }
+
+            _reliableOnly = new RoomFrameBuffers(topic, reduced, hasReliable: true, hasEphemeral: false);
+        }
+
+        return _reliableOnly;
+    }
+}
