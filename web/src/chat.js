@@ -77,7 +77,7 @@ function start(session) {
   client.addEventListener('sendAck', (e) => onSendAck(e.detail));
   client.addEventListener('sendError', (e) => onSendError(e.detail));
   client.addEventListener('readReceipt', (e) => onReadReceipt(e.detail));
-  client.addEventListener('hint', (e) => syncConversations([e.detail.conversationId]));
+  client.addEventListener('hint', (e) => syncConversations([e.detail.conversationId]).catch((error) => toast(error.message)));
   client.addEventListener('presence', (e) => onPresence(e.detail));
   renderList();
   client.connect();

@@ -229,6 +229,8 @@ $('client-search').addEventListener('submit', (event) => {
   loadClients();
 });
 
+const versions = { V500: '5.0', V311: '3.1.1', V310: '3.1' };
+
 async function loadClients() {
   try {
     const search = $('client-search-text').value.trim();
@@ -243,7 +245,7 @@ async function loadClients() {
       const cell = el('td');
       cell.append(kick);
       tr.append(
-        el('td', 'mono', c.clientId), el('td', '', c.userId ?? '–'), el('td', '', c.protocolVersion.replace('V', '')),
+        el('td', 'mono', c.clientId), el('td', '', c.userId ?? '–'), el('td', '', versions[c.protocolVersion] ?? c.protocolVersion),
         el('td', 'mono small', c.endpoint), el('td', '', `${c.messagesReceived} / ${c.messagesSent}`), el('td', '', String(c.pendingMessages)),
         el('td', 'mono small', c.subscriptions.map((s) => s.filter).join(', ')), cell);
       return tr;
