@@ -30,7 +30,8 @@ public static class ImExtensionsServiceCollectionExtensions
     public static IServiceCollection AddMqttImExtensions(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName));
+        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName)).ValidateDataAnnotations()
+            .Validate(a => a.DefaultTokenLifetime <= a.MaxTokenLifetime, "Auth:DefaultTokenLifetime must not exceed Auth:MaxTokenLifetime").ValidateOnStart();
         services.AddOptions<AclOptions>().Bind(configuration.GetSection(AclOptions.SectionName));
         services.AddOptions<GroupOptions>().Bind(configuration.GetSection(GroupOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ChatOptions>().Bind(configuration.GetSection(ChatOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
@@ -72,14 +73,16 @@ public static class ImExtensionsServiceCollectionExtensions
 
             return StackExchange.Redis.ConnectionMultiplexer.Connect(cluster.Redis);
         });
+        services.AddDurableStores(configuration); // PostgreSQL or MongoDB when configured; the SQLite lines below fill in otherwise
         services.TryAddSingleton<IMessageStore, SqliteMessageStore>();
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
+        services.AddMqttImCluster(configuration); // Redis allocator and router when Cluster:Redis is set; the in-process ones below otherwise
         services.TryAddSingleton<ISeqAllocator>(sp => new InMemorySeqAllocator(sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync));
         services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
 
         services.TryAddSingleton<ConnectedDeviceRegistry>();
-        services.TryAddSingleton<ClientIdOwnership>();
+        services.AddSessionPolicy(configuration);
         services.AddPresenceAndDevicePolicy(configuration);
         services.TryAddSingleton<DeviceLifecycle>();
         services.TryAddSingleton<DirectSessionPublisher>();

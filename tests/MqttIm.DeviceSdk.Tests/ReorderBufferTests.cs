@@ -248,6 +248,46 @@ public sealed class ReorderBufferTests
         Assert.False(buffer.HasGap("group:left"));
     }
 
+    [Fact]
+    public async Task SyncAnswer_SkippedSeqsAreStepped_OtherHolesAreWaitedFor()
+    {
+        using var buffer = NewBuffer((_, _) => Task.CompletedTask, Never);
+        // Cluster: 2 is gone for good (its node died before storing it); 4 is still being committed on another node.
+        var page = new ConversationSync { ConversationId = Conversation, MaxSeq = 5, StartAfter = 0 };
+        page.Messages.Add([Message(1), Message(3), Message(5)]);
+        page.SkippedSeqs.Add(2);
+
+        buffer.OfferSynced(page, requestedCursor: 0);
+
+        Assert.Equal([1L, 3L], (await NextAsync(2)).Seqs());
+        Assert.True(buffer.HasGap(Conversation), "5 must wait for 4, which was not reported skipped");
+
+        buffer.Offer(Message(4));
+        Assert.Equal([4L, 5L], (await NextAsync(2)).Seqs());
+        Assert.Equal(5, buffer.Cursor(Conversation));
+    }
+
+    [Fact]
+    public async Task SyncAnswer_StartAfterMovesTheCursor_AHoleAtTheFrontIsNotSkippedByItself()
+    {
+        using var buffer = NewBuffer((_, _) => Task.CompletedTask, Never);
+        var page = new ConversationSync { ConversationId = "group:g9", MaxSeq = 12, StartAfter = 9 };
+        page.Messages.Add(Message(12, "group:g9"));
+
+        buffer.OfferSynced(page, requestedCursor: 0);
+
+        Assert.Equal(9, buffer.Cursor("group:g9"));
+        Assert.True(buffer.HasGap("group:g9"));
+
+        var later = new ConversationSync { ConversationId = "group:g9", MaxSeq = 12, StartAfter = 9 };
+        later.Messages.Add(Message(11, "group:g9"));
+        later.SkippedSeqs.Add(10);
+        buffer.OfferSynced(later, requestedCursor: 9);
+
+        Assert.Equal([11L, 12L], (await NextAsync(2)).Seqs());
+        Assert.False(buffer.HasGap("group:g9"));
+    }
+
     private static ChatMessage Message(long seq, string conversationId = Conversation) =>
         new() { ConversationId = conversationId, Seq = seq, Text = $"m{seq}" };
 

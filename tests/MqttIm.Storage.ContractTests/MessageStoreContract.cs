@@ -32,6 +32,8 @@ public abstract class MessageStoreContract : IAsyncLifetime
         ContentType = "text",
     };
 
+    internal static ClientMsgKey Key(string sender, string clientMsgId, string conversationId = "c2c:alice:bob") => new(conversationId, sender, clientMsgId);
+
     [Fact]
     public async Task GetMaxSeq_EmptyConversation_IsZero()
     {
@@ -97,10 +99,10 @@ public abstract class MessageStoreContract : IAsyncLifetime
         await Store.AppendAsync([Message("c2c:alice:bob", 1, clientMsgId: "m1"), Message("c2c:alice:bob", 2, clientMsgId: "")], _ct);
 
         var found = await Store.FindByClientMsgIdsAsync(
-            [new ClientMsgKey("alice", "m1"), new ClientMsgKey("bob", "m1"), new ClientMsgKey("alice", "m2"), new ClientMsgKey("alice", "")], _ct);
+            [Key("alice", "m1"), Key("bob", "m1"), Key("alice", "m2"), Key("alice", ""), new ClientMsgKey("c2c:alice:carol", "alice", "m1")], _ct);
 
         var only = Assert.Single(found);
-        Assert.Equal(new ClientMsgKey("alice", "m1"), only.Key);
+        Assert.Equal(Key("alice", "m1"), only.Key);
         Assert.Equal(1, only.Value.Seq);
     }
 
@@ -110,10 +112,10 @@ public abstract class MessageStoreContract : IAsyncLifetime
         var messages = Enumerable.Range(1, 1500).Select(i => Message("c2c:alice:bob", i, clientMsgId: $"m{i}")).ToList();
         await Store.AppendAsync(messages, _ct);
 
-        var found = await Store.FindByClientMsgIdsAsync(messages.Select(m => new ClientMsgKey("alice", m.ClientMsgId)).ToList(), _ct);
+        var found = await Store.FindByClientMsgIdsAsync(messages.Select(m => Key("alice", m.ClientMsgId)).ToList(), _ct);
 
         Assert.Equal(1500, found.Count);
-        Assert.Equal(777, found[new ClientMsgKey("alice", "m777")].Seq);
+        Assert.Equal(777, found[Key("alice", "m777")].Seq);
     }
 
     [Fact]
@@ -136,7 +138,7 @@ public abstract class MessageStoreContract : IAsyncLifetime
         try
         {
             Assert.Equal(3, await reopened.GetMaxSeqAsync("c2c:alice:bob", _ct));
-            Assert.Single(await reopened.FindByClientMsgIdsAsync([new ClientMsgKey("alice", "m2")], _ct));
+            Assert.Single(await reopened.FindByClientMsgIdsAsync([Key("alice", "m2")], _ct));
         }
         finally
         {
@@ -166,6 +168,79 @@ public abstract class MessageStoreContract : IAsyncLifetime
         {
             Assert.Equal(200, await Store.GetMaxSeqAsync($"c2c:user{w}:zed", _ct));
             Assert.Equal(200, (await Store.ReadAfterAsync($"c2c:user{w}:zed", 0, 1000, _ct)).Count);
+        }
+    }
+
+    [Fact]
+    public async Task Append_ResendOfAStoredMessage_IsReportedWithTheOriginal_AndNotStoredAgain()
+    {
+        await Store.AppendAsync([Message("c2c:alice:bob", 1, clientMsgId: "m1")], _ct);
+
+        var result = await Store.AppendAsync([Message("c2c:alice:bob", 2, clientMsgId: "m1"), Message("c2c:alice:bob", 3, clientMsgId: "m3")], _ct);
+
+        var duplicate = Assert.Single(result.Duplicates);
+        Assert.Equal(Key("alice", "m1"), duplicate.Key);
+        Assert.Equal(1, duplicate.Value.Seq);
+        Assert.Equal([1L, 3], (await Store.ReadAfterAsync("c2c:alice:bob", 0, 10, _ct)).Select(m => m.Seq));
+        Assert.Equal(3, await Store.GetMaxSeqAsync("c2c:alice:bob", _ct));
+    }
+
+    [Fact]
+    public async Task Append_SameClientMsgId_InAnotherConversation_IsAnotherMessage()
+    {
+        await Store.AppendAsync([Message("c2c:alice:bob", 1, clientMsgId: "m1")], _ct);
+
+        var result = await Store.AppendAsync([Message("c2c:alice:carol", 1, recipient: "carol", clientMsgId: "m1")], _ct);
+
+        Assert.Empty(result.Duplicates);
+        Assert.Equal(1, await Store.GetMaxSeqAsync("c2c:alice:carol", _ct));
+        Assert.Equal(2, (await Store.FindByClientMsgIdsAsync([Key("alice", "m1"), Key("alice", "m1", "c2c:alice:carol")], _ct)).Count);
+    }
+
+    [Fact]
+    public async Task Append_TwoNodesRaceTheSameResend_StoredOnce_EveryLoserSeesTheWinner()
+    {
+        var other = await CreateStoreAsync(reopenOf: Store);
+        try
+        {
+            // Each "node" allocated its own seq for the same send (as two nodes with a shared allocator would).
+            var attempts = Enumerable.Range(1, 8).Select(seq => Task.Run(() =>
+                (seq % 2 == 0 ? Store : other).AppendAsync([Message("c2c:alice:bob", seq, clientMsgId: "same")], _ct))).ToList();
+            var results = await Task.WhenAll(attempts);
+
+            var stored = Assert.Single(await Store.ReadAfterAsync("c2c:alice:bob", 0, 100, _ct));
+            Assert.Equal(7, results.Count(r => r.Duplicates.Count == 1));
+            Assert.All(results.Where(r => r.Duplicates.Count == 1), r => Assert.Equal(stored.Seq, r.Duplicates[Key("alice", "same")].Seq));
+            Assert.Equal(stored.Seq, await Store.GetMaxSeqAsync("c2c:alice:bob", _ct));
+        }
+        finally
+        {
+            await DisposeStoreAsync(other);
+        }
+    }
+
+    [Fact]
+    public async Task Append_TwoNodesOnOneConversation_AllStored_HeadIsTheHighestSeq()
+    {
+        var other = await CreateStoreAsync(reopenOf: Store);
+        try
+        {
+            var writers = new[] { Store, other }.Select((store, node) => Task.Run(async () =>
+            {
+                for (var batch = 0; batch < 25; batch++)
+                {
+                    var seqs = Enumerable.Range(batch * 8 + 1, 8).Where(s => s % 2 == node);
+                    await store.AppendAsync(seqs.Select(s => Message("c2c:alice:bob", s, clientMsgId: $"m{s}")).ToList(), _ct);
+                }
+            }));
+            await Task.WhenAll(writers);
+
+            Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), (await Store.ReadAfterAsync("c2c:alice:bob", 0, 1000, _ct)).Select(m => m.Seq));
+            Assert.Equal(200, await other.GetMaxSeqAsync("c2c:alice:bob", _ct));
+        }
+        finally
+        {
+            await DisposeStoreAsync(other);
         }
     }
 }

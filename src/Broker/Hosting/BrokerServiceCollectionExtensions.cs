@@ -72,6 +72,7 @@ internal static class BrokerHostExtensions
         builder.Services.AddMqttConnectionHandler();
         builder.Services.AddConnections();
         builder.Services.AddSingleton<GuardedMqttConnectionHandler>();
+        builder.Services.AddSingleton<PendingConnectionGate>();
         builder.Services.AddMqttImExtensions(configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddMqttImWebPages(configuration);
@@ -96,6 +97,7 @@ internal static class BrokerHostExtensions
         app.MapPresenceEndpoints();
         app.MapGroupAdminEndpoints();
         app.MapNotificationEndpoints();
+        app.MapEntryEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }

@@ -9,57 +9,132 @@ using MqttIm.ImExtensions.Diagnostics;
 namespace MqttIm.Broker.Listeners;
 
 /// <summary>
-/// Every MQTT connection, TCP or WebSocket, passes here before MQTTnet reads it: the packet-size guard, and a
-/// server-assigned id for MQTT 3.1.1 CONNECTs that come without one.
+/// Every MQTT connection, TCP or WebSocket, passes here before MQTTnet reads it. Before CONNECT: a bounded number of
+/// such connections, a small size limit and a short deadline for the CONNECT, which is checked against the spec (and
+/// gets a server-assigned id for MQTT 3.1.1 clients that come without one). After it: the packet-size guard and the
+/// per-packet checks of <see cref="ControlPacketValidator"/>, and the CONNACK announces the broker's real limits.
 /// </summary>
 internal sealed class GuardedMqttConnectionHandler(
     MqttConnectionHandler mqtt,
     IOptions<BrokerLimitsOptions> limits,
+    PendingConnectionGate pending,
     ILogger<GuardedMqttConnectionHandler> logger) : ConnectionHandler
 {
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
-    private readonly long _maxPacketBytes = limits.Value.MaxPacketBytes;
+    private readonly BrokerLimitsOptions _limits = limits.Value;
+    private readonly LogThrottle _pendingLog = new(TimeProvider.System, TimeSpan.FromSeconds(1));
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
-        var transport = connection.Transport;
-        PipeReader input = transport.Input;
-        byte[]? rewrittenConnect;
+        var slot = pending.TryEnter();
+        if (slot is null)
+        {
+            if (_pendingLog.TryEnter(out _))
+            {
+                ListenerLog.TooManyPending(logger, connection.RemoteEndPoint?.ToString(), pending.Pending);
+            }
+
+            connection.Abort(new ConnectionAbortedException("too many connections waiting for CONNACK"));
+            return;
+        }
+
         try
         {
-            rewrittenConnect = await ReadConnectAsync(connection, input).ConfigureAwait(false);
+            await ServeAsync(connection, slot).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is InvalidDataException or OperationCanceledException or ConnectionResetException)
+        finally
         {
-            logger.LogInformation("Dropped connection from {Endpoint} before CONNECT: {Reason}", connection.RemoteEndPoint, ex.Message);
+            slot.Release();
+        }
+    }
+
+    private async Task ServeAsync(ConnectionContext connection, PendingConnectionGate.Slot slot)
+    {
+        var transport = connection.Transport;
+        PipeReader input = transport.Input;
+        ConnectOutcome connect;
+        try
+        {
+            connect = await ReadConnectAsync(connection, input).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or OperationCanceledException or ConnectionResetException or ConnectionAbortedException)
+        {
+            ListenerLog.DroppedBeforeConnect(logger, connection.RemoteEndPoint?.ToString(),
+                ex is OperationCanceledException ? "no complete CONNECT within Limits:ConnectTimeout" : ex.Message);
             connection.Abort();
             return;
         }
 
-        if (rewrittenConnect is not null)
+        if (connect.Refusal is { } refusal)
         {
-            // Rare path (id-less 3.1.1 clients): feed MQTTnet the rewritten CONNECT, then the rest of the stream.
+            await RefuseAsync(connection, transport, refusal, connect.RefusalConnAck).ConfigureAwait(false);
+            return;
+        }
+
+        if (connect.Rewritten is not null)
+        {
+            // Rare path (id-less 3.1.1 clients, capped keep-alive): feed MQTTnet the rewritten CONNECT, then the rest of the stream.
             var pipe = new Pipe();
-            await pipe.Writer.WriteAsync(rewrittenConnect).ConfigureAwait(false);
+            await pipe.Writer.WriteAsync(connect.Rewritten).ConfigureAwait(false);
             _ = PumpAsync(input, pipe.Writer);
             input = pipe.Reader;
         }
 
-        var guarded = new MqttPacketSizeGuard(input, _maxPacketBytes, size =>
+        var closeWriter = new GracefulCloseWriter(transport.Output);
+        var validator = new ControlPacketValidator(connect.Summary.ProtocolLevel, _limits.TopicAliasMaximum, _limits.MaxTopicAliasBytes);
+        var guarded = new MqttPacketSizeGuard(input, _limits.MaxPacketBytes, size =>
         {
-            ImLog.PacketTooLarge(logger, connection.RemoteEndPoint?.ToString(), size == long.MaxValue ? -1 : size, _maxPacketBytes);
+            ImLog.PacketTooLarge(logger, connection.RemoteEndPoint?.ToString(), size == long.MaxValue ? -1 : size, _limits.MaxPacketBytes);
             connection.Abort(new ConnectionAbortedException("MQTT packet too large"));
-        });
-        connection.Transport = new GuardedDuplexPipe(guarded, new GracefulCloseWriter(transport.Output));
+        },
+        validator,
+        violation =>
+        {
+            ListenerLog.ProtocolViolation(logger, connection.RemoteEndPoint?.ToString(), violation.ReasonCode, violation.Reason);
+            if (validator.IsMqtt5)
+            {
+                closeWriter.SetFinalPacket(MqttRefusals.Disconnect(violation.ReasonCode, violation.Reason));
+            }
+        })
+        {
+            CheckFrom = connect.Length,
+        };
+
+        var announce = new ConnAckAnnouncements((ushort)_limits.TopicAliasMaximum, (uint)_limits.MaxPacketBytes, connect.ServerKeepAlive);
+        var output = new ConnAckWriter(closeWriter,
+            validator.IsMqtt5 ? bytes => ConnAckRewriter.Rewrite(bytes.Span, announce) ?? bytes : bytes => bytes,
+            slot.Release);
+        connection.Transport = new GuardedDuplexPipe(guarded, output);
         try
         {
             await mqtt.OnConnectedAsync(connection).ConfigureAwait(false);
+            await closeWriter.FlushFinalPacketAsync().ConfigureAwait(false);
             await LingerAsync(input).ConfigureAwait(false);
         }
         finally
         {
             await input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task RefuseAsync(ConnectionContext connection, IDuplexPipe transport, ProtocolViolation refusal, byte[]? connAck)
+    {
+        ListenerLog.ConnectRefused(logger, connection.RemoteEndPoint?.ToString(), refusal.Reason);
+        if (connAck is null)
+        {
+            connection.Abort();
+            return;
+        }
+
+        try
+        {
+            await transport.Output.WriteAsync(connAck).ConfigureAwait(false);
+            await transport.Output.CompleteAsync().ConfigureAwait(false);
+            await LingerAsync(transport.Input).ConfigureAwait(false);
+        }
+        finally
+        {
+            await transport.Input.CompleteAsync().ConfigureAwait(false);
         }
     }
 
@@ -88,41 +163,81 @@ internal sealed class GuardedMqttConnectionHandler(
         }
     }
 
-    /// <summary>Waits for the whole first packet (bounded in size and time); returns a rewritten CONNECT or null, consuming nothing otherwise.</summary>
-    private async Task<byte[]?> ReadConnectAsync(ConnectionContext connection, PipeReader input)
+    /// <summary>
+    /// Waits for the whole first packet, bounded by Limits:MaxConnectPacketBytes and Limits:ConnectTimeout, and checks
+    /// it. Consumes nothing unless it returns a rewritten CONNECT (or a refusal).
+    /// </summary>
+    private async Task<ConnectOutcome> ReadConnectAsync(ConnectionContext connection, PipeReader input)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
-        timeout.CancelAfter(ConnectTimeout);
+        timeout.CancelAfter(_limits.ConnectTimeout);
         while (true)
         {
             var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
             if (EmptyClientIdRewriter.TryReadAnnouncedLength(buffer, out var length))
             {
-                if (length > _maxPacketBytes)
+                if (length > _limits.MaxConnectPacketBytes)
                 {
-                    // Leave it to the size guard, which refuses it with its usual log line.
                     input.AdvanceTo(buffer.Start);
-                    return null;
+                    throw new InvalidDataException($"CONNECT of {length} bytes is over Limits:MaxConnectPacketBytes ({_limits.MaxConnectPacketBytes})");
                 }
 
                 if (buffer.Length >= length)
                 {
                     var packet = buffer.Slice(0, length);
-                    var rewritten = EmptyClientIdRewriter.TryRewrite(packet.IsSingleSegment ? packet.FirstSpan : packet.ToArray());
-                    input.AdvanceTo(rewritten is null ? buffer.Start : packet.End);
-                    return rewritten;
+                    var outcome = CheckConnect(packet.IsSingleSegment ? packet.FirstSpan : packet.ToArray(), (int)length);
+                    input.AdvanceTo(outcome.Rewritten is null && outcome.Refusal is null ? buffer.Start : packet.End);
+                    return outcome;
                 }
             }
 
             if (result.IsCompleted)
             {
-                input.AdvanceTo(buffer.Start);
-                return null;
+                // Never hand MQTTnet a partial packet on a completed input: it would spin on it (see MqttPacketSizeGuard).
+                input.AdvanceTo(buffer.End);
+                throw new InvalidDataException(buffer.IsEmpty ? "closed before sending CONNECT" : "closed in the middle of CONNECT");
             }
 
             input.AdvanceTo(buffer.Start, buffer.End);
         }
+    }
+
+    private ConnectOutcome CheckConnect(ReadOnlySpan<byte> packet, int length)
+    {
+        if (ConnectPacketInspector.Inspect(packet, out var summary) is { } violation)
+        {
+            return ConnectOutcome.Refused(violation, summary.ProtocolLevel switch
+            {
+                5 => MqttRefusals.ConnAck(5, violation.ReasonCode, violation.Reason),
+                3 or 4 when violation.ReasonCode == 0x85 => MqttRefusals.ConnAck(4, 0x02, violation.Reason),
+                _ => null,
+            });
+        }
+
+        byte[]? rewritten = null;
+        if (summary.EmptyClientId && summary.ProtocolLevel is 3 or 4)
+        {
+            if (!summary.CleanSession)
+            {
+                // MQTT 3.1.1 §3.1.3-8: an empty id needs a clean session; otherwise CONNACK 0x02 (identifier rejected).
+                var refusal = new ProtocolViolation(0x85, "empty client id without clean session");
+                return ConnectOutcome.Refused(refusal, MqttRefusals.ConnAck(summary.ProtocolLevel, 0x02, refusal.Reason));
+            }
+
+            rewritten = EmptyClientIdRewriter.TryRewrite(packet);
+        }
+
+        ushort? serverKeepAlive = null;
+        var maxKeepAlive = _limits.MaxKeepAliveSeconds;
+        if (maxKeepAlive > 0 && (summary.KeepAliveSeconds == 0 || summary.KeepAliveSeconds > maxKeepAlive))
+        {
+            // Announced as Server Keep Alive (MQTT 5) and written into the CONNECT so MQTTnet enforces it.
+            serverKeepAlive = (ushort)maxKeepAlive;
+            rewritten = ConnectKeepAlive.WithKeepAlive(rewritten ?? packet, (ushort)maxKeepAlive);
+        }
+
+        return new ConnectOutcome(summary, rewritten?.Length ?? length, rewritten, summary.ProtocolLevel >= 5 ? serverKeepAlive : null, null, null);
     }
 
     private static async Task PumpAsync(PipeReader source, PipeWriter target)
@@ -136,6 +251,18 @@ internal sealed class GuardedMqttConnectionHandler(
         {
             await target.CompleteAsync(ex).ConfigureAwait(false);
         }
+    }
+
+    private sealed record ConnectOutcome(
+        ConnectSummary Summary,
+        int Length,
+        byte[]? Rewritten,
+        ushort? ServerKeepAlive,
+        ProtocolViolation? Refusal,
+        byte[]? RefusalConnAck)
+    {
+        public static ConnectOutcome Refused(ProtocolViolation violation, byte[]? connAck) =>
+            new(default, 0, null, null, violation, connAck);
     }
 
     private sealed record GuardedDuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;

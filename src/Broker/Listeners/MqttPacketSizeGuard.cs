@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Microsoft.AspNetCore.Connections;
 
 namespace MqttIm.Broker.Listeners;
 
@@ -13,6 +14,9 @@ internal sealed class MqttPacketSizeGuard : PipeReader
     private readonly PipeReader _inner;
     private readonly long _maxPacketBytes;
     private readonly Action<long> _onViolation;
+    private readonly ControlPacketValidator? _validator;
+    private readonly Action<ProtocolViolation>? _onProtocolViolation;
+    private long _checkedUpTo;
 
     private ReadOnlySequence<byte> _lastBuffer;
     private long _consumedTotal;
@@ -25,17 +29,27 @@ internal sealed class MqttPacketSizeGuard : PipeReader
     private long _lengthMultiplier;
     private long _bodyRemaining;
 
-    public MqttPacketSizeGuard(PipeReader inner, long maxPacketBytes, Action<long> onViolation)
+    public MqttPacketSizeGuard(PipeReader inner, long maxPacketBytes, Action<long> onViolation,
+        ControlPacketValidator? validator = null, Action<ProtocolViolation>? onProtocolViolation = null)
     {
         _inner = inner;
         _maxPacketBytes = maxPacketBytes;
         _onViolation = onViolation;
+        _validator = validator;
+        _onProtocolViolation = onProtocolViolation;
+    }
+
+    /// <summary>Packets are checked from this absolute stream offset on (the CONNECT before it was checked by the handler).</summary>
+    public long CheckFrom
+    {
+        init => _checkedUpTo = value;
     }
 
     public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         var result = await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
         Inspect(result.Buffer);
+        CheckNextPacket(result);
         return result;
     }
 
@@ -47,6 +61,7 @@ internal sealed class MqttPacketSizeGuard : PipeReader
         }
 
         Inspect(result.Buffer);
+        CheckNextPacket(result);
         return true;
     }
 
@@ -142,6 +157,99 @@ internal sealed class MqttPacketSizeGuard : PipeReader
         }
     }
 
+    /// <summary>
+    /// Looks at the packet MQTTnet is about to decode (the one at the start of the buffer), once. Two jobs: the
+    /// validator's spec checks, and half-open peers. MQTTnet.AspNetCore spins forever when the input has completed with
+    /// an incomplete packet still buffered, so such a read ends the connection here instead.
+    /// </summary>
+    private void CheckNextPacket(in ReadResult result)
+    {
+        var buffer = result.Buffer;
+        if (_consumedTotal < _checkedUpTo || (_validator is null && !result.IsCompleted))
+        {
+            return;
+        }
+
+        var first = buffer.FirstSpan;
+        long length;
+        if (!TryReadLength(first, out length) && !EmptyClientIdRewriter.TryReadAnnouncedLength(buffer, out length))
+        {
+            length = long.MaxValue;
+        }
+
+        if (buffer.Length < length)
+        {
+            if (result.IsCompleted && !buffer.IsEmpty)
+            {
+                throw new ConnectionClosedMidPacketException();
+            }
+
+            return;
+        }
+
+        if (_validator is not null)
+        {
+            Validate(buffer, first, (int)length);
+        }
+
+        _checkedUpTo = _consumedTotal + length;
+    }
+
+    private void Validate(in ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> first, int length)
+    {
+        ProtocolViolation? violation;
+        if (first.Length >= length)
+        {
+            violation = _validator!.Validate(first[..length], complete: true, out _);
+        }
+        else
+        {
+            // The packet spans segments: its fields are checked on a copy of its start, and of all of it only if needed.
+            var prefixLength = Math.Min(length, 1024);
+            var rented = ArrayPool<byte>.Shared.Rent(prefixLength);
+            try
+            {
+                buffer.Slice(0, prefixLength).CopyTo(rented);
+                violation = _validator!.Validate(rented.AsSpan(0, prefixLength), prefixLength == length, out var needsWhole);
+                if (needsWhole)
+                {
+                    var whole = buffer.Slice(0, length).ToArray();
+                    violation = _validator.Validate(whole, complete: true, out _);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        if (violation is { } v)
+        {
+            _onProtocolViolation?.Invoke(v);
+            throw new ProtocolViolationException(v);
+        }
+    }
+
+    /// <summary>Fast path of the fixed header on a single span; false when it does not fit there.</summary>
+    private static bool TryReadLength(ReadOnlySpan<byte> span, out long totalLength)
+    {
+        totalLength = 0;
+        long remaining = 0;
+        var multiplier = 1;
+        for (var i = 1; i < 5 && i < span.Length; i++)
+        {
+            remaining += (span[i] & 0x7F) * multiplier;
+            multiplier *= 128;
+            if ((span[i] & 0x80) == 0)
+            {
+                totalLength = i + 1 + remaining;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private void Fail(long announcedSize)
     {
         _onViolation(announcedSize);
@@ -150,3 +258,6 @@ internal sealed class MqttPacketSizeGuard : PipeReader
             : $"MQTT packet of {announcedSize} bytes exceeds the limit of {_maxPacketBytes} bytes");
     }
 }
+
+/// <summary>The client closed its side (FIN, or a WebSocket close) in the middle of a packet.</summary>
+internal sealed class ConnectionClosedMidPacketException() : ConnectionAbortedException("the client closed its side in the middle of a packet");

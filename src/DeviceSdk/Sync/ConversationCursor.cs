@@ -14,6 +14,9 @@ internal sealed class ConversationCursor(long cursor, bool known)
     /// <summary>Messages after a gap, by seq.</summary>
     public SortedDictionary<long, ChatMessage> Pending { get; } = [];
 
+    /// <summary>Seqs ahead of the cursor the broker reported as never to exist (skipped over when the cursor reaches them).</summary>
+    public SortedSet<long> Skipped { get; } = [];
+
     /// <summary>When the current gap opened (null: no gap).</summary>
     public long? GapSince { get; set; }
 

@@ -52,6 +52,15 @@ internal sealed class ReorderBuffer : IDisposable
                 return;
             }
 
+            if (state.Skipped.Count > 0)
+            {
+                ReleaseContiguous(state);
+                if (message.Seq <= state.Cursor)
+                {
+                    return;
+                }
+            }
+
             if (message.Seq > state.Cursor + 1)
             {
                 state.Pending.TryAdd(message.Seq, message);
@@ -81,6 +90,13 @@ internal sealed class ReorderBuffer : IDisposable
     /// </summary>
     public void OfferSynced(ConversationSync conversation, long requestedCursor)
     {
+        if (conversation.HasStartAfter)
+        {
+            OfferSyncedWithGapReport(conversation);
+            return;
+        }
+
+        // A broker that does not report start_after/skipped_seqs: a hole at the front of the answer is taken as permanent.
         long? floor = conversation.Messages.Count > 0
             ? conversation.Messages[0].Seq > requestedCursor + 1 ? conversation.Messages[0].Seq - 1 : null
             : !conversation.HasMore && conversation.MaxSeq > requestedCursor ? conversation.MaxSeq : null;
@@ -90,6 +106,33 @@ internal sealed class ReorderBuffer : IDisposable
             {
                 SkipTo(StateOf(conversation.ConversationId), skipTo);
             }
+        }
+
+        foreach (var message in conversation.Messages)
+        {
+            Offer(message);
+        }
+    }
+
+    /// <summary>
+    /// The broker says where the caller's history starts (<c>start_after</c>) and which seqs will never exist
+    /// (<c>skipped_seqs</c>): the cursor moves over exactly those; any other hole is still to come and is waited for.
+    /// </summary>
+    private void OfferSyncedWithGapReport(ConversationSync conversation)
+    {
+        lock (_lock)
+        {
+            var state = StateOf(conversation.ConversationId);
+            SkipTo(state, conversation.StartAfter);
+            foreach (var seq in conversation.SkippedSeqs)
+            {
+                if (seq > state.Cursor)
+                {
+                    state.Skipped.Add(seq);
+                }
+            }
+
+            ReleaseContiguous(state);
         }
 
         foreach (var message in conversation.Messages)
@@ -175,11 +218,24 @@ internal sealed class ReorderBuffer : IDisposable
 
     private void ReleaseContiguous(ConversationCursor state)
     {
-        while (state.Pending.Count > 0 && state.Pending.First() is var next && next.Key == state.Cursor + 1)
+        while (true)
         {
-            state.Pending.Remove(next.Key);
-            Release(state, next.Value);
+            if (state.Skipped.Remove(state.Cursor + 1))
+            {
+                state.Advance(state.Cursor + 1);
+            }
+            else if (state.Pending.Count > 0 && state.Pending.First() is var next && next.Key == state.Cursor + 1)
+            {
+                state.Pending.Remove(next.Key);
+                Release(state, next.Value);
+            }
+            else
+            {
+                break;
+            }
         }
+
+        state.Skipped.RemoveWhere(seq => seq <= state.Cursor);
 
         // Whatever is still pending sits behind a new gap, which gets its own full timeout.
         state.GapSince = state.HasGap ? _time.GetTimestamp() : null;

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace MqttIm.ImExtensions.Auth;
 
 /// <summary>Configuration section <c>Auth</c>: how chat users' access tokens are signed and checked.</summary>
@@ -18,7 +20,22 @@ public sealed class AuthOptions
     public string Issuer { get; set; } = "mqttim";
 
     /// <summary>Lifetime of a minted token when the caller does not choose one.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
     public TimeSpan DefaultTokenLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Longest lifetime a minted token may have (<c>--ttl</c> of the CLI, <c>ttlSeconds</c> of the admin API); longer
+    /// requests are refused. <see cref="DefaultTokenLifetime"/> must not exceed it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// How long past its token's <c>exp</c> a connection is still accepted and kept (clock skew between the token issuer
+    /// and the broker); then it is disconnected.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan ExpiryGrace { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Key for the admin HTTP API (header <c>X-Admin-Key</c>). Empty: use or generate <c>{DataDirectory}/keys/admin.key</c>.</summary>
     public string AdminApiKey { get; set; } = "";

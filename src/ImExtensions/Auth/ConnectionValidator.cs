@@ -7,7 +7,13 @@ using MqttIm.ImExtensions.Sessions;
 namespace MqttIm.ImExtensions.Auth;
 
 /// <summary>CONNECT: username = user id, password = access token; the client id must not belong to another user's session.</summary>
-internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwnership ownership, DeviceLifecycle lifecycle, ILogger<ConnectionValidator> logger)
+internal sealed class ConnectionValidator(
+    JwtTokenValidator tokens,
+    ClientIdOwnership ownership,
+    DeviceLifecycle lifecycle,
+    TokenExpiryEnforcer tokenExpiry,
+    SessionExpiryTracker sessionExpiry,
+    ILogger<ConnectionValidator> logger)
 {
     public async Task ValidateAsync(ValidatingConnectionEventArgs args)
     {
@@ -18,7 +24,7 @@ internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwne
             return;
         }
 
-        var tokenProblem = await tokens.ValidateAsync(userId, args.Password).ConfigureAwait(false);
+        var (tokenProblem, expiresAt) = await tokens.CheckAsync(userId, args.Password).ConfigureAwait(false);
         if (tokenProblem is not null)
         {
             Refuse(args, MqttConnectReasonCode.BadUserNameOrPassword, tokenProblem);
@@ -30,9 +36,9 @@ internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwne
             // MQTT 5 lets the server assign the id; 3.1.1 clients get the same treatment for clean sessions.
             args.AssignedClientIdentifier = $"{userId}-{Guid.NewGuid():N}";
         }
-        else if (!ownership.TryClaim(args.ClientId, userId))
+        else if (!await ownership.TryClaimAsync(args.ClientId, userId, CancellationToken.None).ConfigureAwait(false))
         {
-            Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client id is in use by another user's session");
+            Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client id belongs to another user");
             return;
         }
 
@@ -41,6 +47,9 @@ internal sealed class ConnectionValidator(JwtTokenValidator tokens, ClientIdOwne
             lifecycle.ForgetSessionState(args.ClientId);
         }
 
+        var clientId = string.IsNullOrEmpty(args.ClientId) ? args.AssignedClientIdentifier : args.ClientId;
+        tokenExpiry.Validated(clientId, expiresAt);
+        sessionExpiry.Connecting(clientId, args.CleanSession ?? true, args.SessionExpiryInterval);
         args.ReasonCode = MqttConnectReasonCode.Success;
     }
 

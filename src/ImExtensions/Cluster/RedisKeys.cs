@@ -1,3 +1,5 @@
+using StackExchange.Redis;
+
 namespace MqttIm.ImExtensions.Cluster;
 
 /// <summary>
@@ -7,4 +9,31 @@ namespace MqttIm.ImExtensions.Cluster;
 public sealed class RedisKeys(string prefix)
 {
     public string Prefix { get; } = prefix;
+
+    /// <summary>String: the last seq handed out in a conversation (INCR).</summary>
+    public RedisKey Seq(string conversationId) => Prefix + "seq:" + conversationId;
+
+    /// <summary>Hash clientId → serialised <c>DeviceDirectoryEntry</c>: where each of the user's inbox devices is connected.</summary>
+    public RedisKey UserDevices(string userId) => Prefix + "devices:" + userId;
+
+    /// <summary>String: the user id a client id is registered under (so a client id moving to another user leaves no stale entry).</summary>
+    public RedisKey ClientOwner(string clientId) => Prefix + "client:" + clientId;
+
+    /// <summary>Hash nodeId → serialised <c>NodeInfo</c>: every registered node with its advertised address and load.</summary>
+    public RedisKey Nodes => Prefix + "nodes";
+
+    /// <summary>String with a TTL: present while the node heartbeats.</summary>
+    public RedisKey NodeAlive(string nodeId) => Prefix + "node-alive:" + nodeId;
+
+    /// <summary>Set of the user ids with inbox devices on a node (what its heartbeat keeps alive).</summary>
+    public RedisKey NodeUsers(string nodeId) => Prefix + "node-users:" + nodeId;
+
+    /// <summary>Sorted set of request times for one user's rate limit window.</summary>
+    public RedisKey UserRate(string userId) => Prefix + "rate:" + userId;
+
+    /// <summary>Channel a node subscribes to for deliveries to its local devices (one hop from the sending node).</summary>
+    public RedisChannel NodeInbox(string nodeId) => RedisChannel.Literal(Prefix + "node:" + nodeId);
+
+    /// <summary>Channel of cache invalidations (group changes …) every node subscribes to.</summary>
+    public RedisChannel CacheInvalidations => RedisChannel.Literal(Prefix + "invalidate");
 }

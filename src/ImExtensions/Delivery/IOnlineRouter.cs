@@ -14,6 +14,9 @@ internal interface IOnlineRouter
     /// <summary>Publishes on <c>inbox/{userId}</c> to each of the user's online devices but <paramref name="exceptClientId"/>; returns how many took it.</summary>
     ValueTask<int> RouteAsync(string userId, OutboundEvent outbound, string? exceptClientId, CancellationToken cancellationToken);
 
+    /// <summary>Group fan-out: publishes to every online device of these users but <paramref name="exceptClientId"/>, batched per node in a cluster.</summary>
+    ValueTask<int> RouteManyAsync(IReadOnlyList<string> userIds, OutboundEvent outbound, string? exceptClientId, CancellationToken cancellationToken);
+
     /// <summary>Publishes to one device of the user, if it is online.</summary>
     ValueTask<bool> RouteToDeviceAsync(string userId, string clientId, OutboundEvent outbound, CancellationToken cancellationToken);
 

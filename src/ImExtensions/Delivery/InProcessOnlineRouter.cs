@@ -69,6 +69,25 @@ internal sealed class InProcessOnlineRouter : IOnlineRouter
         return ValueTask.FromResult(ok);
     }
 
+    public async ValueTask<int> RouteManyAsync(IReadOnlyList<string> userIds, OutboundEvent outbound, string? exceptClientId, CancellationToken cancellationToken)
+    {
+        var delivered = 0;
+        foreach (var userId in userIds)
+        {
+            delivered += await RouteAsync(userId, outbound, exceptClientId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return delivered;
+    }
+
+    /// <summary>The device currently registered under the client id, if any.</summary>
+    public OnlineDevice? Find(string clientId) => _devicesByClient.TryGetValue(clientId, out var device) ? device : null;
+
+    public bool HasUser(string userId) => _devicesByUser.ContainsKey(userId);
+
+    /// <summary>Every registered device (a snapshot).</summary>
+    public IReadOnlyList<OnlineDevice> All() => [.. _devicesByClient.Values];
+
     public ValueTask<IReadOnlyList<OnlineDevice>> GetDevicesAsync(string userId, CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<OnlineDevice>>(_devicesByUser.TryGetValue(userId, out var devices) ? devices : []);
 

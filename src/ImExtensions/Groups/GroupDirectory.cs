@@ -26,8 +26,18 @@ internal sealed class GroupDirectory(IGroupStore store)
     {
         var snapshot = await LoadAsync(groupId, cancellationToken).ConfigureAwait(false);
         _cache[groupId] = Task.FromResult(snapshot);
+        Changed?.Invoke(groupId);
         return snapshot;
     }
+
+    /// <summary>Raised after a local change reloaded a group (the cluster tells the other nodes to drop their copy).</summary>
+    public event Action<string>? Changed;
+
+    /// <summary>Drops the cached snapshot; the next read loads it from the store (a change made on another node).</summary>
+    public void Evict(string groupId) => _cache.TryRemove(groupId, out _);
+
+    /// <summary>Drops every cached snapshot (invalidations may have been missed while Redis was unreachable).</summary>
+    public void EvictAll() => _cache.Clear();
 
     private async Task<GroupSnapshot?> LoadAsync(string groupId, CancellationToken cancellationToken)
     {

@@ -27,10 +27,8 @@ internal sealed class ChatFanout(IOnlineRouter router, GroupDirectory groups, La
             }
             else if (snapshot is not null)
             {
-                foreach (var userId in snapshot.Members.Keys)
-                {
-                    delivered += await router.RouteAsync(userId, outbound, userId == message.SenderId ? send.SenderClientId : null, cancellationToken).ConfigureAwait(false);
-                }
+                // Client ids are unique, so excluding the sending device applies to the sender's devices only.
+                delivered += await router.RouteManyAsync([.. snapshot.Members.Keys], outbound, send.SenderClientId.Length > 0 ? send.SenderClientId : null, cancellationToken).ConfigureAwait(false);
             }
         }
         else

@@ -144,13 +144,35 @@ internal sealed class MessageCommitQueue : BackgroundService
             {
                 var messages = fresh.ConvertAll(f => f.Message);
                 var started = Stopwatch.GetTimestamp();
-                await _commitRetry.ExecuteAsync(
+                var appended = await _commitRetry.ExecuteAsync(
                     static async (state, ct) => await state.Store.AppendAsync(state.Messages, ct).ConfigureAwait(false),
                     (Store: _store, Messages: messages),
                     cancellationToken).ConfigureAwait(false);
                 ImMetrics.CommitSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 ImMetrics.CommitBatchSize.Observe(messages.Count);
-                ImMetrics.MessagesAccepted.Inc(messages.Count);
+                if (appended.Duplicates.Count > 0)
+                {
+                    // A resend raced with its original on another node: the store kept the original, this one is a repeat.
+                    for (var i = 0; i < repeatsInBatch.Count; i++)
+                    {
+                        if (appended.Duplicates.TryGetValue(ClientMsgKey.Of(repeatsInBatch[i].Original), out var stored))
+                        {
+                            repeatsInBatch[i] = (repeatsInBatch[i].Send, stored);
+                        }
+                    }
+
+                    foreach (var (send, _) in fresh)
+                    {
+                        if (send.DedupKey is { } key && appended.Duplicates.TryGetValue(key, out var stored))
+                        {
+                            repeatsInBatch.Add((send, stored));
+                        }
+                    }
+
+                    fresh.RemoveAll(f => f.Send.DedupKey is { } key && appended.Duplicates.ContainsKey(key));
+                }
+
+                ImMetrics.MessagesAccepted.Inc(fresh.Count);
             }
         }
         catch (Exception ex)

@@ -10,7 +10,7 @@ internal sealed record PendingSend(ChatMessage Draft, string SenderClientId)
 {
     public TaskCompletionSource<SendOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public ClientMsgKey? DedupKey => Draft.ClientMsgId.Length > 0 ? new ClientMsgKey(Draft.SenderId, Draft.ClientMsgId) : null;
+    public ClientMsgKey? DedupKey => Draft.ClientMsgId.Length > 0 ? ClientMsgKey.Of(Draft) : null;
 }
 
 /// <summary>The stored message a send resulted in; <see cref="Duplicate"/> when it had been stored by an earlier send.</summary>

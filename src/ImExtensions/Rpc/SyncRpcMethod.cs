@@ -6,9 +6,15 @@ using MqttIm.ImExtensions.Storage;
 namespace MqttIm.ImExtensions.Rpc;
 
 /// <summary><c>im/rpc/sync</c>: each of the caller's conversations with its max seq, and the messages after the caller's cursors, one page at a time.</summary>
-internal sealed class SyncRpcMethod(IMessageStore messages, IConversationStore conversations, IOptions<ChatOptions> options) : IRpcMethod
+internal sealed class SyncRpcMethod(
+    IMessageStore messages,
+    IConversationStore conversations,
+    IOptions<ChatOptions> options,
+    IOptions<MqttIm.ImExtensions.Cluster.ClusterOptions> cluster,
+    TimeProvider clock) : IRpcMethod
 {
     private const int MaxConversationIds = 1000;
+    private readonly SeqGapReport _gaps = new(cluster.Value.SeqGapGrace, clock);
 
     public string Name => "sync";
 
@@ -27,11 +33,12 @@ internal sealed class SyncRpcMethod(IMessageStore messages, IConversationStore c
         {
             // Nothing from before the caller joined (groups): the cursor starts just before the join.
             var cursor = Math.Max(request.Cursors.TryGetValue(state.ConversationId, out var c) ? c : 0, state.JoinedSeq - 1);
-            var conversation = new ConversationSync { ConversationId = state.ConversationId, MaxSeq = state.MaxSeq };
+            var conversation = new ConversationSync { ConversationId = state.ConversationId, MaxSeq = state.MaxSeq, StartAfter = cursor };
             if (state.MaxSeq > cursor && remaining > 0)
             {
                 var page = await messages.ReadAfterAsync(state.ConversationId, cursor, remaining, cancellationToken).ConfigureAwait(false);
                 conversation.Messages.AddRange(page);
+                _gaps.AddSkipped(cursor, page, conversation.SkippedSeqs);
                 remaining -= page.Count;
                 cursor = page.Count > 0 ? page[^1].Seq : cursor;
             }

@@ -9,14 +9,15 @@ using MqttIm.ImExtensions.Presence;
 
 namespace MqttIm.ImExtensions.Sessions;
 
-/// <summary>Connect, disconnect and session end: keeps the device registry, the router and client-id ownership in step with MQTTnet.</summary>
+/// <summary>Connect, disconnect and session end: keeps the device registry, the router, session expiry and token expiry in step with MQTTnet.</summary>
 internal sealed class DeviceLifecycle(
     ConnectedDeviceRegistry registry,
     IOnlineRouter router,
-    ClientIdOwnership ownership,
     PresencePublisher presence,
     PresenceWatchers presenceWatchers,
     DevicePlatformLimiter platformLimiter,
+    SessionExpiryTracker sessionExpiry,
+    Auth.TokenExpiryEnforcer tokenExpiry,
     MqttServer server,
     ILogger<DeviceLifecycle> logger)
 {
@@ -44,6 +45,8 @@ internal sealed class DeviceLifecycle(
         var device = new ConnectedDevice(args.UserName, args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
             platform, Interlocked.Increment(ref _connectOrder));
         registry.Add(device);
+        sessionExpiry.Connected(device.ClientId);
+        tokenExpiry.Connected(device);
         presence.Refresh(device.UserId);
         platformLimiter.Enforce(device, server);
         ImMetrics.ConnectedDevices.Set(registry.Count);
@@ -59,6 +62,13 @@ internal sealed class DeviceLifecycle(
     {
         var key = ConnectionKeyOf(args.RemoteEndPoint);
         ImLog.DeviceDisconnected(logger, args.ClientId, args.UserName, args.DisconnectType.ToString(), key);
+        tokenExpiry.Disconnected(args.ClientId, key);
+        if (args.DisconnectType != MqttClientDisconnectType.Takeover)
+        {
+            // The session (if persistent) now waits for its device, at most Sessions:MaxSessionExpiry.
+            sessionExpiry.Disconnected(args.ClientId);
+        }
+
         registry.Remove(args.ClientId, key);
         ImMetrics.ConnectedDevices.Set(registry.Count);
         if (args.DisconnectType != MqttClientDisconnectType.Takeover)
@@ -72,8 +82,8 @@ internal sealed class DeviceLifecycle(
 
     public Task OnSessionDeletedAsync(SessionDeletedEventArgs args)
     {
+        // The client id stays bound to its user (ClientIdOwnership): only the session state goes.
         ForgetSessionState(args.Id);
-        ownership.Release(args.Id);
         return Task.CompletedTask;
     }
 

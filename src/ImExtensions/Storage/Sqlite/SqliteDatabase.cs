@@ -34,8 +34,9 @@ internal sealed class SqliteDatabase : IDisposable
                 client_msg_id TEXT NOT NULL,
                 body BLOB NOT NULL,
                 PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
-            CREATE UNIQUE INDEX IF NOT EXISTS ux_messages_client_msg
-                ON messages (sender_id, client_msg_id) WHERE client_msg_id <> '';
+            DROP INDEX IF EXISTS ux_messages_client_msg;
+            CREATE UNIQUE INDEX IF NOT EXISTS ux_messages_conversation_client_msg
+                ON messages (conversation_id, sender_id, client_msg_id) WHERE client_msg_id <> '';
             CREATE TABLE IF NOT EXISTS conversations (
                 conversation_id TEXT PRIMARY KEY,
                 max_seq INTEGER NOT NULL,

@@ -13,18 +13,26 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
     // 1:1 and notification participants are never removed, so a pair written once need not be written again.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string UserId, string ConversationId), bool> _knownParticipants = new();
 
-    public async Task AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
+    public async Task<AppendResult> AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)
         {
-            return;
+            return AppendResult.AllStored;
         }
 
         var written = await database.WriteAsync((connection, transaction) =>
         {
+            // A resend already stored is skipped (and reported), a taken seq fails the whole transaction.
             using var insert = connection.Command(
-                "INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body) VALUES ($c, $s, $u, $m, $b)", transaction,
+                """
+                INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body) VALUES ($c, $s, $u, $m, $b)
+                ON CONFLICT (conversation_id, sender_id, client_msg_id) WHERE client_msg_id <> '' DO NOTHING
+                """, transaction,
                 ("$c", ""), ("$s", 0L), ("$u", ""), ("$m", ""), ("$b", Array.Empty<byte>()));
+            using var original = connection.Command(
+                "SELECT body FROM messages WHERE conversation_id = $c AND sender_id = $u AND client_msg_id = $m", transaction,
+                ("$c", ""), ("$u", ""), ("$m", ""));
+            var duplicates = new Dictionary<ClientMsgKey, ChatMessage>();
             // Heads and participants repeat heavily within a batch (the same conversations are busy): write each once.
             var heads = new Dictionary<string, ChatMessage>(StringComparer.Ordinal);
             var participants = new HashSet<(string, string)>();
@@ -36,7 +44,15 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                 insert.Parameters[2].Value = message.SenderId;
                 insert.Parameters[3].Value = message.ClientMsgId;
                 insert.Parameters[4].Value = body;
-                insert.ExecuteNonQuery();
+                if (insert.ExecuteNonQuery() == 0)
+                {
+                    original.Parameters[0].Value = message.ConversationId;
+                    original.Parameters[1].Value = message.SenderId;
+                    original.Parameters[2].Value = message.ClientMsgId;
+                    duplicates[ClientMsgKey.Of(message)] = ChatMessage.Parser.ParseFrom((byte[])original.ExecuteScalar()!);
+                    continue;
+                }
+
                 heads[message.ConversationId] = message;
                 if (message.ConversationId.StartsWith("c2c:", StringComparison.Ordinal))
                 {
@@ -74,7 +90,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                 participant.ExecuteNonQuery();
             }
 
-            return participants;
+            return (participants, duplicates);
         }, cancellationToken).ConfigureAwait(false);
 
         // Remembered only once committed: a failed batch writes its pairs again.
@@ -83,10 +99,12 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
             _knownParticipants.Clear();
         }
 
-        foreach (var pair in written)
+        foreach (var pair in written.participants)
         {
             _knownParticipants[pair] = true;
         }
+
+        return written.duplicates.Count == 0 ? AppendResult.AllStored : new AppendResult(written.duplicates);
     }
 
     public async Task<long> GetMaxSeqAsync(string conversationId, CancellationToken cancellationToken)
@@ -107,24 +125,25 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
 
         await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         // One query per chunk instead of one per message: the commit queue asks for a whole batch at once.
-        foreach (var chunk in keys.Chunk(400))
+        foreach (var chunk in keys.Chunk(300))
         {
             await using var command = connection.CreateCommand();
             var values = new StringBuilder();
             for (var i = 0; i < chunk.Length; i++)
             {
-                values.Append(i == 0 ? "" : ",").Append("($u").Append(i).Append(",$m").Append(i).Append(')');
+                values.Append(i == 0 ? "" : ",").Append("($c").Append(i).Append(",$u").Append(i).Append(",$m").Append(i).Append(')');
+                command.Parameters.AddWithValue("$c" + i, chunk[i].ConversationId);
                 command.Parameters.AddWithValue("$u" + i, chunk[i].SenderId);
                 command.Parameters.AddWithValue("$m" + i, chunk[i].ClientMsgId);
             }
 
             command.CommandText =
-                $"SELECT body FROM messages WHERE client_msg_id <> '' AND (sender_id, client_msg_id) IN (VALUES {values})";
+                $"SELECT body FROM messages WHERE client_msg_id <> '' AND (conversation_id, sender_id, client_msg_id) IN (VALUES {values})";
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var message = ChatMessage.Parser.ParseFrom((byte[])reader.GetValue(0));
-                found[new ClientMsgKey(message.SenderId, message.ClientMsgId)] = message;
+                found[ClientMsgKey.Of(message)] = message;
             }
         }
 

@@ -1,0 +1,264 @@
+namespace MqttIm.Broker.Listeners;
+
+/// <summary>
+/// Checks each packet a client sends after its CONNECT before MQTTnet decodes it, because MQTTnet accepts what the
+/// spec calls malformed (wildcards, U+0000 or invalid UTF-8 in topic names, QoS 3, SUBSCRIBE without filters,
+/// reserved flag bits) and stores topic aliases up to 65535 before any hook runs. One instance per connection.
+/// </summary>
+internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMaximum, int maxTopicAliasBytes)
+{
+    private static readonly ProtocolViolation Malformed = new(ProtocolViolation.MalformedPacket, "malformed packet");
+
+    // Topic length held behind each alias (index = alias), allocated on first use; their sum is bounded.
+    private ushort[]? _aliasLengths;
+    private int _aliasBytes;
+
+    public int ProtocolLevel { get; } = protocolLevel;
+
+    public bool IsMqtt5 => ProtocolLevel >= 5;
+
+    /// <summary>
+    /// Null when the packet is acceptable. <paramref name="packet"/> holds the packet from its first byte; when it is
+    /// only a prefix (<paramref name="complete"/> false) and more bytes are needed to decide, sets <paramref name="needsWholePacket"/>.
+    /// </summary>
+    public ProtocolViolation? Validate(ReadOnlySpan<byte> packet, bool complete, out bool needsWholePacket)
+    {
+        needsWholePacket = false;
+        var reader = new MqttFieldReader(packet);
+        reader.TryReadByte(out var first);
+        if (!reader.TryReadVarInt(out _))
+        {
+            return Malformed;
+        }
+
+        var flags = first & 0x0F;
+        var body = new MqttFieldReader(reader.Rest);
+        ProtocolViolation? violation;
+        switch (first >> 4)
+        {
+            case 3:
+                violation = ValidatePublish(ref body, flags);
+                break;
+            case 8 or 10 when !complete:
+                // Filters are checked all together: look again with the whole packet.
+                needsWholePacket = true;
+                return null;
+            case 8:
+                violation = flags != 0x02 ? Malformed : ValidateSubscribe(ref body);
+                break;
+            case 10:
+                violation = flags != 0x02 ? Malformed : ValidateUnsubscribe(ref body);
+                break;
+            case 6:
+                return flags != 0x02 ? Malformed : null;
+            case 4 or 5 or 7 or 12 or 14:
+                return flags != 0 ? Malformed : null;
+            case 15 when IsMqtt5:
+                return flags != 0 ? Malformed : null;
+            case 1:
+                return new ProtocolViolation(ProtocolViolation.ProtocolError, "second CONNECT");
+            default:
+                return new ProtocolViolation(ProtocolViolation.ProtocolError, "packet type not allowed from a client");
+        }
+
+        if (violation == TruncatedField && !complete)
+        {
+            needsWholePacket = true;
+            return null;
+        }
+
+        return violation;
+    }
+
+    // A reason that means "ran past the bytes given": malformed if the packet was whole, else look again with all of it.
+    private const string Truncated = "malformed packet (truncated field)";
+    private static readonly ProtocolViolation TruncatedField = new(ProtocolViolation.MalformedPacket, Truncated);
+
+    private ProtocolViolation? ValidatePublish(ref MqttFieldReader body, int flags)
+    {
+        var qos = (flags >> 1) & 0x03;
+        if (qos == 3)
+        {
+            return new ProtocolViolation(ProtocolViolation.MalformedPacket, "QoS 3 is malformed");
+        }
+
+        if (!body.TryReadPrefixed(out var topic))
+        {
+            return TruncatedField;
+        }
+
+        if (!MqttStrings.IsValidTopicName(topic))
+        {
+            return new ProtocolViolation(ProtocolViolation.TopicNameInvalid, "topic name with a wildcard, U+0000 or invalid UTF-8");
+        }
+
+        if (qos > 0)
+        {
+            if (!body.TryReadUInt16(out var packetId))
+            {
+                return TruncatedField;
+            }
+
+            if (packetId == 0)
+            {
+                return new ProtocolViolation(ProtocolViolation.ProtocolError, "packet identifier 0");
+            }
+        }
+
+        if (!IsMqtt5)
+        {
+            return topic.IsEmpty ? new ProtocolViolation(ProtocolViolation.TopicNameInvalid, "empty topic name") : null;
+        }
+
+        if (!body.TryReadVarInt(out var propertiesLength))
+        {
+            return TruncatedField;
+        }
+
+        if (body.Remaining < propertiesLength)
+        {
+            return TruncatedField;
+        }
+
+        var properties = new MqttFieldReader(body.Rest[..propertiesLength]);
+        var alias = -1;
+        while (properties.Remaining > 0)
+        {
+            if (!MqttProperties.TryRead(ref properties, out var id, out var number, out _))
+            {
+                return Malformed;
+            }
+
+            if (id == MqttProperties.TopicAlias)
+            {
+                alias = (int)number;
+            }
+        }
+
+        if (alias < 0)
+        {
+            return topic.IsEmpty ? new ProtocolViolation(ProtocolViolation.ProtocolError, "empty topic name without a topic alias") : null;
+        }
+
+        return ApplyAlias(alias, topic.Length);
+    }
+
+    private ProtocolViolation? ApplyAlias(int alias, int topicLength)
+    {
+        if (alias == 0 || alias > topicAliasMaximum)
+        {
+            return new ProtocolViolation(ProtocolViolation.TopicAliasInvalid, $"topic alias must be 1..{topicAliasMaximum}");
+        }
+
+        _aliasLengths ??= new ushort[topicAliasMaximum + 1];
+        if (topicLength == 0)
+        {
+            return _aliasLengths[alias] == 0
+                ? new ProtocolViolation(ProtocolViolation.ProtocolError, "topic alias not set on this connection")
+                : null;
+        }
+
+        var total = _aliasBytes - _aliasLengths[alias] + topicLength;
+        if (total > maxTopicAliasBytes)
+        {
+            return new ProtocolViolation(ProtocolViolation.QuotaExceeded, "topic alias bytes over the limit");
+        }
+
+        _aliasBytes = total;
+        _aliasLengths[alias] = (ushort)topicLength;
+        return null;
+    }
+
+    private ProtocolViolation? ValidateSubscribe(ref MqttFieldReader body)
+    {
+        if (SkipIdAndProperties(ref body) is { } bad)
+        {
+            return bad;
+        }
+
+        var count = 0;
+        while (body.Remaining > 0)
+        {
+            if (!body.TryReadPrefixed(out var filter) || !body.TryReadByte(out var options))
+            {
+                return TruncatedField;
+            }
+
+            if (filter.IsEmpty || !MqttStrings.IsWellFormed(filter))
+            {
+                return new ProtocolViolation(ProtocolViolation.MalformedPacket, "topic filter empty, with U+0000 or invalid UTF-8");
+            }
+
+            var reservedBits = IsMqtt5 ? 0xC0 : 0xFC;
+            if ((options & reservedBits) != 0 || (options & 0x03) == 3 || (IsMqtt5 && ((options >> 4) & 0x03) == 3))
+            {
+                return new ProtocolViolation(ProtocolViolation.MalformedPacket, "subscription options with reserved bits or QoS 3");
+            }
+
+            count++;
+        }
+
+        return count == 0 ? new ProtocolViolation(ProtocolViolation.ProtocolError, "SUBSCRIBE without topic filters") : null;
+    }
+
+    private ProtocolViolation? ValidateUnsubscribe(ref MqttFieldReader body)
+    {
+        if (SkipIdAndProperties(ref body) is { } bad)
+        {
+            return bad;
+        }
+
+        var count = 0;
+        while (body.Remaining > 0)
+        {
+            if (!body.TryReadPrefixed(out var filter))
+            {
+                return TruncatedField;
+            }
+
+            if (filter.IsEmpty || !MqttStrings.IsWellFormed(filter))
+            {
+                return new ProtocolViolation(ProtocolViolation.MalformedPacket, "topic filter empty, with U+0000 or invalid UTF-8");
+            }
+
+            count++;
+        }
+
+        return count == 0 ? new ProtocolViolation(ProtocolViolation.ProtocolError, "UNSUBSCRIBE without topic filters") : null;
+    }
+
+    private ProtocolViolation? SkipIdAndProperties(ref MqttFieldReader body)
+    {
+        if (!body.TryReadUInt16(out var packetId))
+        {
+            return TruncatedField;
+        }
+
+        if (packetId == 0)
+        {
+            return new ProtocolViolation(ProtocolViolation.ProtocolError, "packet identifier 0");
+        }
+
+        if (!IsMqtt5)
+        {
+            return null;
+        }
+
+        if (!body.TryReadVarInt(out var propertiesLength) || body.Remaining < propertiesLength)
+        {
+            return TruncatedField;
+        }
+
+        var properties = new MqttFieldReader(body.Rest[..propertiesLength]);
+        while (properties.Remaining > 0)
+        {
+            if (!MqttProperties.TryRead(ref properties, out _, out _, out _))
+            {
+                return Malformed;
+            }
+        }
+
+        body.TrySkip(propertiesLength);
+        return null;
+    }
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace MqttIm.ImExtensions.Cluster;
+
+/// <summary>Cluster log lines (event ids 900–919).</summary>
+internal static partial class ClusterLog
+{
+    [LoggerMessage(900, LogLevel.Warning, "Node {NodeId} could not handle a message from another node")]
+    public static partial void NodeMessageFailed(ILogger logger, Exception exception, string nodeId);
+
+    [LoggerMessage(901, LogLevel.Warning, "Node {NodeId}: heartbeat failed; retrying")]
+    public static partial void HeartbeatFailed(ILogger logger, Exception exception, string nodeId);
+
+    [LoggerMessage(902, LogLevel.Information, "Node {DeadNodeId} stopped heartbeating: removed it and its device entries")]
+    public static partial void NodeRemoved(ILogger logger, string deadNodeId);
+
+    [LoggerMessage(903, LogLevel.Information, "Cluster node {NodeId} on Redis; advertised at {Host}:{MqttPort}")]
+    public static partial void NodeJoined(ILogger logger, string nodeId, string host, int mqttPort);
+
+    [LoggerMessage(904, LogLevel.Warning, "Node {NodeId}: Redis lost this node's directory entries; re-registered {Count} devices")]
+    public static partial void DirectoryReasserted(ILogger logger, string nodeId, int count);
+
+    [LoggerMessage(905, LogLevel.Warning, "Cache invalidation from another node failed")]
+    public static partial void InvalidationFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet.Server;
+using MqttIm.ImExtensions.Diagnostics;
+
+namespace MqttIm.ImExtensions.Sessions;
+
+/// <summary>
+/// Deletes persistent sessions whose device stayed away past their (capped) expiry: MQTTnet 5.2 keeps a session until the
+/// client id connects again, so without this a clean-session-0 client could park queued state forever.
+/// </summary>
+internal sealed class SessionExpirySweeper(
+    SessionExpiryTracker tracker,
+    ConnectedDeviceRegistry registry,
+    DeviceLifecycle lifecycle,
+    MqttServer server,
+    TimeProvider clock,
+    IOptions<SessionOptions> options,
+    ILogger<SessionExpirySweeper> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.ExpirySweepInterval, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                foreach (var clientId in tracker.TakeExpired())
+                {
+                    await ExpireAsync(clientId).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ExpireAsync(string clientId)
+    {
+        try
+        {
+            // Reconnected meanwhile (the tracker forgot it then, but a takeover race is cheap to rule out).
+            if (registry.Find(clientId) is not null || await server.GetSessionAsync(clientId).ConfigureAwait(false) is not { } session)
+            {
+                return;
+            }
+
+            await session.DeleteAsync().ConfigureAwait(false);
+            lifecycle.ForgetSessionState(clientId);
+            SessionMetrics.Expired.Inc();
+            logger.LogInformation("Session {ClientId} expired (Sessions:MaxSessionExpiry {Max})", clientId, options.Value.MaxSessionExpiry);
+        }
+        catch (Exception ex)
+        {
+            ImLog.HookFailed(logger, ex, "session-expiry", clientId);
+        }
+    }
+}
+
+/// <summary>Metrics of session housekeeping.</summary>
+internal static class SessionMetrics
+{
+    public static readonly Prometheus.Counter Expired = Prometheus.Metrics.CreateCounter(
+        "mqttim_sessions_expired_total", "Persistent sessions deleted because their device stayed away past the (capped) session expiry.");
+
+    public static readonly Prometheus.Counter TokenExpiryDisconnects = Prometheus.Metrics.CreateCounter(
+        "mqttim_token_expiry_disconnects_total", "Connections closed because their access token expired (plus Auth:ExpiryGrace).");
+}

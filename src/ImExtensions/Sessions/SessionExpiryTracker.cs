@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Options;
+
+namespace MqttIm.ImExtensions.Sessions;
+
+/// <summary>
+/// When each offline session is due to expire: its MQTT 5 Session Expiry Interval capped to <c>Sessions:MaxSessionExpiry</c>,
+/// or the maximum for MQTT 3.1.1. Holds one entry per disconnected client id that may still have a session.
+/// </summary>
+internal sealed class SessionExpiryTracker(IOptions<SessionOptions> options, TimeProvider clock)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, DateTimeOffset> _expiresAt = new(StringComparer.Ordinal);
+
+    // Client id → the expiry its CONNECT asked for (null: MQTT 3.1.1 clean session 0), for connections whose session
+    // outlives them. Taken from CONNECT because MQTTnet reports the DISCONNECT's value (often 0) at disconnect.
+    private readonly Dictionary<string, uint?> _persistent = new(StringComparer.Ordinal);
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _expiresAt.Count;
+            }
+        }
+    }
+
+    /// <summary>At CONNECT: whether the session outlives the connection, and for how long the client asked.</summary>
+    /// <param name="cleanSession">3.1.1 clean session / MQTT 5 clean start.</param>
+    /// <param name="expirySeconds">MQTT 5 Session Expiry Interval (0xFFFFFFFF = never; 0 or absent for 3.1.1).</param>
+    public void Connecting(string clientId, bool cleanSession, uint expirySeconds)
+    {
+        lock (_gate)
+        {
+            if (expirySeconds > 0)
+            {
+                _persistent[clientId] = expirySeconds;
+            }
+            else if (!cleanSession)
+            {
+                _persistent[clientId] = null;
+            }
+            else
+            {
+                _persistent.Remove(clientId);
+            }
+        }
+    }
+
+    /// <summary>At disconnect: a persistent session starts waiting for its device, at most <c>Sessions:MaxSessionExpiry</c>.</summary>
+    public void Disconnected(string clientId)
+    {
+        uint? requestedExpirySeconds;
+        lock (_gate)
+        {
+            if (!_persistent.Remove(clientId, out requestedExpirySeconds))
+            {
+                return;
+            }
+        }
+
+        var max = options.Value.MaxSessionExpiry;
+        var expiry = requestedExpirySeconds is { } seconds && seconds != uint.MaxValue && TimeSpan.FromSeconds(seconds) < max
+            ? TimeSpan.FromSeconds(seconds)
+            : max;
+        lock (_gate)
+        {
+            _expiresAt[clientId] = clock.GetUtcNow() + expiry;
+        }
+    }
+
+    public void Connected(string clientId)
+    {
+        lock (_gate)
+        {
+            _expiresAt.Remove(clientId);
+        }
+    }
+
+    /// <summary>Removes and returns the client ids whose session expiry has passed.</summary>
+    public List<string> TakeExpired()
+    {
+        var now = clock.GetUtcNow();
+        var expired = new List<string>();
+        lock (_gate)
+        {
+            foreach (var (clientId, at) in _expiresAt)
+            {
+                if (at <= now)
+                {
+                    expired.Add(clientId);
+                }
+            }
+
+            foreach (var clientId in expired)
+            {
+                _expiresAt.Remove(clientId);
+            }
+        }
+
+        return expired;
+    }
+}

@@ -1,0 +1,122 @@
+using MqttIm.Contracts.V1;
+using Npgsql;
+
+namespace MqttIm.ImExtensions.Storage.Postgres;
+
+/// <summary>Per-user conversation state in the shared PostgreSQL database (each user's rows joined to the conversation heads).</summary>
+internal sealed class PostgresConversationStore(PostgresDatabase database) : IConversationStore
+{
+    private const string StateColumns =
+        "SELECT uc.conversation_id, COALESCE(c.max_seq, 0), uc.read_seq, uc.joined_seq, uc.pinned, uc.muted, COALESCE(c.last_activity_ms, 0)";
+
+    private const string FromStates = " FROM im_user_conversations uc LEFT JOIN im_conversations c ON c.conversation_id = uc.conversation_id";
+
+    private const string SelectState = StateColumns + FromStates;
+
+    private const string SelectStateWithLastMessage = StateColumns + ", c.last_message" + FromStates;
+
+    public async Task<IReadOnlyList<ConversationState>> GetAllAsync(string userId, CancellationToken cancellationToken) =>
+        await QueryAsync(SelectState + " WHERE uc.user_id = $1 ORDER BY uc.conversation_id", withLastMessage: false, cancellationToken, userId).ConfigureAwait(false);
+
+    public async Task<ConversationState?> GetAsync(string userId, string conversationId, CancellationToken cancellationToken) =>
+        (await QueryAsync(SelectState + " WHERE uc.user_id = $1 AND uc.conversation_id = $2", withLastMessage: false, cancellationToken, userId, conversationId).ConfigureAwait(false))
+        .SingleOrDefault();
+
+    public async Task<IReadOnlyList<ConversationState>> ListAsync(string userId, int offset, int limit, CancellationToken cancellationToken) =>
+        await QueryAsync(
+            SelectStateWithLastMessage + " WHERE uc.user_id = $1 ORDER BY uc.pinned DESC, COALESCE(c.last_activity_ms, 0) DESC, uc.conversation_id LIMIT $2 OFFSET $3",
+            withLastMessage: true, cancellationToken, userId, limit, offset).ConfigureAwait(false);
+
+    public async Task AddParticipantsAsync(string conversationId, IReadOnlyCollection<string> userIds, long joinedSeq, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(
+            """
+            INSERT INTO im_user_conversations (user_id, conversation_id, read_seq, joined_seq)
+            SELECT DISTINCT u, $2, $3, $4 FROM unnest($1::text[]) AS u ORDER BY 1
+            ON CONFLICT (user_id, conversation_id) DO UPDATE SET joined_seq = excluded.joined_seq,
+                read_seq = GREATEST(im_user_conversations.read_seq, excluded.read_seq)
+            """, cancellationToken, userIds.ToArray(), conversationId, joinedSeq - 1, joinedSeq).ConfigureAwait(false);
+    }
+
+    public async Task RemoveParticipantsAsync(string conversationId, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync("DELETE FROM im_user_conversations WHERE conversation_id = $1 AND user_id = ANY($2)",
+            cancellationToken, conversationId, userIds.ToArray()).ConfigureAwait(false);
+    }
+
+    public async Task<long?> MarkReadAsync(string userId, string conversationId, long seq, CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(
+            """
+            UPDATE im_user_conversations
+            SET read_seq = GREATEST(read_seq, LEAST($3, COALESCE((SELECT max_seq FROM im_conversations WHERE conversation_id = $2), 0)))
+            WHERE user_id = $1 AND conversation_id = $2
+            RETURNING read_seq
+            """, userId, conversationId, seq);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long readSeq ? readSeq : null;
+    }
+
+    public async Task<bool> SetFlagsAsync(string userId, string conversationId, bool? pinned, bool? muted, CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(
+            "UPDATE im_user_conversations SET pinned = COALESCE($3, pinned), muted = COALESCE($4, muted) WHERE user_id = $1 AND conversation_id = $2",
+            userId, conversationId);
+        command.Parameters.Add(new NpgsqlParameter<bool?> { TypedValue = pinned, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Boolean });
+        command.Parameters.Add(new NpgsqlParameter<bool?> { TypedValue = muted, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Boolean });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<IReadOnlyDictionary<string, long>> GetReadPositionsAsync(string conversationId, CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command("SELECT user_id, read_seq FROM im_user_conversations WHERE conversation_id = $1", conversationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var positions = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            positions[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return positions;
+    }
+
+    private NpgsqlCommand Command(string sql, params object[] parameters)
+    {
+        var command = database.DataSource.CreateCommand(sql);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        return command;
+    }
+
+    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<List<ConversationState>> QueryAsync(string sql, bool withLastMessage, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var states = new List<ConversationState>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var last = withLastMessage && !reader.IsDBNull(7) ? ChatMessage.Parser.ParseFrom((byte[])reader.GetValue(7)) : null;
+            states.Add(new ConversationState(
+                reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
+                reader.GetBoolean(4), reader.GetBoolean(5), reader.GetInt64(6), last));
+        }
+
+        return states;
+    }
+
+    private Task EnsureSchemaAsync(CancellationToken cancellationToken) =>
+        database.EnsureSchemaAsync(PostgresChatSchema.Name, PostgresChatSchema.Ddl, cancellationToken);
+}
