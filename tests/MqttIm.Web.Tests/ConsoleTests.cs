@@ -64,6 +64,7 @@ public sealed class ConsoleTests(WebFixture web, ITestOutputHelper output)
         await Expect(console.Page.Locator("[data-view=rooms]")).ToContainTextAsync("Not available on this broker");
         await console.Page.ClickAsync("#tabs button[data-tab=nodes]");
         await Expect(console.Page.Locator("#node-rows tr")).ToHaveCountAsync(1);
+        await Expect(console.Page.Locator("#node-note")).ToContainTextAsync("single node");
 
         chat.AssertNoConsoleErrors();
         console.AssertNoConsoleErrors();

@@ -138,7 +138,10 @@ const charts = {};
 
 function startPolling() {
   stopPolling();
-  pollTimer = setInterval(() => api('GET', '/api/admin/metrics').then(onMetrics).catch(failed), POLL_MS);
+  pollTimer = setInterval(() => {
+    api('GET', '/api/admin/metrics').then(onMetrics).catch(failed);
+    if (activeTab === 'nodes') loadNodes(); // nodes join and leave: keep the table live while it is shown
+  }, POLL_MS);
 }
 
 function stopPolling() {
@@ -377,12 +380,19 @@ $('presence-form').addEventListener('submit', async (event) => {
 
 async function loadNodes() {
   try {
-    const nodes = await api('GET', '/api/admin/nodes');
-    $('node-rows').replaceChildren(...nodes.map((n) => {
+    const answer = await api('GET', '/api/admin/nodes');
+    $('node-note').textContent = answer.clustered
+      ? `cluster of ${answer.nodes.length} live nodes, answered by ${answer.answeredBy}; other nodes are shown by their last heartbeat`
+      : 'single node (no Cluster:Redis)';
+    $('node-rows').replaceChildren(...answer.nodes.map((n) => {
       const tr = el('tr');
-      tr.append(el('td', 'mono', n.nodeId), el('td', '', duration(n.uptimeSeconds)), el('td', '', fmt(n.connectedClients)),
-        el('td', '', fmt(n.subscriptions)), el('td', '', fmt(n.messagesAccepted)), el('td', '', fmt(n.inboxDeliveries)),
-        el('td', '', bytes(n.processResidentBytes)), el('td', '', bytes(n.managedHeapBytes)));
+      tr.dataset.nodeId = n.nodeId;
+      const m = n.metrics;
+      tr.append(el('td', 'mono', n.nodeId + (n.self ? ' (this)' : '')), el('td', 'mono small', n.host ? `${n.host}:${n.mqttPort}` : '–'),
+        el('td', '', fmt(n.connections)), el('td', '', n.cpu === null || n.cpu === undefined ? '–' : `${(100 * n.cpu).toFixed(1)} %`),
+        el('td', '', new Date(n.heartbeatMs).toLocaleTimeString()), el('td', '', m ? duration(m.uptimeSeconds) : '–'),
+        el('td', '', m ? fmt(m.subscriptions) : '–'), el('td', '', m ? fmt(m.messagesAccepted) : '–'),
+        el('td', '', m ? fmt(m.inboxDeliveries) : '–'), el('td', '', m ? bytes(m.processResidentBytes) : '–'));
       return tr;
     }));
   } catch (error) {
