@@ -5,21 +5,33 @@ using static Microsoft.Playwright.Assertions;
 
 namespace MqttIm.Web.Tests;
 
-/// <summary>The console's node view against a real two-node cluster (a private redis-server, two broker processes).</summary>
+/// <summary>The console's node view against a real two-node cluster (private redis-server and PostgreSQL, two broker processes).</summary>
 [Collection(WebCollection.Name)]
 public sealed class ClusterConsoleTests(WebFixture web, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly RedisServer _redis = new();
+    private readonly PostgresServer _postgres = new();
 
-    public Task InitializeAsync() => _redis.InitializeAsync();
+    public async Task InitializeAsync()
+    {
+        await _redis.InitializeAsync();
+        await _postgres.InitializeAsync();
+    }
 
-    public Task DisposeAsync() => _redis.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _redis.DisposeAsync();
+        await _postgres.DisposeAsync();
+    }
 
     [Fact]
     public async Task The_nodes_view_of_any_node_lists_every_live_node_and_drops_one_that_dies()
     {
-        await using var nodeA = await BrokerProcess.StartAsync($"--Cluster:Redis={_redis.Configuration}", "--Cluster:NodeId=web-node-a");
-        await using var nodeB = await BrokerProcess.StartAsync($"--Cluster:Redis={_redis.Configuration}", "--Cluster:NodeId=web-node-b");
+        // A cluster shares one store: both nodes on one PostgreSQL database, one Redis.
+        var database = await _postgres.CreateDatabaseAsync();
+        string[] cluster = [$"--Cluster:Redis={_redis.Configuration}", "--Storage:Provider=PostgreSQL", $"--Storage:PostgreSQL:ConnectionString={database}"];
+        await using var nodeA = await BrokerProcess.StartAsync([.. cluster, "--Cluster:NodeId=web-node-a"]);
+        await using var nodeB = await BrokerProcess.StartAsync([.. cluster, "--Cluster:NodeId=web-node-b"]);
 
         await using var console = await BrowserPage.OpenAsync(web.Browser);
         await console.Page.GotoAsync($"http://127.0.0.1:{nodeB.HttpPort}/console/");
