@@ -80,13 +80,14 @@ public static class ImExtensionsServiceCollectionExtensions
         services.AddMqttImCluster(configuration); // Redis allocator and router when Cluster:Redis is set; the in-process ones below otherwise
         services.TryAddSingleton<ISeqAllocator>(sp => new InMemorySeqAllocator(sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync));
         services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
+        services.TryAddSingleton<IOfflineRecipientSink, NoOfflineRecipientSink>(); // the push bridge registers the real one first
 
         services.TryAddSingleton<ConnectedDeviceRegistry>();
         services.AddSessionPolicy(configuration);
         services.AddPresenceAndDevicePolicy(configuration);
         services.TryAddSingleton<DeviceLifecycle>();
         services.TryAddSingleton<DirectSessionPublisher>();
-        services.TryAddSingleton<GroupDirectory>();
+        services.TryAddSingleton(sp => new GroupDirectory(sp.GetRequiredService<IGroupStore>(), sp.GetRequiredService<IOptions<MqttIm.ImExtensions.Memory.MemoryOptions>>().Value.GroupSnapshots));
         services.TryAddSingleton<GroupService>();
         services.TryAddSingleton<LargeGroupHints>();
         services.AddHostedService(sp => sp.GetRequiredService<LargeGroupHints>());

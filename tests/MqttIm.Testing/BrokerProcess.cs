@@ -17,12 +17,12 @@ public sealed partial class BrokerProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    private BrokerProcess(string dataDirectory, string[] extraArgs)
+    private BrokerProcess(string dataDirectory, string[] extraArgs, BrokerKeys? keys = null)
     {
         DataDirectory = dataDirectory;
         _extraArgs = extraArgs;
-        Secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
-        AdminKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        Secret = keys?.Secret ?? Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
+        AdminKey = keys?.AdminKey ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var auth = new AuthOptions { Hs256Secret = Secret, AdminApiKey = AdminKey };
         Issuer = new JwtTokenIssuer(SigningKeys.Load(auth, dataDirectory, NullLogger.Instance), auth);
     }
@@ -68,6 +68,16 @@ public sealed partial class BrokerProcess : IAsyncDisposable
         return broker;
     }
 
+    /// <summary>A broker that shares its token secret and admin key with others (the nodes of one cluster).</summary>
+    public static async Task<BrokerProcess> StartWithKeysAsync(BrokerKeys keys, params string[] extraArgs)
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "mqttim-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dataDirectory);
+        var broker = new BrokerProcess(dataDirectory, extraArgs, keys);
+        await broker.LaunchAsync();
+        return broker;
+    }
+
     public string Token(string userId, TimeSpan? lifetime = null) => Issuer.Issue(userId, lifetime).Token;
 
     /// <summary>SIGKILL: no shutdown code runs, exactly like a crash.</summary>
@@ -82,6 +92,44 @@ public sealed partial class BrokerProcess : IAsyncDisposable
 
     /// <summary>Starts the broker again on the same data directory (and, if free, the same ports).</summary>
     public Task RestartAsync() => LaunchAsync();
+
+    /// <summary>SIGTERM (a normal shutdown request); true when the process has exited within <paramref name="within"/>.</summary>
+    public async Task<bool> TerminateAsync(TimeSpan within)
+    {
+        if (_process is not { HasExited: false } process)
+        {
+            return true;
+        }
+
+        if (SendSignal(process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException("kill(SIGTERM) failed");
+        }
+
+        using var cts = new CancellationTokenSource(within);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>CPU time (user + system) the broker process has used so far (Linux, /proc/&lt;pid&gt;/stat).</summary>
+    public TimeSpan CpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{ProcessId}/stat");
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15, in clock ticks (100 Hz on Linux).
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
+        return TimeSpan.FromSeconds(ticks / 100.0);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     /// <summary>Resident memory of the broker process in bytes (Linux).</summary>
     public long ResidentBytes()
@@ -171,4 +219,11 @@ public sealed partial class BrokerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"MqttIm ready: mqtt=(\d+)(?: mqtts=(\d+))? http=(\d+)(?: https=(\d+))?")]
     private static partial Regex ReadyLine();
+}
+
+/// <summary>The token secret and admin key several broker processes share.</summary>
+public sealed record BrokerKeys(string Secret, string AdminKey)
+{
+    public static BrokerKeys Generate() =>
+        new(Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)), Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
 }

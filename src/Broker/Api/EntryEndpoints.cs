@@ -11,7 +11,7 @@ internal static class EntryEndpoints
 {
     /// <summary>
     /// <c>GET /api/entry</c> → the least-loaded healthy node <c>{nodeId, host, mqttPort, wsUrl, connections, cpu}</c>;
-    /// on a single node, this node. Also tells the cluster this node's address once its listeners are bound.
+    /// on a single node, this node. <c>GET /api/entry/nodes</c> lists the live nodes. Also tells the cluster this node's address once its listeners are bound.
     /// </summary>
     public static WebApplication MapEntryEndpoints(this WebApplication app)
     {
@@ -38,6 +38,8 @@ internal static class EntryEndpoints
                 ? Results.Ok(node)
                 : Results.Problem(title: "No healthy node", detail: "No node of the cluster has heartbeated recently.", statusCode: StatusCodes.Status503ServiceUnavailable);
         });
+        // Every live node as this node last saw them (operators, and tests waiting for a cluster to form).
+        app.MapGet("/api/entry/nodes", () => Results.Ok(registry?.LiveNodes?.Values.OrderBy(n => n.NodeId, StringComparer.Ordinal).ToArray() ?? []));
         return app;
     }
 

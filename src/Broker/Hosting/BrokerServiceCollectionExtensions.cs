@@ -73,10 +73,12 @@ internal static class BrokerHostExtensions
         builder.Services.AddConnections();
         builder.Services.AddSingleton<GuardedMqttConnectionHandler>();
         builder.Services.AddSingleton<PendingConnectionGate>();
+        builder.Services.AddPushBridge(configuration); // before the extensions: its offline-recipient sink replaces their no-op default
         builder.Services.AddMqttImExtensions(configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddMqttImWebPages(configuration);
         builder.Services.AddHostedService<ReadyAnnouncer>();
+        builder.Services.AddHostedService<MqttShutdownOnStopping>();
         return builder;
     }
 
@@ -98,6 +100,7 @@ internal static class BrokerHostExtensions
         app.MapGroupAdminEndpoints();
         app.MapNotificationEndpoints();
         app.MapEntryEndpoints();
+        app.MapPushEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }

@@ -126,6 +126,12 @@ internal sealed class GuardedMqttConnectionHandler(
             return;
         }
 
+        // WebSocket: binary frames, as MQTTnet sets them for its own packets (text frames must be UTF-8; MQTT is not).
+        if (connection.Features.Get<Microsoft.AspNetCore.Connections.Features.ITransferFormatFeature>() is { } format)
+        {
+            format.ActiveFormat = Microsoft.AspNetCore.Connections.TransferFormat.Binary;
+        }
+
         try
         {
             await transport.Output.WriteAsync(connAck).ConfigureAwait(false);

@@ -62,6 +62,7 @@ internal sealed class ClusterHeartbeat(
             ClusterLog.NodeRemoved(logger, nodeId);
         }
 
+        await router.RetryPendingRegistrationsAsync().ConfigureAwait(false);
         var local = router.LocalDevices;
         if (local.Count == 0)
         {

@@ -22,4 +22,10 @@ internal static partial class ClusterLog
 
     [LoggerMessage(905, LogLevel.Warning, "Cache invalidation from another node failed")]
     public static partial void InvalidationFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(906, LogLevel.Warning, "Node {NodeId}: Redis unavailable during {Operation}; serving local devices only until it is back")]
+    public static partial void RedisUnavailable(ILogger logger, Exception exception, string nodeId, string operation);
+
+    [LoggerMessage(907, LogLevel.Warning, "Seq counters of a failed commit could not be reset in Redis; those seqs stay unused (a gap sync reports)")]
+    public static partial void SeqResyncFailed(ILogger logger, Exception exception);
 }

@@ -38,7 +38,7 @@ public static class ClusterServiceRegistration
         services.TryAddSingleton<RedisOnlineRouter>();
         services.TryAddSingleton<IOnlineRouter>(sp => sp.GetRequiredService<RedisOnlineRouter>());
         services.TryAddSingleton<ISeqAllocator>(sp => new RedisSeqAllocator(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<RedisKeys>(),
-            sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync));
+            sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync, sp.GetRequiredService<ILoggerFactory>().CreateLogger<RedisSeqAllocator>()));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<ClusterHeartbeat>(sp, sp.GetRequiredService<IOptions<ClusterOptions>>().Value));
         services.AddHostedService(sp => sp.GetRequiredService<ClusterHeartbeat>());
         services.AddHostedService<ClusterCacheInvalidation>();

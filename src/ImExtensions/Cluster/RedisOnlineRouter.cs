@@ -28,6 +28,8 @@ internal sealed class RedisOnlineRouter : IOnlineRouter, IAsyncDisposable
     private readonly string _nodeId;
     private readonly ChannelMessageQueue _inbox;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _fences = new(StringComparer.Ordinal);
+    private readonly Diagnostics.LogThrottle _redisDownLog = new(TimeProvider.System, TimeSpan.FromSeconds(5));
+    private readonly ConcurrentDictionary<string, OnlineDevice> _pendingRegistrations = new(StringComparer.Ordinal);
 
     public RedisOnlineRouter(IConnectionMultiplexer redis, RedisKeys keys, RedisDeviceDirectory directory, ClusterNodeRegistry nodes, ILogger<RedisOnlineRouter> logger)
     {
@@ -48,6 +50,37 @@ internal sealed class RedisOnlineRouter : IOnlineRouter, IAsyncDisposable
     public async ValueTask RegisterAsync(OnlineDevice device, CancellationToken cancellationToken)
     {
         await _local.RegisterAsync(device, cancellationToken).ConfigureAwait(false);
+        _pendingRegistrations.TryRemove(device.ClientId, out _);
+        try
+        {
+            await PublishRegistrationAsync(device).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            // Redis is away: local delivery works now, the directory entry is written by the next heartbeat that reaches Redis.
+            _pendingRegistrations[device.ClientId] = device;
+            LogRedisUnavailable(ex, "register");
+        }
+    }
+
+    /// <summary>Writes the directory entries whose registration failed while Redis was unreachable (heartbeat).</summary>
+    public async Task RetryPendingRegistrationsAsync()
+    {
+        foreach (var (clientId, device) in _pendingRegistrations)
+        {
+            if (!ReferenceEquals(_local.Find(clientId), device))
+            {
+                _pendingRegistrations.TryRemove(new KeyValuePair<string, OnlineDevice>(clientId, device));
+                continue;
+            }
+
+            await PublishRegistrationAsync(device).ConfigureAwait(false);
+            _pendingRegistrations.TryRemove(new KeyValuePair<string, OnlineDevice>(clientId, device));
+        }
+    }
+
+    private async Task PublishRegistrationAsync(OnlineDevice device)
+    {
         var previous = await _directory.RegisterAsync(device.UserId, device.ClientId, new DeviceDirectoryEntry(_nodeId, device.ConnectionKey, device.Format)).ConfigureAwait(false);
         if (previous is not null && previous.NodeId != _nodeId)
         {
@@ -65,27 +98,44 @@ internal sealed class RedisOnlineRouter : IOnlineRouter, IAsyncDisposable
         }
 
         await _local.UnregisterAsync(clientId, connectionKey, cancellationToken).ConfigureAwait(false);
-        await _directory.UnregisterAsync(device.UserId, clientId, _nodeId, connectionKey).ConfigureAwait(false);
-        if (!_local.HasUser(device.UserId))
+        _pendingRegistrations.TryRemove(clientId, out _);
+        try
         {
-            await _directory.ForgetUserAsync(_nodeId, device.UserId).ConfigureAwait(false);
+            await _directory.UnregisterAsync(device.UserId, clientId, _nodeId, connectionKey).ConfigureAwait(false);
+            if (!_local.HasUser(device.UserId))
+            {
+                await _directory.ForgetUserAsync(_nodeId, device.UserId).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            // The stale entry names this node, which has no such device any more: it delivers nothing and expires.
+            LogRedisUnavailable(ex, "unregister");
         }
     }
 
     public async ValueTask<int> RouteAsync(string userId, OutboundEvent outbound, string? exceptClientId, CancellationToken cancellationToken)
     {
         var delivered = await _local.RouteAsync(userId, outbound, exceptClientId, cancellationToken).ConfigureAwait(false);
-        var remote = RemoteTargets(await _directory.GetAsync(userId).ConfigureAwait(false), exceptClientId);
-        if (remote is null)
+        try
         {
-            return delivered;
-        }
+            var remote = RemoteTargets(await _directory.GetAsync(userId).ConfigureAwait(false), exceptClientId);
+            if (remote is null)
+            {
+                return delivered;
+            }
 
-        foreach (var (nodeId, devices) in remote)
+            foreach (var (nodeId, devices) in remote)
+            {
+                var delivery = new NodeDelivery { ExceptClientId = exceptClientId ?? "", Event = (InboxEvent)outbound.Body };
+                delivery.UserIds.Add(userId);
+                delivered += await PublishAsync(nodeId, new NodeEnvelope { Delivery = delivery }).ConfigureAwait(false) ? devices : 0;
+            }
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
         {
-            var delivery = new NodeDelivery { ExceptClientId = exceptClientId ?? "", Event = (InboxEvent)outbound.Body };
-            delivery.UserIds.Add(userId);
-            delivered += await PublishAsync(nodeId, new NodeEnvelope { Delivery = delivery }).ConfigureAwait(false) ? devices : 0;
+            // Remote devices miss the live copy; the message is stored and they get it by sync.
+            LogRedisUnavailable(ex, "route");
         }
 
         return delivered;
@@ -100,6 +150,20 @@ internal sealed class RedisOnlineRouter : IOnlineRouter, IAsyncDisposable
             delivered += await _local.RouteAsync(userId, outbound, exceptClientId, cancellationToken).ConfigureAwait(false);
         }
 
+        try
+        {
+            return delivered + await RouteManyRemoteAsync(userIds, outbound, exceptClientId).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            LogRedisUnavailable(ex, "route");
+            return delivered;
+        }
+    }
+
+    private async Task<int> RouteManyRemoteAsync(IReadOnlyList<string> userIds, OutboundEvent outbound, string? exceptClientId)
+    {
+        var delivered = 0;
         var perNode = new Dictionary<string, (NodeDelivery Delivery, int Devices)>(StringComparer.Ordinal);
         var entries = await _directory.GetManyAsync(userIds).ConfigureAwait(false);
         for (var i = 0; i < userIds.Count; i++)
@@ -140,15 +204,23 @@ internal sealed class RedisOnlineRouter : IOnlineRouter, IAsyncDisposable
             return true;
         }
 
-        var entry = await _directory.GetDeviceAsync(userId, clientId).ConfigureAwait(false);
-        if (entry is null || entry.NodeId == _nodeId || !_nodes.IsAlive(entry.NodeId))
+        try
         {
+            var entry = await _directory.GetDeviceAsync(userId, clientId).ConfigureAwait(false);
+            if (entry is null || entry.NodeId == _nodeId || !_nodes.IsAlive(entry.NodeId))
+            {
+                return false;
+            }
+
+            var delivery = new NodeDelivery { TargetClientId = clientId, Event = (InboxEvent)outbound.Body };
+            delivery.UserIds.Add(userId);
+            return await PublishAsync(entry.NodeId, new NodeEnvelope { Delivery = delivery }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            LogRedisUnavailable(ex, "route");
             return false;
         }
-
-        var delivery = new NodeDelivery { TargetClientId = clientId, Event = (InboxEvent)outbound.Body };
-        delivery.UserIds.Add(userId);
-        return await PublishAsync(entry.NodeId, new NodeEnvelope { Delivery = delivery }).ConfigureAwait(false);
     }
 
     /// <summary>The user's devices on every live node (remote ones deliver through their node).</summary>
@@ -201,6 +273,16 @@ internal sealed class RedisOnlineRouter : IOnlineRouter, IAsyncDisposable
 
         return targets;
     }
+
+    private void LogRedisUnavailable(Exception ex, string operation)
+    {
+        if (_redisDownLog.TryEnter(out _))
+        {
+            ClusterLog.RedisUnavailable(_logger, ex, _nodeId, operation);
+        }
+    }
+
+    private static bool IsRedisFailure(Exception ex) => ex is RedisException or TimeoutException;
 
     /// <summary>True when the node's channel had a subscriber (the node is up and took the message).</summary>
     private async Task<bool> PublishAsync(string nodeId, NodeEnvelope envelope) =>

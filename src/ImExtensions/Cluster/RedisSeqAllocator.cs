@@ -14,7 +14,11 @@ namespace MqttIm.ImExtensions.Cluster;
 /// node was handed but had not stored yet can still be handed again after a flush; the store's unique
 /// (conversation, seq) refuses the second commit and its batch resyncs, so nothing is stored twice under one seq.
 /// </remarks>
-internal sealed class RedisSeqAllocator(IConnectionMultiplexer redis, RedisKeys keys, Func<string, CancellationToken, Task<long>> loadMaxSeq) : ISeqAllocator
+internal sealed class RedisSeqAllocator(
+    IConnectionMultiplexer redis,
+    RedisKeys keys,
+    Func<string, CancellationToken, Task<long>> loadMaxSeq,
+    Microsoft.Extensions.Logging.ILogger? logger = null) : ISeqAllocator
 {
     // @key seq counter; @seed the store's max ('' = not loaded yet); @floor the highest seq this node was handed.
     // Returns the next seq, or -1 when the key is missing and no seed was given (the caller loads one and asks again).
@@ -66,7 +70,18 @@ internal sealed class RedisSeqAllocator(IConnectionMultiplexer redis, RedisKeys 
 
         if (toDelete.Count > 0)
         {
-            await redis.GetDatabase().KeyDeleteAsync([.. toDelete]).ConfigureAwait(false);
+            try
+            {
+                await redis.GetDatabase().KeyDeleteAsync([.. toDelete]).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                // Never throw into the commit loop: a counter left ahead only leaves unused seqs, which sync reports as skipped.
+                if (logger is not null)
+                {
+                    ClusterLog.SeqResyncFailed(logger, ex);
+                }
+            }
         }
     }
 

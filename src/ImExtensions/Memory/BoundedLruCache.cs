@@ -122,6 +122,16 @@ internal sealed class BoundedLruCache<TKey, TValue>
         }
     }
 
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            _entries.Clear();
+            _recency.Clear();
+            _sizeMetric.Set(0);
+        }
+    }
+
     private void Touch(LinkedListNode<KeyValuePair<TKey, TValue>> node)
     {
         if (node != _recency.First)

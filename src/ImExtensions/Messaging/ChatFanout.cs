@@ -10,7 +10,7 @@ namespace MqttIm.ImExtensions.Messaging;
 /// After a commit, who gets what: the participants' online devices get the message (small groups: every member;
 /// large groups: a merged hint instead), except the sending device, which gets a send-ack.
 /// </summary>
-internal sealed class ChatFanout(IOnlineRouter router, GroupDirectory groups, LargeGroupHints hints, IOptions<GroupOptions> groupOptions)
+internal sealed class ChatFanout(IOnlineRouter router, GroupDirectory groups, LargeGroupHints hints, IOptions<GroupOptions> groupOptions, IOfflineRecipientSink offline)
 {
     private readonly int _smallGroupMaxMembers = groupOptions.Value.SmallGroupMaxMembers;
 
@@ -24,18 +24,25 @@ internal sealed class ChatFanout(IOnlineRouter router, GroupDirectory groups, La
             if (snapshot is not null && snapshot.Members.Count > _smallGroupMaxMembers)
             {
                 hints.Notify(message.GroupId, message.Seq);
+                await ReportOfflineMentionsAsync(message, snapshot, cancellationToken).ConfigureAwait(false);
             }
             else if (snapshot is not null)
             {
                 // Client ids are unique, so excluding the sending device applies to the sender's devices only.
                 delivered += await router.RouteManyAsync([.. snapshot.Members.Keys], outbound, send.SenderClientId.Length > 0 ? send.SenderClientId : null, cancellationToken).ConfigureAwait(false);
+                await ReportOfflineMembersAsync(message, snapshot, cancellationToken).ConfigureAwait(false);
             }
         }
         else
         {
             if (message.RecipientId.Length > 0 && message.RecipientId != message.SenderId)
             {
-                delivered += await router.RouteAsync(message.RecipientId, outbound, exceptClientId: null, cancellationToken).ConfigureAwait(false);
+                var routed = await router.RouteAsync(message.RecipientId, outbound, exceptClientId: null, cancellationToken).ConfigureAwait(false);
+                delivered += routed;
+                if (routed == 0)
+                {
+                    offline.RecipientOffline(message.RecipientId, message);
+                }
             }
 
             if (message.Kind != MessageKind.Notification)
@@ -51,5 +58,39 @@ internal sealed class ChatFanout(IOnlineRouter router, GroupDirectory groups, La
         }
 
         ImMetrics.InboxDeliveries.Inc(delivered);
+    }
+
+    /// <summary>Small groups: members (not the sender) with no online device, for the push bridge; only looked up when a sink listens.</summary>
+    private async ValueTask ReportOfflineMembersAsync(ChatMessage message, GroupSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        if (!offline.IsActive)
+        {
+            return;
+        }
+
+        foreach (var userId in snapshot.Members.Keys)
+        {
+            if (userId != message.SenderId && (await router.GetDevicesAsync(userId, cancellationToken).ConfigureAwait(false)).Count == 0)
+            {
+                offline.RecipientOffline(userId, message);
+            }
+        }
+    }
+
+    /// <summary>Large groups get hints, not messages, so only members named in ext <c>mentions</c> (comma-separated, at most 50) who are offline are reported.</summary>
+    private async ValueTask ReportOfflineMentionsAsync(ChatMessage message, GroupSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        if (!offline.IsActive || !message.Ext.TryGetValue("mentions", out var mentions))
+        {
+            return;
+        }
+
+        foreach (var userId in mentions.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().Take(50))
+        {
+            if (userId != message.SenderId && snapshot.Members.ContainsKey(userId) && (await router.GetDevicesAsync(userId, cancellationToken).ConfigureAwait(false)).Count == 0)
+            {
+                offline.RecipientOffline(userId, message);
+            }
+        }
     }
 }

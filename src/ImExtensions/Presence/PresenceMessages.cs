@@ -16,4 +16,8 @@ internal static class PresenceMessages
         .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
         .WithRetainFlag(true)
         .Build();
+
+    /// <summary>What other users see of a state: online or not and since when, never the device ids.</summary>
+    public static PresenceState WithoutDevices(PresenceState state) =>
+        state.Devices.Count == 0 ? state : new PresenceState { UserId = state.UserId, Online = state.Online, ChangedMs = state.ChangedMs };
 }

@@ -20,7 +20,8 @@ internal sealed class PresencePublisher(
     ILogger<PresencePublisher> logger) : BackgroundService
 {
     private readonly Lock _gate = new();
-    private readonly Channel<PresenceState> _queue = Channel.CreateUnbounded<PresenceState>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(PresenceState State, bool OnlineChanged)> _queue =
+        Channel.CreateUnbounded<(PresenceState, bool)>(new UnboundedChannelOptions { SingleReader = true });
 
     /// <summary>Re-reads the user's connected devices and queues a publish if their presence changed. Never throws.</summary>
     public void Refresh(string userId)
@@ -33,20 +34,21 @@ internal sealed class PresencePublisher(
         lock (_gate)
         {
             var devices = registry.DevicesOf(userId).Select(d => d.ClientId);
+            var wasOnline = tracker.Get(userId).Online;
             if (tracker.Apply(userId, devices, clock.GetUtcNow().ToUnixTimeMilliseconds()) is { } state)
             {
-                _queue.Writer.TryWrite(state);
+                _queue.Writer.TryWrite((state, state.Online != wasOnline));
             }
         }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var state in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        await foreach (var (state, onlineChanged) in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
             try
             {
-                var delivered = watchers.Publish(state.UserId, PresenceMessages.For(state));
+                var delivered = watchers.Publish(state, onlineChanged);
                 ImLog.PresencePublished(logger, state.UserId, state.Online, state.Devices.Count);
                 ImMetrics.InboxDeliveries.Inc(delivered);
             }

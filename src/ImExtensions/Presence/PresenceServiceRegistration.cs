@@ -1,7 +1,14 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using MqttIm.ImExtensions.Groups;
+using MqttIm.ImExtensions.Memory;
 using MqttIm.ImExtensions.Sessions;
+using MqttIm.ImExtensions.Storage;
+using MqttIm.ImExtensions.Storage.Mongo;
+using MqttIm.ImExtensions.Storage.Postgres;
+using MqttIm.ImExtensions.Storage.Sqlite;
 
 namespace MqttIm.ImExtensions.Presence;
 
@@ -12,7 +19,19 @@ internal static class PresenceServiceRegistration
     {
         services.AddOptions<PresenceOptions>().Bind(configuration.GetSection(PresenceOptions.SectionName));
         services.AddOptions<DeviceOptions>().Bind(configuration.GetSection(DeviceOptions.SectionName));
-        services.TryAddSingleton<PresenceTracker>();
+        services.TryAddSingleton(sp => new PresenceTracker(sp.GetRequiredService<IOptions<MemoryOptions>>().Value.OfflinePresenceEntries));
+        services.TryAddSingleton<IConversationWriterStore>(sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider switch
+        {
+            StorageProviders.PostgreSQL => new PostgresConversationWriterStore(sp.GetRequiredService<PostgresDatabase>()),
+            StorageProviders.MongoDB => new MongoConversationWriterStore(sp.GetRequiredService<MongoDatabaseHandle>()),
+            _ => new SqliteConversationWriterStore(sp.GetRequiredService<SqliteDatabase>()),
+        });
+        services.TryAddSingleton(sp => new UserGroupsIndex(
+            sp.GetRequiredService<IConversationStore>(),
+            sp.GetRequiredService<GroupDirectory>(),
+            new BoundedLruCache<string, string[]>("presence_user_groups", sp.GetRequiredService<IOptions<MemoryOptions>>().Value.PresenceRelations, StringComparer.Ordinal)));
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<PresenceRelations>(sp,
+            new BoundedLruCache<string, string[]>("presence_conversation_writers", sp.GetRequiredService<IOptions<MemoryOptions>>().Value.PresenceRelations, StringComparer.Ordinal)));
         services.TryAddSingleton<PresenceWatchers>();
         services.TryAddSingleton<PresenceWatchPolicy>();
         services.TryAddSingleton<PresencePublisher>();

@@ -1,4 +1,5 @@
 using MQTTnet;
+using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Delivery;
 
 namespace MqttIm.ImExtensions.Presence;
@@ -6,24 +7,26 @@ namespace MqttIm.ImExtensions.Presence;
 /// <summary>
 /// Who was granted <c>presence/{userId}</c>, with the way into their session. Presence is delivered only to these
 /// watchers, straight into their sessions: it never goes through MQTTnet's topic matching, so a <c>#</c> or
-/// <c>+/…</c> subscriber can never see anyone's presence.
+/// <c>+/…</c> subscriber can never see anyone's presence. Only the user's own devices see the device ids; other
+/// watchers get online/offline and the time of the change.
 /// </summary>
 internal sealed class PresenceWatchers
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, Dictionary<string, IDeviceChannel>> _watchersByTarget = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, Watcher>> _watchersByTarget = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _targetsByClient = new(StringComparer.Ordinal);
 
-    public void Add(string clientId, string targetUserId, IDeviceChannel channel)
+    /// <param name="isTargetsOwnDevice">The watcher is the target user (their own other device): sees the device ids.</param>
+    public void Add(string clientId, string targetUserId, IDeviceChannel channel, bool isTargetsOwnDevice)
     {
         lock (_gate)
         {
             if (!_watchersByTarget.TryGetValue(targetUserId, out var watchers))
             {
-                _watchersByTarget[targetUserId] = watchers = new Dictionary<string, IDeviceChannel>(StringComparer.Ordinal);
+                _watchersByTarget[targetUserId] = watchers = new Dictionary<string, Watcher>(StringComparer.Ordinal);
             }
 
-            watchers[clientId] = channel;
+            watchers[clientId] = new Watcher(channel, isTargetsOwnDevice);
             if (!_targetsByClient.TryGetValue(clientId, out var targets))
             {
                 _targetsByClient[clientId] = targets = new HashSet<string>(StringComparer.Ordinal);
@@ -60,28 +63,42 @@ internal sealed class PresenceWatchers
         }
     }
 
-    /// <summary>Queues the message to every watcher of the user; returns how many took it.</summary>
-    public int Publish(string targetUserId, MqttApplicationMessage message)
+    /// <summary>
+    /// Queues the state to every watcher of the user: in full to the user's own devices, without device ids to others,
+    /// and to others only when <paramref name="onlineChanged"/> (a device more or less is not their business). Returns how many took it.
+    /// </summary>
+    public int Publish(PresenceState state, bool onlineChanged)
     {
-        IDeviceChannel[] channels;
+        Watcher[] watchers;
         lock (_gate)
         {
-            if (!_watchersByTarget.TryGetValue(targetUserId, out var watchers))
+            if (!_watchersByTarget.TryGetValue(state.UserId, out var byClient))
             {
                 return 0;
             }
 
-            channels = [.. watchers.Values];
+            watchers = [.. byClient.Values];
         }
 
+        MqttApplicationMessage? full = null;
+        MqttApplicationMessage? forOthers = null;
         var delivered = 0;
-        foreach (var channel in channels)
+        foreach (var watcher in watchers)
         {
-            delivered += channel.TryPublish(message) ? 1 : 0;
+            if (watcher.IsTargetsOwnDevice)
+            {
+                delivered += watcher.Channel.TryPublish(full ??= PresenceMessages.For(state)) ? 1 : 0;
+            }
+            else if (onlineChanged)
+            {
+                delivered += watcher.Channel.TryPublish(forOthers ??= PresenceMessages.For(PresenceMessages.WithoutDevices(state))) ? 1 : 0;
+            }
         }
 
         return delivered;
     }
+
+    private sealed record Watcher(IDeviceChannel Channel, bool IsTargetsOwnDevice);
 
     private void RemoveLocked(string clientId, string targetUserId)
     {

@@ -51,8 +51,10 @@ internal sealed class SubscriptionInterceptor(
             args.ProcessSubscription = false;
             args.Response.ReasonCode = MqttSubscribeReasonCode.GrantedQoS1;
             var channel = new Delivery.MqttSessionChannel(args.Session);
-            presenceWatchers.Add(args.ClientId, parsed.Target, channel);
-            channel.TryPublish(Presence.PresenceMessages.For(presenceTracker.Get(parsed.Target)));
+            var ownPresence = parsed.Target == device.UserId;
+            presenceWatchers.Add(args.ClientId, parsed.Target, channel, ownPresence);
+            var state = presenceTracker.Get(parsed.Target);
+            channel.TryPublish(Presence.PresenceMessages.For(ownPresence ? state : Presence.PresenceMessages.WithoutDevices(state)));
             return;
         }
 

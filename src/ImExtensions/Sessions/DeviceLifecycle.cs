@@ -19,6 +19,7 @@ internal sealed class DeviceLifecycle(
     SessionExpiryTracker sessionExpiry,
     Auth.TokenExpiryEnforcer tokenExpiry,
     MqttServer server,
+    IOfflineRecipientSink offlineRecipients,
     ILogger<DeviceLifecycle> logger)
 {
     private long _connectOrder;
@@ -103,6 +104,7 @@ internal sealed class DeviceLifecycle(
         // Remembered until MQTTnet deletes the session (clean sessions are deleted at disconnect).
         _persistentInboxes[device.ClientId] = device.UserId;
         await router.RegisterAsync(new OnlineDevice(device.UserId, device.ClientId, device.Format, device.ConnectionKey, new MqttSessionChannel(session)), CancellationToken.None).ConfigureAwait(false);
+        offlineRecipients.DeviceOnline(device.UserId, device.ClientId); // pending pushes for what it now gets live are cancelled
     }
 
     public async ValueTask UnregisterInboxAsync(ConnectedDevice device)

@@ -1,6 +1,8 @@
 using System.Reflection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging.Abstractions;
 using MqttIm.ImExtensions.Groups;
+using MqttIm.ImExtensions.Memory;
 using MqttIm.ImExtensions.Presence;
 using MqttIm.ImExtensions.Storage;
 
@@ -8,8 +10,21 @@ namespace MqttIm.Broker.Tests.Presence;
 
 public sealed class PresenceWatchPolicyTests
 {
-    private static PresenceWatchPolicy Policy(PresenceWatchRule rule, params string[] watcherConversations) =>
-        new(Options.Create(new PresenceOptions { WatchPolicy = rule }), ConversationStoreStub.With(watcherConversations), new GroupDirectory(GroupStoreStub.WithGroup("g1", "alice", "dave")));
+    private static PresenceWatchPolicy Policy(PresenceWatchRule rule, string[] watcherConversations, params (string Conversation, string Writer)[] writes)
+    {
+        var groups = new GroupDirectory(GroupStoreStub.WithGroup("g1", "alice", "dave"));
+        var writers = new InMemoryWriters();
+        foreach (var (conversation, writer) in writes)
+        {
+            writers.AddAsync(conversation, writer, CancellationToken.None).GetAwaiter().GetResult();
+        }
+
+        var index = new UserGroupsIndex(ConversationStoreStub.With(watcherConversations), groups, new BoundedLruCache<string, string[]>("test_user_groups", 100));
+        var relations = new PresenceRelations(writers, index, groups, new BoundedLruCache<string, string[]>("test_writers", 100), NullLogger<PresenceRelations>.Instance);
+        return new PresenceWatchPolicy(Options.Create(new PresenceOptions { WatchPolicy = rule }), relations);
+    }
+
+    private static PresenceWatchPolicy Policy(PresenceWatchRule rule) => Policy(rule, []);
 
     [Theory]
     [InlineData(PresenceWatchRule.SharedConversation)]
@@ -21,11 +36,16 @@ public sealed class PresenceWatchPolicyTests
     }
 
     [Fact]
-    public async Task SharedConversation_NeedsACommonConversation()
+    public async Task SharedConversation_NeedsBothToHaveWritten()
     {
-        var policy = Policy(PresenceWatchRule.SharedConversation, "c2c:alice:bob", "notify:alice");
+        var policy = Policy(PresenceWatchRule.SharedConversation, ["c2c:alice:bob", "c2c:alice:mallory", "notify:alice"],
+            ("c2c:alice:bob", "alice"), ("c2c:alice:bob", "bob"), ("c2c:alice:mallory", "mallory"));
 
         Assert.True(await policy.MayWatchAsync("alice", "bob", CancellationToken.None));
+        Assert.True(await policy.MayWatchAsync("bob", "alice", CancellationToken.None));
+        // Mallory wrote once and alice never answered: no relation either way.
+        Assert.False(await policy.MayWatchAsync("mallory", "alice", CancellationToken.None));
+        Assert.False(await policy.MayWatchAsync("alice", "mallory", CancellationToken.None));
         Assert.False(await policy.MayWatchAsync("alice", "carol", CancellationToken.None));
         Assert.False(await policy.MayWatchAsync("alice", "bo", CancellationToken.None));
     }
@@ -33,7 +53,7 @@ public sealed class PresenceWatchPolicyTests
     [Fact]
     public async Task SharedConversation_IncludesCommonGroups()
     {
-        var policy = Policy(PresenceWatchRule.SharedConversation, "group:g1");
+        var policy = Policy(PresenceWatchRule.SharedConversation, ["group:g1"]);
 
         Assert.True(await policy.MayWatchAsync("alice", "dave", CancellationToken.None));
         Assert.False(await policy.MayWatchAsync("alice", "erin", CancellationToken.None));
@@ -43,7 +63,32 @@ public sealed class PresenceWatchPolicyTests
     public async Task Anyone_And_SelfOnly()
     {
         Assert.True(await Policy(PresenceWatchRule.Anyone).MayWatchAsync("alice", "bob", CancellationToken.None));
-        Assert.False(await Policy(PresenceWatchRule.SelfOnly, "c2c:alice:bob").MayWatchAsync("alice", "bob", CancellationToken.None));
+        Assert.False(await Policy(PresenceWatchRule.SelfOnly, ["c2c:alice:bob"], ("c2c:alice:bob", "alice"), ("c2c:alice:bob", "bob"))
+            .MayWatchAsync("alice", "bob", CancellationToken.None));
+    }
+
+    /// <summary>Writers kept in a dictionary (the real stores have their own contract suite).</summary>
+    private sealed class InMemoryWriters : IConversationWriterStore
+    {
+        private readonly Dictionary<string, HashSet<string>> _writers = [];
+
+        public Task AddAsync(string conversationId, string userId, CancellationToken cancellationToken)
+        {
+            lock (_writers)
+            {
+                (_writers.TryGetValue(conversationId, out var set) ? set : _writers[conversationId] = []).Add(userId);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task<IReadOnlyCollection<string>> GetWritersAsync(string conversationId, CancellationToken cancellationToken)
+        {
+            lock (_writers)
+            {
+                return Task.FromResult<IReadOnlyCollection<string>>(_writers.TryGetValue(conversationId, out var set) ? [.. set] : []);
+            }
+        }
     }
 
     /// <summary>One fixed group with its members; any other member throws.</summary>

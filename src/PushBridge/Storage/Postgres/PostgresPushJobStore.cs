@@ -1,0 +1,61 @@
+using MqttIm.ImExtensions.Storage.Postgres;
+using MqttIm.PushBridge.Jobs;
+using NpgsqlTypes;
+
+namespace MqttIm.PushBridge.Storage.Postgres;
+
+/// <summary>The durable job queue in PostgreSQL: one row per pending job, the job itself as jsonb.</summary>
+internal sealed class PostgresPushJobStore(PostgresDatabase database) : IPushJobStore
+{
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS push_jobs (id text PRIMARY KEY, user_id text NOT NULL, due_ms bigint NOT NULL, job jsonb NOT NULL);
+        CREATE INDEX IF NOT EXISTS ix_push_jobs_user ON push_jobs (user_id);
+        """;
+
+    public async Task SaveAsync(PushJob job, CancellationToken cancellationToken)
+    {
+        await database.EnsureSchemaAsync("push_jobs", Schema, cancellationToken).ConfigureAwait(false);
+        await using var command = database.DataSource.CreateCommand("""
+            INSERT INTO push_jobs VALUES (@id, @user, @due, @job)
+            ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, due_ms = excluded.due_ms, job = excluded.job
+            """);
+        command.Parameters.AddWithValue("id", job.Id);
+        command.Parameters.AddWithValue("user", job.UserId);
+        command.Parameters.AddWithValue("due", job.DueMs);
+        command.Parameters.AddWithValue("job", NpgsqlDbType.Jsonb, PushJobJson.Serialize(job));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> DeleteAsync(string jobId, CancellationToken cancellationToken)
+    {
+        await database.EnsureSchemaAsync("push_jobs", Schema, cancellationToken).ConfigureAwait(false);
+        await using var command = database.DataSource.CreateCommand("DELETE FROM push_jobs WHERE id = @id");
+        command.Parameters.AddWithValue("id", jobId);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    public Task<IReadOnlyList<PushJob>> GetAllAsync(CancellationToken cancellationToken) =>
+        QueryAsync("SELECT job::text FROM push_jobs ORDER BY due_ms, id", null, cancellationToken);
+
+    public Task<IReadOnlyList<PushJob>> GetForUserAsync(string userId, CancellationToken cancellationToken) =>
+        QueryAsync("SELECT job::text FROM push_jobs WHERE user_id = @user ORDER BY due_ms, id", userId, cancellationToken);
+
+    private async Task<IReadOnlyList<PushJob>> QueryAsync(string sql, string? userId, CancellationToken cancellationToken)
+    {
+        await database.EnsureSchemaAsync("push_jobs", Schema, cancellationToken).ConfigureAwait(false);
+        await using var command = database.DataSource.CreateCommand(sql);
+        if (userId is not null)
+        {
+            command.Parameters.AddWithValue("user", userId);
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var jobs = new List<PushJob>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            jobs.Add(PushJobJson.Deserialize(reader.GetString(0)));
+        }
+
+        return jobs;
+    }
+}

@@ -1,0 +1,193 @@
+using MqttIm.Contracts.V1;
+using MqttIm.Testing;
+
+namespace MqttIm.Broker.IntegrationTests;
+
+/// <summary>The cluster classes each start 3 brokers + Redis + PostgreSQL: never two of them at once on this machine.</summary>
+[CollectionDefinition("Cluster", DisableParallelization = true)]
+public sealed class ClusterCollection;
+
+/// <summary>
+/// Three broker processes on one Redis and one PostgreSQL, users spread over the nodes: 1:1 and group chat across
+/// nodes, sync and history from any node, the entry endpoint, and a device that reconnects through another node.
+/// </summary>
+[Collection("Cluster")]
+public sealed class ClusterChatTests(BrokerCluster cluster) : IClassFixture<BrokerCluster>
+{
+    private BrokerProcess Node(int index) => cluster.Nodes[index];
+
+    [Fact]
+    public async Task OneToOne_UsersOnDifferentNodes_ChatLive_AndSyncAndHistoryWorkFromAnyNode()
+    {
+        var (alice, bob) = (TestUsers.Unique("ca"), TestUsers.Unique("cb"));
+        await using var alicePhone = await TestDevice.ConnectAsync(Node(0), alice);
+        await using var aliceDesk = await TestDevice.ConnectAsync(Node(1), alice);
+        await using var bobPhone = await TestDevice.ConnectAsync(Node(2), bob);
+        await using var bobDesk = await TestDevice.ConnectAsync(Node(1), bob);
+
+        for (var i = 1; i <= 5; i++)
+        {
+            var sent = await alicePhone.SendAsync(bob, $"hi {i}", $"cm-{i}");
+            Assert.True(sent.IsSuccess, sent.ReasonString);
+            Assert.Equal(i.ToString(), sent.Property("seq"));
+        }
+
+        // A device on node C gets what was sent on node A; the sender's other device on node B gets its copy.
+        foreach (var device in new[] { bobPhone, bobDesk, aliceDesk })
+        {
+            var received = new List<long>();
+            for (var i = 0; i < 5; i++)
+            {
+                received.Add((await device.NextChatMessageAsync()).Seq);
+            }
+
+            Assert.Equal([1L, 2L, 3L, 4L, 5L], received);
+        }
+
+        // The reply goes the other way, from node C to node A.
+        var reply = await bobPhone.SendAsync(alice, "hello back", "cm-back");
+        Assert.Equal("6", reply.Property("seq"));
+        var back = await alicePhone.NextChatMessageAsync();
+        Assert.Equal(("hello back", 6L), (back.Text, back.Seq));
+
+        var conversation = TestUsers.C2c(alice, bob);
+        for (var n = 0; n < 3; n++)
+        {
+            await using var late = await TestDevice.ConnectAsync(Node(n), bob);
+            var synced = await late.SyncAllAsync();
+            Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L], synced[conversation].Select(m => m.Seq));
+
+            var history = await late.RpcAsync("history", new HistoryRequest { RequestId = $"h{n}", ConversationId = conversation, Limit = 3 }, $"h{n}");
+            Assert.Equal([4L, 5L, 6L], history.History.Messages.Select(m => m.Seq));
+        }
+    }
+
+    [Fact]
+    public async Task Group_MembersOnThreeNodes_AllReceive_AndAMemberAddedOnAnotherNodeCanSendAtOnce()
+    {
+        var (alice, bob, carol, dave) = (TestUsers.Unique("ga"), TestUsers.Unique("gb"), TestUsers.Unique("gc"), TestUsers.Unique("gd"));
+        await using var a = await TestDevice.ConnectAsync(Node(0), alice);
+        await using var b = await TestDevice.ConnectAsync(Node(1), bob);
+        await using var c = await TestDevice.ConnectAsync(Node(2), carol);
+        await using var d = await TestDevice.ConnectAsync(Node(1), dave);
+
+        var create = new GroupRequest { RequestId = "create", Name = "cluster team", UserIds = { bob, carol } };
+        var created = await a.RpcAsync("group/create", create, create.RequestId);
+        Assert.Equal(RpcResponse.ResultOneofCase.Group, created.ResultCase);
+        var groupId = created.Group.GroupId;
+
+        // Carol sends on node C; Alice (node A) and Bob (node B) receive it. Bob's node caches the group now.
+        var fromCarol = await c.PublishAsync($"im/group/{groupId}", c.Encode(new SendRequest { Text = "from C", ClientMsgId = "g1" }));
+        Assert.True(fromCarol.IsSuccess, fromCarol.ReasonString);
+        Assert.Equal("from C", (await NextNormalAsync(a)).Text);
+        Assert.Equal("from C", (await NextNormalAsync(b)).Text);
+        var fromBob = await b.PublishAsync($"im/group/{groupId}", b.Encode(new SendRequest { Text = "from B", ClientMsgId = "g2" }));
+        Assert.True(fromBob.IsSuccess, fromBob.ReasonString);
+        Assert.Equal("from B", (await NextNormalAsync(c)).Text);
+
+        // Alice adds Dave on node A; node B dropped its cached member list, so Dave may send there.
+        var add = new GroupRequest { RequestId = "add", GroupId = groupId, UserIds = { dave } };
+        Assert.Equal(RpcResponse.ResultOneofCase.Group, (await a.RpcAsync("group/add_members", add, add.RequestId)).ResultCase);
+        var fromDave = await SendUntilAcceptedAsync(d, $"im/group/{groupId}", new SendRequest { Text = "from D", ClientMsgId = "g3" });
+        Assert.True(fromDave.IsSuccess, fromDave.ReasonString);
+        foreach (var member in new[] { a, c })
+        {
+            Assert.Equal("from D", (await NextNormalAsync(member)).Text);
+        }
+
+        // The group's seqs are one sequence whichever node stored them.
+        await using var late = await TestDevice.ConnectAsync(Node(2), alice);
+        var history = (await late.SyncAllAsync())[$"group:{groupId}"];
+        Assert.Equal(Enumerable.Range(1, history.Count).Select(i => (long)i), history.Select(m => m.Seq));
+        Assert.Equal(["from C", "from B", "from D"], history.Where(m => m.Kind == MessageKind.Normal).Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task Entry_HandsOutTheLeastLoadedNode_AndAReconnectThroughAnotherNodeMovesTheInbox()
+    {
+        var bob = TestUsers.Unique("eb");
+        var alice = TestUsers.Unique("ea");
+        var load = new List<TestDevice>();
+        try
+        {
+            // Nodes A and B carry connections; C carries none of this test's.
+            for (var i = 0; i < 4; i++)
+            {
+                load.Add(await TestDevice.ConnectAsync(Node(0), TestUsers.Unique("load"), subscribeInbox: false));
+                load.Add(await TestDevice.ConnectAsync(Node(1), TestUsers.Unique("load"), subscribeInbox: false));
+            }
+
+            var entry = await PollEntryAsync(e => e.MqttPort == Node(2).MqttPort, TimeSpan.FromSeconds(10));
+            Assert.Equal(("node-2", "127.0.0.1"), (entry.NodeId, entry.Host));
+            Assert.Equal($"ws://127.0.0.1:{Node(2).HttpPort}/mqtt", entry.WsUrl);
+
+            await using var alicePhone = await TestDevice.ConnectAsync(Node(0), alice);
+            var clientId = bob + "-phone";
+            var first = await TestDevice.ConnectAsync(Node(1), bob, clientId);
+            Assert.True((await alicePhone.SendAsync(bob, "to node B", "e1")).IsSuccess);
+            Assert.Equal("to node B", (await first.NextChatMessageAsync()).Text);
+            await first.DisposeAsync();
+
+            // The same device comes back through the node the entry endpoint named.
+            await using var moved = await TestDevice.ConnectAsync(cluster.NodeByMqttPort(entry.MqttPort), bob, clientId);
+            Assert.True((await alicePhone.SendAsync(bob, "to node C", "e2")).IsSuccess);
+            var arrived = await moved.NextChatMessageAsync();
+            Assert.Equal(("to node C", 2L), (arrived.Text, arrived.Seq));
+        }
+        finally
+        {
+            foreach (var device in load)
+            {
+                await device.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task<EntryAnswer> PollEntryAsync(Func<EntryAnswer, bool> wanted, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        EntryAnswer last;
+        do
+        {
+            last = await cluster.EntryAsync();
+            if (wanted(last))
+            {
+                return last;
+            }
+
+            await Task.Delay(100); // the load figures move with the nodes' heartbeats
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Fail($"the entry endpoint kept answering {last}");
+        return last;
+    }
+
+    private static async Task<ChatMessage> NextNormalAsync(TestDevice device)
+    {
+        while (true)
+        {
+            var message = await device.NextChatMessageAsync();
+            if (message.Kind == MessageKind.Normal)
+            {
+                return message;
+            }
+        }
+    }
+
+    /// <summary>The membership change reaches other nodes' caches asynchronously (pub/sub): retried for a bounded time.</summary>
+    private static async Task<MQTTnet.MqttClientPublishResult> SendUntilAcceptedAsync(TestDevice device, string topic, SendRequest request)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (true)
+        {
+            var result = await device.PublishAsync(topic, device.Encode(request));
+            if (result.IsSuccess || DateTime.UtcNow > deadline)
+            {
+                return result;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}
