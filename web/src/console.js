@@ -89,27 +89,51 @@ function showTab(tab) {
 }
 
 let adminRoutes = [];
+let adminGetRoutes = [];
 async function loadFeatures() {
-  const config = await fetch('/api/web-config').then((r) => r.json()).catch(() => ({ adminRoutes: [] }));
+  const config = await fetch('/api/web-config').then((r) => r.json()).catch(() => ({}));
   adminRoutes = config.adminRoutes ?? [];
+  adminGetRoutes = config.adminGetRoutes ?? [];
 }
 
-/** Views for features other parts of the broker add: shown when the broker maps the route, else said to be absent. */
-async function loadFeature(section) {
-  const route = section.dataset.route;
-  const has = adminRoutes.some((r) => r === route || r.startsWith(route + '/'));
-  section.replaceChildren();
-  if (!has || !adminRoutes.includes(route)) {
-    const p = el('p', 'card muted not-available', has ? `This broker has ${route}/… but no list at ${route}.` : `Not available on this broker (no ${route} API).`);
-    section.append(p);
+/**
+ * Views for features other parts of the broker add (rooms, devices, push): absent until the broker maps routes under
+ * the tab's prefix; then every GET route there can be listed, with a query string (e.g. userId=alice), as a table.
+ */
+function loadFeature(section) {
+  const prefix = section.dataset.route;
+  if (section.dataset.ready) return;
+  const gets = adminGetRoutes.filter((r) => r === prefix || r.startsWith(prefix + '/'));
+  if (!adminRoutes.some((r) => r === prefix || r.startsWith(prefix + '/'))) {
+    section.replaceChildren(el('p', 'card muted not-available', `Not available on this broker (no ${prefix} API).`));
     return;
   }
-  try {
-    const data = await api('GET', route);
-    section.append(jsonTable(Array.isArray(data) ? data : data?.items ?? [data]));
-  } catch (error) {
-    failed(error);
-  }
+  section.dataset.ready = '1';
+  const form = el('form', 'row feature-query');
+  const select = el('select', 'feature-route');
+  gets.forEach((r) => select.append(new Option(r, r)));
+  const query = el('input', 'feature-params');
+  query.placeholder = 'query, e.g. userId=alice';
+  const load = el('button', '', 'Load');
+  load.type = 'submit';
+  const result = el('div', 'feature-result');
+  form.append(select, query, load);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (select.value.includes('{')) {
+      toast('fill the {…} part of the route: pick a route without it, or use the API directly');
+      return;
+    }
+    try {
+      const q = query.value.trim().replace(/^\?/, '');
+      const data = await api('GET', select.value + (q ? '?' + q : ''));
+      const rows = Array.isArray(data) ? data : Array.isArray(data?.items) ? data.items : [data];
+      result.replaceChildren(rows.length ? jsonTable(rows) : el('p', 'muted', 'no entries'));
+    } catch (error) {
+      failed(error);
+    }
+  });
+  section.replaceChildren(form, result);
 }
 
 function jsonTable(rows) {
