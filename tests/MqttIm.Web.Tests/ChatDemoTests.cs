@@ -39,11 +39,11 @@ public sealed class ChatDemoTests(WebFixture web, ITestOutputHelper output)
         await Expect(bobItem.Locator(".badge")).ToHaveCountAsync(0);
 
         await Expect(alicePage.Message(1).Locator(".receipt")).ToHaveTextAsync("✓✓ Read");
-        // Both are online and share a conversation now, so each sees the other's presence dot.
-        await Expect(alicePage.Page.Locator("#chat-presence")).ToHaveAttributeAsync("data-online", "true");
-
         await bobPage.SendAsync("hi alice");
         await Expect(alicePage.Message(2).Locator(".bubble")).ToHaveTextAsync("hi alice");
+        // Both wrote, so each may watch the other (Presence:WatchPolicy=SharedConversation) and sees the presence dot.
+        await Expect(alicePage.Page.Locator("#chat-presence")).ToHaveAttributeAsync("data-online", "true");
+        await Expect(bobPage.Page.Locator("#chat-presence")).ToHaveAttributeAsync("data-online", "true");
         await alicePage.ScreenshotAsync("chat-read-receipt", output);
         await bobPage.ScreenshotAsync("chat-conversation", output);
 
