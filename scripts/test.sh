@@ -11,6 +11,9 @@ command -v stdbuf >/dev/null 2>&1 || missing+=(coreutils)
 # Real Redis and PostgreSQL servers for the cluster stores; the fixtures start private instances on free ports.
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+# Headless Chromium for the browser tests (tests/MqttIm.Web.Tests): Debian's, driven by the Playwright driver that
+# ships inside the Microsoft.Playwright NuGet package, so nothing is downloaded at test time.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
   echo "Installing test dependencies: ${missing[*]}"
   sudo_cmd=""

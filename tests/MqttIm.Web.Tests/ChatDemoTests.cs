@@ -39,11 +39,11 @@ public sealed class ChatDemoTests(WebFixture web, ITestOutputHelper output)
         await Expect(bobItem.Locator(".badge")).ToHaveCountAsync(0);
 
         await Expect(alicePage.Message(1).Locator(".receipt")).ToHaveTextAsync("✓✓ Read");
-        // Both are online and share a conversation now, so each sees the other's presence dot.
-        await Expect(alicePage.Page.Locator("#chat-presence")).ToHaveAttributeAsync("data-online", "true");
-
         await bobPage.SendAsync("hi alice");
         await Expect(alicePage.Message(2).Locator(".bubble")).ToHaveTextAsync("hi alice");
+        // Both wrote, so each may watch the other (Presence:WatchPolicy=SharedConversation) and sees the presence dot.
+        await Expect(alicePage.Page.Locator("#chat-presence")).ToHaveAttributeAsync("data-online", "true");
+        await Expect(bobPage.Page.Locator("#chat-presence")).ToHaveAttributeAsync("data-online", "true");
         await alicePage.ScreenshotAsync("chat-read-receipt", output);
         await bobPage.ScreenshotAsync("chat-conversation", output);
 
@@ -56,9 +56,6 @@ public sealed class ChatDemoTests(WebFixture web, ITestOutputHelper output)
     {
         var owner = TestUsers.Unique("gown");
         var members = new[] { TestUsers.Unique("gm1"), TestUsers.Unique("gm2"), TestUsers.Unique("gm3") };
-        var group = await web.Broker.AdminPostAsync("/api/admin/groups", new { name = "Web team", ownerId = owner, memberIds = members });
-        var conversation = "group:" + group.GetProperty("groupId").GetString();
-
         await using var ownerPage = await BrowserPage.OpenAsync(web.Browser);
         var memberPages = new List<BrowserPage>();
         try
@@ -70,16 +67,24 @@ public sealed class ChatDemoTests(WebFixture web, ITestOutputHelper output)
                 await page.SignInAsync(web, member);
             }
 
+            // The owner creates the group from the page (im/rpc/group/create); the members' pages learn of it live.
             await ownerPage.SignInAsync(web, owner);
-            var ownerItem = ownerPage.Conversation(conversation);
+            await ownerPage.Page.ClickAsync("#new-group summary");
+            await ownerPage.Page.FillAsync("#new-group-name", "Web team");
+            await ownerPage.Page.FillAsync("#new-group-members", string.Join(", ", members));
+            await ownerPage.Page.ClickAsync("#new-group-form button[type=submit]");
+            await Expect(ownerPage.Page.Locator("#chat")).ToHaveAttributeAsync("data-open", new System.Text.RegularExpressions.Regex("^group:"));
+            var conversation = await ownerPage.Page.Locator("#chat").GetAttributeAsync("data-open");
+            Assert.StartsWith("group:", conversation);
+            var ownerItem = ownerPage.Conversation(conversation!);
             await Expect(ownerItem.Locator(".conversation-title")).ToHaveTextAsync("Web team");
-            await ownerItem.ClickAsync();
             await ownerPage.SendAsync("hello team");
             await Expect(ownerPage.Page.Locator("#message-list li.msg.mine .bubble")).ToHaveTextAsync("hello team");
 
             foreach (var page in memberPages)
             {
-                var item = page.Conversation(conversation);
+                var item = page.Conversation(conversation!);
+                await Expect(item.Locator(".conversation-title")).ToHaveTextAsync("Web team");
                 await Expect(item.Locator(".conversation-preview")).ToContainTextAsync("hello team");
                 await Expect(item.Locator(".badge")).ToBeVisibleAsync();
                 await item.ClickAsync();
@@ -164,7 +169,8 @@ public sealed class ChatDemoTests(WebFixture web, ITestOutputHelper output)
         await alicePage.Conversation(conversation).ClickAsync();
         await Expect(alicePage.Message(40)).ToBeVisibleAsync();
         await Expect(alicePage.Message(1)).ToHaveCountAsync(0);
-        await alicePage.Page.ClickAsync("#load-older");
+        // Scrolling back to the top loads the older page by im/rpc/history (the "Load older" button does the same).
+        await alicePage.Page.Locator("#messages").EvaluateAsync("e => { e.scrollTop = 0; e.dispatchEvent(new Event('scroll')); }");
         await Expect(alicePage.Message(1).Locator(".bubble")).ToHaveTextAsync("old 1");
         await Expect(alicePage.Page.Locator("#load-older")).ToBeHiddenAsync();
 

@@ -62,8 +62,15 @@ public sealed class ConsoleTests(WebFixture web, ITestOutputHelper output)
 
         await console.Page.ClickAsync("#tabs button[data-tab=rooms]");
         await Expect(console.Page.Locator("[data-view=rooms]")).ToContainTextAsync("Not available on this broker");
+        // Push exists on this broker: its tab lists the push API's GET routes and shows what one answers.
+        await console.Page.ClickAsync("#tabs button[data-tab=push]");
+        var push = console.Page.Locator("[data-view=push]");
+        await push.Locator("select.feature-route").SelectOptionAsync("/api/admin/push/pending");
+        await push.Locator("button", new LocatorLocatorOptions { HasText = "Load" }).ClickAsync();
+        await Expect(push.Locator(".feature-result")).ToContainTextAsync(new System.Text.RegularExpressions.Regex("no entries|userId"));
         await console.Page.ClickAsync("#tabs button[data-tab=nodes]");
         await Expect(console.Page.Locator("#node-rows tr")).ToHaveCountAsync(1);
+        await Expect(console.Page.Locator("#node-note")).ToContainTextAsync("single node");
 
         chat.AssertNoConsoleErrors();
         console.AssertNoConsoleErrors();

@@ -26,6 +26,8 @@ public sealed class WebFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(ScreenshotDirectory);
+        // Expectations poll until they hold; 5 s (the default) is short on a loaded 2-core machine, so allow 20 s.
+        Assertions.SetDefaultExpectTimeout(20_000);
         Broker = await BrokerProcess.StartAsync("--Demo:Enabled=true");
         Playwright = await LaunchPlaywrightAsync();
         Browser = await LaunchChromiumAsync(Playwright);

@@ -17,6 +17,8 @@ let editingSeq = null;
 let syncedMessages = 0;
 let connects = 0; // shown as data-connects: how many times this page (re)connected
 const presenceWatched = new Set();
+const presenceRetries = new Map(); // peer → refused presence subscriptions so far
+const PRESENCE_RETRIES = 5;
 const gapTimers = new Map();
 
 // ---------- sign in ----------
@@ -77,7 +79,7 @@ function start(session) {
   client.addEventListener('sendAck', (e) => onSendAck(e.detail));
   client.addEventListener('sendError', (e) => onSendError(e.detail));
   client.addEventListener('readReceipt', (e) => onReadReceipt(e.detail));
-  client.addEventListener('hint', (e) => syncConversations([e.detail.conversationId]));
+  client.addEventListener('hint', (e) => syncConversations([e.detail.conversationId]).catch((error) => toast(error.message)));
   client.addEventListener('presence', (e) => onPresence(e.detail));
   renderList();
   client.connect();
@@ -176,7 +178,10 @@ function onMessage(message, live) {
   }
   if (gap && live) scheduleGapFill(c.id);
   if (c.kind === 'group' && c.title === c.groupId && message.kind === Kinds.groupEvent) loadGroupTitles();
-  if (c.kind === 'c2c') watchPresence();
+  if (c.kind === 'c2c') {
+    if (message.senderId === c.peer) presenceRetries.delete(c.peer); // the peer wrote: a refused watch may be allowed now
+    watchPresence();
+  }
   render();
 }
 
@@ -237,7 +242,16 @@ async function watchPresence() {
   if (!peers.length || client.status !== 'online') return;
   peers.forEach((p) => presenceWatched.add(p));
   const granted = await client.subscribe(peers.map((p) => `presence/${p}`)).catch(() => peers.map(() => 128));
-  granted.forEach((qos, i) => { if (qos >= 128) presenceWatched.delete(peers[i]); });
+  let refused = false;
+  granted.forEach((qos, i) => {
+    if (qos < 128) return;
+    presenceWatched.delete(peers[i]);
+    // The broker decides at subscribe time; the first message's conversation may not count yet: ask again, a few times.
+    const tries = (presenceRetries.get(peers[i]) ?? 0) + 1;
+    presenceRetries.set(peers[i], tries);
+    if (tries <= PRESENCE_RETRIES) refused = true;
+  });
+  if (refused) setTimeout(() => watchPresence(), 2000);
 }
 
 async function loadGroupTitles() {

@@ -89,27 +89,51 @@ function showTab(tab) {
 }
 
 let adminRoutes = [];
+let adminGetRoutes = [];
 async function loadFeatures() {
-  const config = await fetch('/api/web-config').then((r) => r.json()).catch(() => ({ adminRoutes: [] }));
+  const config = await fetch('/api/web-config').then((r) => r.json()).catch(() => ({}));
   adminRoutes = config.adminRoutes ?? [];
+  adminGetRoutes = config.adminGetRoutes ?? [];
 }
 
-/** Views for features other parts of the broker add: shown when the broker maps the route, else said to be absent. */
-async function loadFeature(section) {
-  const route = section.dataset.route;
-  const has = adminRoutes.some((r) => r === route || r.startsWith(route + '/'));
-  section.replaceChildren();
-  if (!has || !adminRoutes.includes(route)) {
-    const p = el('p', 'card muted not-available', has ? `This broker has ${route}/… but no list at ${route}.` : `Not available on this broker (no ${route} API).`);
-    section.append(p);
+/**
+ * Views for features other parts of the broker add (rooms, devices, push): absent until the broker maps routes under
+ * the tab's prefix; then every GET route there can be listed, with a query string (e.g. userId=alice), as a table.
+ */
+function loadFeature(section) {
+  const prefix = section.dataset.route;
+  if (section.dataset.ready) return;
+  const gets = adminGetRoutes.filter((r) => r === prefix || r.startsWith(prefix + '/'));
+  if (!adminRoutes.some((r) => r === prefix || r.startsWith(prefix + '/'))) {
+    section.replaceChildren(el('p', 'card muted not-available', `Not available on this broker (no ${prefix} API).`));
     return;
   }
-  try {
-    const data = await api('GET', route);
-    section.append(jsonTable(Array.isArray(data) ? data : data?.items ?? [data]));
-  } catch (error) {
-    failed(error);
-  }
+  section.dataset.ready = '1';
+  const form = el('form', 'row feature-query');
+  const select = el('select', 'feature-route');
+  gets.forEach((r) => select.append(new Option(r, r)));
+  const query = el('input', 'feature-params');
+  query.placeholder = 'query, e.g. userId=alice';
+  const load = el('button', '', 'Load');
+  load.type = 'submit';
+  const result = el('div', 'feature-result');
+  form.append(select, query, load);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (select.value.includes('{')) {
+      toast('fill the {…} part of the route: pick a route without it, or use the API directly');
+      return;
+    }
+    try {
+      const q = query.value.trim().replace(/^\?/, '');
+      const data = await api('GET', select.value + (q ? '?' + q : ''));
+      const rows = Array.isArray(data) ? data : Array.isArray(data?.items) ? data.items : [data];
+      result.replaceChildren(rows.length ? jsonTable(rows) : el('p', 'muted', 'no entries'));
+    } catch (error) {
+      failed(error);
+    }
+  });
+  section.replaceChildren(form, result);
 }
 
 function jsonTable(rows) {
@@ -138,7 +162,10 @@ const charts = {};
 
 function startPolling() {
   stopPolling();
-  pollTimer = setInterval(() => api('GET', '/api/admin/metrics').then(onMetrics).catch(failed), POLL_MS);
+  pollTimer = setInterval(() => {
+    api('GET', '/api/admin/metrics').then(onMetrics).catch(failed);
+    if (activeTab === 'nodes') loadNodes(); // nodes join and leave: keep the table live while it is shown
+  }, POLL_MS);
 }
 
 function stopPolling() {
@@ -229,6 +256,8 @@ $('client-search').addEventListener('submit', (event) => {
   loadClients();
 });
 
+const versions = { V500: '5.0', V311: '3.1.1', V310: '3.1' };
+
 async function loadClients() {
   try {
     const search = $('client-search-text').value.trim();
@@ -243,7 +272,7 @@ async function loadClients() {
       const cell = el('td');
       cell.append(kick);
       tr.append(
-        el('td', 'mono', c.clientId), el('td', '', c.userId ?? '–'), el('td', '', c.protocolVersion.replace('V', '')),
+        el('td', 'mono', c.clientId), el('td', '', c.userId ?? '–'), el('td', '', versions[c.protocolVersion] ?? c.protocolVersion),
         el('td', 'mono small', c.endpoint), el('td', '', `${c.messagesReceived} / ${c.messagesSent}`), el('td', '', String(c.pendingMessages)),
         el('td', 'mono small', c.subscriptions.map((s) => s.filter).join(', ')), cell);
       return tr;
@@ -375,12 +404,19 @@ $('presence-form').addEventListener('submit', async (event) => {
 
 async function loadNodes() {
   try {
-    const nodes = await api('GET', '/api/admin/nodes');
-    $('node-rows').replaceChildren(...nodes.map((n) => {
+    const answer = await api('GET', '/api/admin/nodes');
+    $('node-note').textContent = answer.clustered
+      ? `cluster of ${answer.nodes.length} live nodes, answered by ${answer.answeredBy}; other nodes are shown by their last heartbeat`
+      : 'single node (no Cluster:Redis)';
+    $('node-rows').replaceChildren(...answer.nodes.map((n) => {
       const tr = el('tr');
-      tr.append(el('td', 'mono', n.nodeId), el('td', '', duration(n.uptimeSeconds)), el('td', '', fmt(n.connectedClients)),
-        el('td', '', fmt(n.subscriptions)), el('td', '', fmt(n.messagesAccepted)), el('td', '', fmt(n.inboxDeliveries)),
-        el('td', '', bytes(n.processResidentBytes)), el('td', '', bytes(n.managedHeapBytes)));
+      tr.dataset.nodeId = n.nodeId;
+      const m = n.metrics;
+      tr.append(el('td', 'mono', n.nodeId + (n.self ? ' (this)' : '')), el('td', 'mono small', n.host ? `${n.host}:${n.mqttPort}` : '–'),
+        el('td', '', fmt(n.connections)), el('td', '', n.cpu === null || n.cpu === undefined ? '–' : `${(100 * n.cpu).toFixed(1)} %`),
+        el('td', '', new Date(n.heartbeatMs).toLocaleTimeString()), el('td', '', m ? duration(m.uptimeSeconds) : '–'),
+        el('td', '', m ? fmt(m.subscriptions) : '–'), el('td', '', m ? fmt(m.messagesAccepted) : '–'),
+        el('td', '', m ? fmt(m.inboxDeliveries) : '–'), el('td', '', m ? bytes(m.processResidentBytes) : '–'));
       return tr;
     }));
   } catch (error) {

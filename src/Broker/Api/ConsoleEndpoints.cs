@@ -32,9 +32,21 @@ internal static class ConsoleEndpoints
                 : Results.Problem(title: "client not connected", detail: $"no connected client has the id '{clientId}'", statusCode: StatusCodes.Status404NotFound));
         admin.MapGet("/metrics", (ClusterNode node, TimeProvider time, ClientSubscriptions subscriptions) =>
             Results.Ok(BrokerMetricsSnapshot.Take(node.NodeId, time, subscriptions.Count)));
-        // One entry per node; a single node lists itself. Cluster mode can answer with every node's snapshot here.
-        admin.MapGet("/nodes", (ClusterNode node, TimeProvider time, ClientSubscriptions subscriptions) =>
-            Results.Ok(new[] { BrokerMetricsSnapshot.Take(node.NodeId, time, subscriptions.Count) }));
+        // Every live node from the cluster registry (any node answers the same), or this node alone; the answering
+        // node adds its own full snapshot, the others are known by their last heartbeat (connections, CPU).
+        admin.MapGet("/nodes", (IServiceProvider services, ClusterNode self, TimeProvider time, ClientSubscriptions subscriptions) =>
+        {
+            var snapshot = BrokerMetricsSnapshot.Take(self.NodeId, time, subscriptions.Count);
+            var live = services.GetService<ClusterNodeRegistry>()?.LiveNodes;
+            var nodes = live is null
+                ? [new NodeView(self.NodeId, "", 0, (int)snapshot.ConnectedClients, null, snapshot.TimeMs, true, snapshot)]
+                : live.Values.OrderBy(n => n.NodeId, StringComparer.Ordinal)
+                    .Select(n => new NodeView(n.NodeId, n.Host, n.MqttPort, n.Connections, n.Cpu, n.HeartbeatMs, n.NodeId == self.NodeId, n.NodeId == self.NodeId ? snapshot : null))
+                    .ToList();
+            return Results.Ok(new { clustered = self.IsClustered, answeredBy = self.NodeId, nodes });
+        });
         return endpoints;
     }
+
+    internal sealed record NodeView(string NodeId, string Host, int MqttPort, int Connections, double? Cpu, long HeartbeatMs, bool Self, BrokerMetricsSnapshot? Metrics);
 }

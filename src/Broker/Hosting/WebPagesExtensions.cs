@@ -46,6 +46,13 @@ internal static class WebPagesExtensions
                 .Where(r => r.StartsWith("/api/admin/", StringComparison.Ordinal))
                 .Distinct(StringComparer.Ordinal)
                 .Order(StringComparer.Ordinal),
+            // The GET routes among them: what a feature tab (rooms, devices, push) can list without knowing it in advance.
+            adminGetRoutes = routes.Endpoints.OfType<RouteEndpoint>()
+                .Where(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains("GET") == true)
+                .Select(e => "/" + (e.RoutePattern.RawText ?? "").Trim('/'))
+                .Where(r => r.StartsWith("/api/admin/", StringComparison.Ordinal))
+                .Distinct(StringComparer.Ordinal)
+                .Order(StringComparer.Ordinal),
         }));
         return app;
     }

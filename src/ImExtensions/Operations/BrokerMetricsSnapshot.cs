@@ -23,6 +23,10 @@ public sealed record BrokerMetricsSnapshot(
     double StoreCommitMessagesSum,
     double QueueOverflowDrops,
     IReadOnlyDictionary<string, double> AclDenials,
+    double SessionsExpired,
+    double TokenExpiryDisconnects,
+    IReadOnlyDictionary<string, double> CacheEntries,
+    IReadOnlyDictionary<string, double> CacheEvictions,
     long ProcessResidentBytes,
     long ManagedHeapBytes)
 {
@@ -43,9 +47,16 @@ public sealed record BrokerMetricsSnapshot(
         ImMetrics.CommitBatchSize.Sum,
         ImMetrics.QueueOverflowDrops.Value,
         ByLabel(ImMetrics.AclDenials),
+        Sessions.SessionMetrics.Expired.Value,
+        Sessions.SessionMetrics.TokenExpiryDisconnects.Value,
+        ByLabel(Memory.CacheMetrics.Entries),
+        ByLabel(Memory.CacheMetrics.Evictions),
         Environment.WorkingSet,
         GC.GetTotalMemory(forceFullCollection: false));
 
     private static Dictionary<string, double> ByLabel(Prometheus.Counter counter) =>
         counter.GetAllLabelValues().ToDictionary(labels => labels[0], labels => counter.WithLabels(labels).Value, StringComparer.Ordinal);
+
+    private static Dictionary<string, double> ByLabel(Prometheus.Gauge gauge) =>
+        gauge.GetAllLabelValues().ToDictionary(labels => labels[0], labels => gauge.WithLabels(labels).Value, StringComparer.Ordinal);
 }

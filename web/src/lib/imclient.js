@@ -83,9 +83,19 @@ export class ImClient extends EventTarget {
   /** Subscribes; resolves with the granted QoS per filter (128 or more = refused, e.g. presence not allowed). */
   subscribe(filters) {
     return new Promise((resolve, reject) => {
-      this.client.subscribe(filters, { qos: 1 }, (error, granted) => {
-        if (error && !granted) reject(error);
-        else resolve((granted ?? []).map((g) => g.qos));
+      // Object form with resubscribe: MQTT.js otherwise skips a filter it sent before, even one the broker refused
+      // (a presence watch asked again once the peer has written).
+      const request = Object.fromEntries(filters.map((f) => [f, { qos: 1 }]));
+      request.resubscribe = true;
+      this.client.subscribe(request, (error, granted) => {
+        if (!error) {
+          resolve((granted ?? []).map((g) => g.qos));
+          return;
+        }
+        // A refused filter fails the whole call; the SUBACK in the error says which ones were refused.
+        const codes = error.packet?.granted;
+        if (Array.isArray(codes) && codes.length === filters.length) resolve(codes);
+        else reject(error);
       });
     });
   }

@@ -1,0 +1,53 @@
+using Microsoft.Playwright;
+using MqttIm.Testing;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace MqttIm.Web.Tests;
+
+/// <summary>The console's node view against a real two-node cluster (private redis-server and PostgreSQL, two broker processes).</summary>
+[Collection(WebCollection.Name)]
+public sealed class ClusterConsoleTests(WebFixture web, ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly RedisServer _redis = new();
+    private readonly PostgresServer _postgres = new();
+
+    public async Task InitializeAsync()
+    {
+        await _redis.InitializeAsync();
+        await _postgres.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _redis.DisposeAsync();
+        await _postgres.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_nodes_view_of_any_node_lists_every_live_node_and_drops_one_that_dies()
+    {
+        // A cluster shares one store: both nodes on one PostgreSQL database, one Redis.
+        var database = await _postgres.CreateDatabaseAsync();
+        string[] cluster = [$"--Cluster:Redis={_redis.Configuration}", "--Storage:Provider=PostgreSQL", $"--Storage:PostgreSQL:ConnectionString={database}"];
+        await using var nodeA = await BrokerProcess.StartAsync([.. cluster, "--Cluster:NodeId=web-node-a"]);
+        await using var nodeB = await BrokerProcess.StartAsync([.. cluster, "--Cluster:NodeId=web-node-b"]);
+
+        await using var console = await BrowserPage.OpenAsync(web.Browser);
+        await console.Page.GotoAsync($"http://127.0.0.1:{nodeB.HttpPort}/console/");
+        await console.Page.FillAsync("#admin-key", nodeB.AdminKey);
+        await console.Page.PressAsync("#admin-key", "Enter");
+        await console.Page.ClickAsync("#tabs button[data-tab=nodes]");
+        await Expect(console.Page.Locator("#node-rows tr[data-node-id=web-node-a]")).ToBeVisibleAsync();
+        await Expect(console.Page.Locator("#node-rows tr[data-node-id=web-node-b]")).ToContainTextAsync("(this)");
+        await Expect(console.Page.Locator("#node-note")).ToContainTextAsync("cluster of 2 live nodes");
+        await Expect(console.Page.Locator("#node-note")).ToContainTextAsync("web-node-b");
+        await console.ScreenshotAsync("console-cluster-nodes", output);
+
+        // Node A dies without leaving: once its heartbeat key expires (Cluster:NodeTimeout) the live table drops it.
+        await nodeA.KillAsync();
+        await Expect(console.Page.Locator("#node-rows tr[data-node-id=web-node-a]")).ToHaveCountAsync(0);
+        await Expect(console.Page.Locator("#node-rows tr")).ToHaveCountAsync(1);
+        console.AssertNoConsoleErrors();
+    }
+}
