@@ -144,6 +144,12 @@ public sealed class BoundedMemoryTests
         public Task<IReadOnlyList<GroupMember>> GetMembersAsync(string groupId, CancellationToken cancellationToken) =>
             Task.FromResult<IReadOnlyList<GroupMember>>([new GroupMember { UserId = "owner-" + groupId, Role = GroupRole.Owner, JoinedSeq = 1 }]);
 
+        public async Task<IReadOnlyList<GroupMember>> GetMembersPageAsync(string groupId, string? afterUserId, int limit, CancellationToken cancellationToken) =>
+            (await GetMembersAsync(groupId, cancellationToken)).Where(m => afterUserId is null || string.CompareOrdinal(m.UserId, afterUserId) > 0).Take(limit).ToList();
+
+        public async Task<GroupMember?> GetMemberAsync(string groupId, string userId, CancellationToken cancellationToken) =>
+            (await GetMembersAsync(groupId, cancellationToken)).FirstOrDefault(m => m.UserId == userId);
+
         public Task<bool> CreateAsync(GroupRecord group, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task UpdateAsync(GroupRecord group, CancellationToken cancellationToken) => throw new NotSupportedException();
