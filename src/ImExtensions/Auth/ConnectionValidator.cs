@@ -57,7 +57,7 @@ internal sealed class ConnectionValidator(
 
         var clientId = string.IsNullOrEmpty(args.ClientId) ? args.AssignedClientIdentifier : args.ClientId;
         tokenExpiry.Validated(clientId, expiresAt);
-        sessionExpiry.Connecting(clientId, args.CleanSession ?? true, args.SessionExpiryInterval);
+        sessionExpiry.Connecting(clientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint), args.CleanSession ?? true, args.SessionExpiryInterval);
         roomGrants.Remember(clientId, args.Password);
         args.ReasonCode = MqttConnectReasonCode.Success;
     }

@@ -71,7 +71,7 @@ internal sealed class DeviceLifecycle(
         if (args.DisconnectType != MqttClientDisconnectType.Takeover)
         {
             // The session (if persistent) now waits for its device, at most Sessions:MaxSessionExpiry.
-            sessionExpiry.Disconnected(args.ClientId);
+            sessionExpiry.Disconnected(args.ClientId, key);
         }
 
         registry.Remove(args.ClientId, key);
@@ -117,5 +117,6 @@ internal sealed class DeviceLifecycle(
         await router.UnregisterAsync(device.ClientId, device.ConnectionKey, CancellationToken.None).ConfigureAwait(false);
     }
 
-    private static string ConnectionKeyOf(System.Net.EndPoint? endPoint) => endPoint?.ToString() ?? "local";
+    /// <summary>Tells connections of one client id apart: their remote end point.</summary>
+    internal static string ConnectionKeyOf(System.Net.EndPoint? endPoint) => endPoint?.ToString() ?? "local";
 }

@@ -11,9 +11,11 @@ internal sealed class SessionExpiryTracker(IOptions<SessionOptions> options, Tim
     private readonly Lock _gate = new();
     private readonly Dictionary<string, DateTimeOffset> _expiresAt = new(StringComparer.Ordinal);
 
-    // Client id → the expiry its CONNECT asked for (null: MQTT 3.1.1 clean session 0), for connections whose session
-    // outlives them. Taken from CONNECT because MQTTnet reports the DISCONNECT's value (often 0) at disconnect.
-    private readonly Dictionary<string, uint?> _persistent = new(StringComparer.Ordinal);
+    // Client id → the connection whose session outlives it and the expiry its CONNECT asked for (null: MQTT 3.1.1
+    // clean session 0). Taken from CONNECT because MQTTnet reports the DISCONNECT's value (often 0) at disconnect.
+    // Keyed by connection too: a quick reconnect can be validated before the old connection's disconnect is
+    // reported, and that late disconnect must not consume the new connection's entry.
+    private readonly Dictionary<string, (string Connection, uint? ExpirySeconds)> _persistent = new(StringComparer.Ordinal);
 
     public int Count
     {
@@ -29,17 +31,18 @@ internal sealed class SessionExpiryTracker(IOptions<SessionOptions> options, Tim
     /// <summary>At CONNECT: whether the session outlives the connection, and for how long the client asked.</summary>
     /// <param name="cleanSession">3.1.1 clean session / MQTT 5 clean start.</param>
     /// <param name="expirySeconds">MQTT 5 Session Expiry Interval (0xFFFFFFFF = never; 0 or absent for 3.1.1).</param>
-    public void Connecting(string clientId, bool cleanSession, uint expirySeconds)
+    /// <param name="connection">Identifies this connection (its remote end point), as given again at disconnect.</param>
+    public void Connecting(string clientId, string connection, bool cleanSession, uint expirySeconds)
     {
         lock (_gate)
         {
             if (expirySeconds > 0)
             {
-                _persistent[clientId] = expirySeconds;
+                _persistent[clientId] = (connection, expirySeconds);
             }
             else if (!cleanSession)
             {
-                _persistent[clientId] = null;
+                _persistent[clientId] = (connection, null);
             }
             else
             {
@@ -48,16 +51,20 @@ internal sealed class SessionExpiryTracker(IOptions<SessionOptions> options, Tim
         }
     }
 
-    /// <summary>At disconnect: a persistent session starts waiting for its device, at most <c>Sessions:MaxSessionExpiry</c>.</summary>
-    public void Disconnected(string clientId)
+    /// <summary>At disconnect: a persistent session starts waiting for its device, at most <c>Sessions:MaxSessionExpiry</c>.
+    /// A disconnect of a connection that has since been replaced by a newer one of the same client id changes nothing.</summary>
+    public void Disconnected(string clientId, string connection)
     {
         uint? requestedExpirySeconds;
         lock (_gate)
         {
-            if (!_persistent.Remove(clientId, out requestedExpirySeconds))
+            if (!_persistent.TryGetValue(clientId, out var entry) || entry.Connection != connection)
             {
                 return;
             }
+
+            _persistent.Remove(clientId);
+            requestedExpirySeconds = entry.ExpirySeconds;
         }
 
         var max = options.Value.MaxSessionExpiry;
@@ -70,6 +77,7 @@ internal sealed class SessionExpiryTracker(IOptions<SessionOptions> options, Tim
         }
     }
 
+    /// <summary>A connection of the client id is up: nothing expires while it is.</summary>
     public void Connected(string clientId)
     {
         lock (_gate)
