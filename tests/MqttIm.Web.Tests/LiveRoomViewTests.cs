@@ -86,6 +86,49 @@ public sealed class LiveRoomViewTests(WebFixture web, ITestOutputHelper output)
         page.AssertNoConsoleErrors();
     }
 
+    [Fact]
+    public async Task The_console_creates_a_room_sees_its_viewer_and_moderates_it_and_the_page_follows()
+    {
+        var roomId = TestUsers.Unique("croom");
+        var viewer = TestUsers.Unique("cview");
+        await using var console = await BrowserPage.OpenAsync(web.Browser);
+        await console.Page.GotoAsync(web.BaseUrl + "/console/");
+        await console.Page.FillAsync("#admin-key", web.Broker.AdminKey);
+        await console.Page.PressAsync("#admin-key", "Enter");
+        await console.Page.ClickAsync("#tabs button[data-tab=rooms]");
+        await console.Page.FillAsync("#room-create-id", roomId);
+        await console.Page.FillAsync("#room-create-title", "Console room");
+        await console.Page.ClickAsync("#room-create button[type=submit]");
+        await Expect(console.Page.Locator("#room-detail-title")).ToContainTextAsync($"Console room ({roomId})");
+        await Expect(console.Page.Locator("#room-detail-viewers")).ToHaveTextAsync("0");
+
+        await using var page = await BrowserPage.OpenAsync(web.Browser);
+        await page.SignInAsync(web, viewer);
+        await JoinRoomAsync(page, roomId);
+        // The detail refreshes while the tab is open: the viewer shows up in the cluster-wide count.
+        await Expect(console.Page.Locator("#room-detail-viewers")).ToHaveTextAsync("1");
+
+        await console.Page.FillAsync("#room-system-text", "welcome, everyone");
+        await console.Page.ClickAsync("#room-system-send");
+        await Expect(Feed(page).Locator("li[data-kind=system][data-seq='1']")).ToContainTextAsync("welcome, everyone");
+        await Expect(console.Page.Locator("#room-detail-seq")).ToHaveTextAsync("1");
+
+        // Mute all: the page's next chat is refused and the page says so.
+        await console.Page.ClickAsync("#room-mute-all");
+        await Expect(console.Page.Locator("#room-detail-sub")).ToContainTextAsync("all muted");
+        await page.Page.FillAsync("#room-text", "can anyone hear me");
+        await page.Page.PressAsync("#room-text", "Enter");
+        await Expect(page.Page.Locator("#toast")).ToContainTextAsync("muted");
+        await console.ScreenshotAsync("console-room", output);
+
+        // Closing the room ends it for the viewer.
+        await console.Page.ClickAsync("#room-close");
+        await Expect(page.Page.Locator("#room")).ToHaveAttributeAsync("data-joined", "closed");
+        await Expect(console.Page.Locator("#room-detail-title")).ToContainTextAsync("closed");
+        console.AssertNoConsoleErrors();
+        page.AssertNoConsoleErrors();
+    }
+
     internal static BrowserNewContextOptions Phone => new()
     {
         ViewportSize = new ViewportSize { Width = 390, Height = 844 },

@@ -247,6 +247,7 @@ function onSendAck(ack) {
 }
 
 function onSendError(error) {
+  if (rooms?.owns(error.clientMsgId)) return; // a room send: the room view says why
   for (const c of state.conversations.values()) {
     const pending = c.pending.find((p) => p.clientMsgId === error.clientMsgId);
     if (pending) {

@@ -19,7 +19,9 @@ export class RoomView {
     this.likesTotal = 0;
     this.frames = 0;
     const { $ } = ui;
+    this.sends = new Map(); // clientMsgId → refusal reason once known (bounded: the last 100 sends)
     client.addEventListener('roomFrame', (e) => this.onFrame(e.detail));
+    client.addEventListener('sendError', (e) => this.onSendError(e.detail));
     $('room-join').addEventListener('submit', (event) => {
       event.preventDefault();
       const id = $('room-join-id').value.trim();
@@ -105,14 +107,28 @@ export class RoomView {
     this.ui.showPane(null);
   }
 
+  /** Whether a send with this clientMsgId came from this view (its SendError is the room's, not a chat's). */
+  owns(clientMsgId) {
+    return this.sends.has(clientMsgId);
+  }
+
   async send(body) {
     if (!this.roomId) return;
+    const clientMsgId = randomId('k');
+    this.sends.set(clientMsgId, null);
+    if (this.sends.size > 100) this.sends.delete(this.sends.keys().next().value);
     try {
-      await this.client.publishJson(`room/${this.roomId}`, { ...body, clientMsgId: randomId('k') });
+      await this.client.publishJson(`room/${this.roomId}`, { ...body, clientMsgId });
     } catch (error) {
-      // The PUBACK's reason (muted, slow_mode, …) also comes as a SendError on the inbox; say it here in short.
-      this.ui.toast(`room: ${error.message}`);
+      // The PUBACK says only "Not authorized"; the SendError on the inbox names the reason (muted, slow_mode, …).
+      if (!this.sends.get(clientMsgId)) this.ui.toast(`room: ${error.message}`);
     }
+  }
+
+  onSendError(error) {
+    if (!this.sends.has(error.clientMsgId)) return;
+    this.sends.set(error.clientMsgId, error.code || 'refused');
+    this.ui.toast(`room: not sent: ${error.code} ${error.message ?? ''}`);
   }
 
   onFrame(frame) {
@@ -144,7 +160,7 @@ export class RoomView {
       this.lastSeq = Math.max(this.lastSeq, seq);
     }
     const kind = m.kind || 'chat';
-    const li = el('li', `room-msg ${kind}`);
+    const li = el('li', `room-msg kind-${kind}`);
     li.dataset.kind = kind;
     if (seq) li.dataset.seq = String(seq);
     li.append(el('span', 'sender', m.senderId ?? ''));
@@ -154,7 +170,7 @@ export class RoomView {
   }
 
   event(text) {
-    const li = this.ui.el('li', 'room-msg event', text);
+    const li = this.ui.el('li', 'room-msg kind-event', text);
     li.dataset.kind = 'event';
     this.append(li);
   }
