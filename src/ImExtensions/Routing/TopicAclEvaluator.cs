@@ -1,7 +1,7 @@
-using MqttIm.ImExtensions.Routing;
+using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.ImExtensions.Auth;
+namespace MqttIm.ImExtensions.Routing;
 
 /// <summary>Who may subscribe to and publish on which topic (DESIGN §4–5): own inbox only, no publishing on downlinks.</summary>
 internal sealed class TopicAclEvaluator(AclOptions options)
