@@ -5,7 +5,6 @@ using MQTTnet.Server;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Diagnostics;
 using MqttIm.ImExtensions.Messaging;
-using MqttIm.ImExtensions.Presence;
 
 namespace MqttIm.ImExtensions.Sessions;
 
@@ -13,8 +12,7 @@ namespace MqttIm.ImExtensions.Sessions;
 internal sealed class DeviceLifecycle(
     ConnectedDeviceRegistry registry,
     IOnlineRouter router,
-    PresencePublisher presence,
-    PresenceWatchers presenceWatchers,
+    ISessionPresence presence,
     DevicePlatformLimiter platformLimiter,
     Devices.IotConnections iotConnections,
     SessionExpiryTracker sessionExpiry,
@@ -112,7 +110,7 @@ internal sealed class DeviceLifecycle(
     public void ForgetSessionState(string clientId)
     {
         _persistentInboxes.TryRemove(clientId, out _);
-        presenceWatchers.RemoveClient(clientId);
+        presence.SessionEnded(clientId);
     }
 
     /// <summary>Routes the user's inbox events to this device until it unsubscribes, disconnects, or its session ends.</summary>
