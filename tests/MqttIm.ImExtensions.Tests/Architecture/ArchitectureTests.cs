@@ -23,6 +23,7 @@ public sealed class ArchitectureTests
     {
         ["Auth"] = "ConnectionValidator reads the CONNECT packet's args; TokenExpiryEnforcer disconnects through MqttServer",
         ["Cluster"] = "RedisOnlineRouter publishes to local sessions for remote nodes (a Delivery piece living with the Redis code)",
+        ["Flow"] = "MessageExpiryStamp reads and sets the MQTT 5 message expiry on MQTTnet's application messages",
         ["Devices"] = "the IoT hub handles its own publishes and subscriptions (IotHub, DeviceUplinks, DeviceSubscriptions, CommandReplyHandler, ...)",
         ["Messaging"] = "ChatSendHandler / UplinkResponder / UplinkRejection answer the PUBLISH with reason codes; OutboundEvent builds the MQTT message",
         ["Moderation"] = "PublishRateGate refuses a PUBLISH with its reason code",
@@ -48,12 +49,11 @@ public sealed class ArchitectureTests
         ["Sessions->Delivery"] = "DeviceLifecycle registers the device with the online router",
         ["Sessions->Devices"] = "DeviceLifecycle hands IoT connections to the device hub",
         ["Sessions->Messaging"] = "ConnectedDevice carries Messaging.WireFormat; DeviceLifecycle uses the uplink responder",
-        ["Sessions->Presence"] = "DeviceLifecycle reports presence",
         ["Auth->Devices"] = "ConnectionValidator asks the IoT hub to authenticate device clients",
         ["Auth->Rooms"] = "ConnectionValidator admits room viewers",
         ["Messaging->Delivery"] = "ChatFanout (a fan-out type still in Messaging), ChatSendHandler and UplinkResponder publish to devices",
         ["Messaging->Groups"] = "ChatFanout and ChatSendHandler look up group members",
-        ["Messaging->Presence"] = "DeliveryLoop notes committed 1:1 messages in PresenceRelations",
+        ["Cluster->Devices"] = "IotClusterRelay and RedisIotBus carry IoT traffic between nodes (Devices' cluster pieces living in Cluster)",
         ["Devices->Routing"] = "the IoT hub parses topics with Routing.ParsedTopic",
     };
 
