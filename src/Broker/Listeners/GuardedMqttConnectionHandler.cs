@@ -104,7 +104,7 @@ internal sealed class GuardedMqttConnectionHandler(
         if (validator.IsMqtt5)
         {
             var flow = new OutboundFlowWriter(closeWriter,
-                new ClientFlowLimits(connect.Summary.ReceiveMaximum, connect.Summary.MaximumPacketSize),
+                new ClientFlowLimits(connect.Summary.ReceiveMaximum, connect.Summary.MaximumPacketSize, connect.Summary.NoProblemInformation),
                 _limits.MaxPendingMessagesPerClient, guarded.Inject, TimeProvider.System);
             validator.AckReceived = flow.OnClientAck;
             flowOutput = flow;
