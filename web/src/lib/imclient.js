@@ -39,7 +39,8 @@ export class ImClient extends EventTarget {
       reconnectPeriod: 2000,
       connectTimeout: 10000,
       resubscribe: false, // the 'connect' handler subscribes on every (re)connect, then catches up by sync
-      properties: { userProperties: { format: 'json', platform: 'web' } },
+      // send_ack=inbox: the demo learns its messages' seqs from the inbox send-ack (mqtt.js does not surface PUBACK properties).
+      properties: { userProperties: { format: 'json', platform: 'web', send_ack: 'inbox' } },
     });
     this.client.on('connect', () => this.onConnected());
     this.client.on('message', (topic, payload, packet) => this.onPacket(topic, payload, packet));
