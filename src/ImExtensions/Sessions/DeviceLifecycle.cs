@@ -44,12 +44,13 @@ internal sealed class DeviceLifecycle(
             }
         }
 
-        var device = new ConnectedDevice(args.UserName, args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
-            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId));
+        var anonymous = string.IsNullOrEmpty(args.UserName); // ConnectionValidator lets these in only with Auth:AllowAnonymous
+        var device = new ConnectedDevice(args.UserName ?? "", args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
+            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId), anonymous);
         registry.Add(device);
         sessionExpiry.Connected(device.ClientId);
         tokenExpiry.Connected(device);
-        if (!device.IsIotDevice)
+        if (!device.IsIotDevice && !device.IsAnonymous)
         {
             presence.Refresh(device.UserId);
         }
@@ -76,7 +77,7 @@ internal sealed class DeviceLifecycle(
 
         registry.Remove(args.ClientId, key);
         ImMetrics.ConnectedDevices.Set(registry.Count);
-        if (args.DisconnectType != MqttClientDisconnectType.Takeover && !iotConnections.IsDevice(args.ClientId))
+        if (args.DisconnectType != MqttClientDisconnectType.Takeover && !iotConnections.IsDevice(args.ClientId) && !string.IsNullOrEmpty(args.UserName))
         {
             // A takeover keeps the client id online: the new connection's refresh decides (usually: no change).
             presence.Refresh(args.UserName ?? "");
