@@ -88,6 +88,7 @@ public static class ImExtensionsServiceCollectionExtensions
 
         services.TryAddSingleton<ConnectedDeviceRegistry>();
         services.AddSessionPolicy(configuration);
+        MqttIm.ImExtensions.BrokerState.BrokerStateServiceRegistration.AddBrokerState(services); // retained messages and persistent sessions across restarts
         services.AddPresenceAndDevicePolicy(configuration);
         services.TryAddSingleton<DeviceLifecycle>();
         services.TryAddSingleton<DirectSessionPublisher>();

@@ -16,6 +16,7 @@ internal sealed class ConnectionValidator(
     Devices.DeviceAuthenticator devices,
     Rooms.RoomGrants roomGrants,
     Microsoft.Extensions.Options.IOptions<AuthOptions> authOptions,
+    BrokerState.PersistentSessions persistentSessions,
     ILogger<ConnectionValidator> logger)
 {
     public async Task ValidateAsync(ValidatingConnectionEventArgs args)
@@ -65,6 +66,7 @@ internal sealed class ConnectionValidator(
         var clientId = string.IsNullOrEmpty(args.ClientId) ? args.AssignedClientIdentifier : args.ClientId;
         tokenExpiry.Validated(clientId, expiresAt);
         sessionExpiry.Connecting(clientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint), args.CleanSession ?? true, args.SessionExpiryInterval);
+        persistentSessions.Connecting(clientId, args.CleanSession ?? true, args.SessionExpiryInterval, args.ProtocolVersion == MQTTnet.Formatter.MqttProtocolVersion.V500);
         roomGrants.Remember(clientId, args.Password);
         args.ReasonCode = MqttConnectReasonCode.Success;
     }
@@ -97,6 +99,7 @@ internal sealed class ConnectionValidator(
         }
 
         sessionExpiry.Connecting(clientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint), args.CleanSession ?? true, args.SessionExpiryInterval);
+        persistentSessions.Connecting(clientId, args.CleanSession ?? true, args.SessionExpiryInterval, args.ProtocolVersion == MQTTnet.Formatter.MqttProtocolVersion.V500);
         args.ReasonCode = MqttConnectReasonCode.Success;
     }
 

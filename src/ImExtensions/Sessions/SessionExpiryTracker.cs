@@ -67,14 +67,32 @@ internal sealed class SessionExpiryTracker(IOptions<SessionOptions> options, Tim
             requestedExpirySeconds = entry.ExpirySeconds;
         }
 
-        var max = options.Value.MaxSessionExpiry;
-        var expiry = requestedExpirySeconds is { } seconds && seconds != uint.MaxValue && TimeSpan.FromSeconds(seconds) < max
-            ? TimeSpan.FromSeconds(seconds)
-            : max;
+        var expiry = ExpiryOf(requestedExpirySeconds);
         lock (_gate)
         {
             _expiresAt[clientId] = clock.GetUtcNow() + expiry;
         }
+    }
+
+    /// <summary>
+    /// After a restart: a persistent session read from the store has waited for its device since <paramref name="since"/>
+    /// and expires after <paramref name="expirySeconds"/> (capped), unless the device connects first.
+    /// </summary>
+    public void Restored(string clientId, DateTimeOffset since, uint expirySeconds)
+    {
+        var expiry = ExpiryOf(expirySeconds);
+        lock (_gate)
+        {
+            _expiresAt[clientId] = since + expiry;
+        }
+    }
+
+    private TimeSpan ExpiryOf(uint? requestedExpirySeconds)
+    {
+        var max = options.Value.MaxSessionExpiry;
+        return requestedExpirySeconds is { } seconds && seconds != uint.MaxValue && TimeSpan.FromSeconds(seconds) < max
+            ? TimeSpan.FromSeconds(seconds)
+            : max;
     }
 
     /// <summary>A connection of the client id is up: nothing expires while it is.</summary>
