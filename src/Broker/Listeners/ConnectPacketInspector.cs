@@ -7,7 +7,8 @@ internal readonly record struct ConnectSummary(
     bool EmptyClientId,
     ushort KeepAliveSeconds,
     ushort ReceiveMaximum,
-    uint MaximumPacketSize);
+    uint MaximumPacketSize,
+    uint SessionExpiryInterval = 0);
 
 /// <summary>
 /// Reads a whole CONNECT (spec 3.1) before MQTTnet does: MQTTnet replaces invalid UTF-8 in the client id or user
@@ -54,6 +55,7 @@ internal static class ConnectPacketInspector
 
         ushort receiveMaximum = 0;
         uint maximumPacketSize = 0;
+        uint sessionExpiry = 0;
         if (level == 5)
         {
             if (!TryReadProperties(ref reader, out var properties))
@@ -76,6 +78,10 @@ internal static class ConnectPacketInspector
                     }
 
                     receiveMaximum = (ushort)number;
+                }
+                else if (id == MqttProperties.SessionExpiryInterval)
+                {
+                    sessionExpiry = number;
                 }
                 else if (id == MqttProperties.MaximumPacketSize)
                 {
@@ -151,7 +157,7 @@ internal static class ConnectPacketInspector
             return Malformed;
         }
 
-        summary = new ConnectSummary(level, cleanSession, clientId.IsEmpty, keepAlive, receiveMaximum, maximumPacketSize);
+        summary = new ConnectSummary(level, cleanSession, clientId.IsEmpty, keepAlive, receiveMaximum, maximumPacketSize, sessionExpiry);
         return null;
     }
 
