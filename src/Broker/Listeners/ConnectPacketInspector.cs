@@ -8,7 +8,8 @@ internal readonly record struct ConnectSummary(
     ushort KeepAliveSeconds,
     ushort ReceiveMaximum,
     uint MaximumPacketSize,
-    bool NoProblemInformation = false);
+    bool NoProblemInformation = false,
+    uint SessionExpiryInterval = 0);
 
 /// <summary>
 /// Reads a whole CONNECT (spec 3.1) before MQTTnet does: MQTTnet replaces invalid UTF-8 in the client id or user
@@ -56,6 +57,7 @@ internal static class ConnectPacketInspector
         ushort receiveMaximum = 0;
         uint maximumPacketSize = 0;
         var noProblemInformation = false;
+        uint sessionExpiry = 0;
         if (level == 5)
         {
             if (!TryReadProperties(ref reader, out var properties))
@@ -78,6 +80,10 @@ internal static class ConnectPacketInspector
                     }
 
                     receiveMaximum = (ushort)number;
+                }
+                else if (id == MqttProperties.SessionExpiryInterval)
+                {
+                    sessionExpiry = number;
                 }
                 else if (id == MqttProperties.MaximumPacketSize)
                 {
@@ -157,7 +163,7 @@ internal static class ConnectPacketInspector
             return Malformed;
         }
 
-        summary = new ConnectSummary(level, cleanSession, clientId.IsEmpty, keepAlive, receiveMaximum, maximumPacketSize, noProblemInformation);
+        summary = new ConnectSummary(level, cleanSession, clientId.IsEmpty, keepAlive, receiveMaximum, maximumPacketSize, noProblemInformation, sessionExpiry);
         return null;
     }
 

@@ -53,12 +53,13 @@ internal sealed class DeviceLifecycle(
             }
         }
 
-        var device = new ConnectedDevice(args.UserName, args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
-            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId), ackOnReceipt, inboxSendAck);
+        var anonymous = string.IsNullOrEmpty(args.UserName); // ConnectionValidator lets these in only with Auth:AllowAnonymous
+        var device = new ConnectedDevice(args.UserName ?? "", args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
+            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId), ackOnReceipt, inboxSendAck, anonymous);
         registry.Add(device);
         sessionExpiry.Connected(device.ClientId);
         tokenExpiry.Connected(device);
-        if (!device.IsIotDevice)
+        if (!device.IsIotDevice && !device.IsAnonymous)
         {
             presence.Refresh(device.UserId);
         }
@@ -80,13 +81,17 @@ internal sealed class DeviceLifecycle(
         tokenExpiry.Disconnected(args.ClientId, key);
         if (args.DisconnectType != MqttClientDisconnectType.Takeover)
         {
-            // The session (if persistent) now waits for its device, at most Sessions:MaxSessionExpiry.
-            sessionExpiry.Disconnected(args.ClientId, key);
+            // The session (if persistent) now waits for its device, at most Sessions:MaxSessionExpiry; or it ends now, when
+            // its DISCONNECT set the expiry to 0 (MQTTnet keeps it then: it reads 0 as "absent").
+            if (sessionExpiry.Disconnected(args.ClientId, key) && await server.GetSessionAsync(args.ClientId).ConfigureAwait(false) is { } ended)
+            {
+                await ended.DeleteAsync().ConfigureAwait(false);
+            }
         }
 
         registry.Remove(args.ClientId, key);
         ImMetrics.ConnectedDevices.Set(registry.Count);
-        if (args.DisconnectType != MqttClientDisconnectType.Takeover && !iotConnections.IsDevice(args.ClientId))
+        if (args.DisconnectType != MqttClientDisconnectType.Takeover && !iotConnections.IsDevice(args.ClientId) && !string.IsNullOrEmpty(args.UserName))
         {
             // A takeover keeps the client id online: the new connection's refresh decides (usually: no change).
             presence.Refresh(args.UserName ?? "");
