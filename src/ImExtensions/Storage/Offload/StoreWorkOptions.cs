@@ -7,11 +7,11 @@ public sealed class StoreWorkOptions
 {
     public const string SectionName = "StoreWork";
 
-    /// <summary>Threads running store reads (sync, history, conversations, group loads, presence checks); 0 = one per core.</summary>
+    /// <summary>Threads running store reads (sync, history, conversations, group loads, presence checks); 0 = half the cores, at least one.</summary>
     [Range(0, 256)]
     public int ReadWorkers { get; set; }
 
-    /// <summary>Threads running store writes requested by RPCs (read positions, flags, group changes); 0 = half the cores, at least one.</summary>
+    /// <summary>Threads running store writes requested by RPCs (read positions, flags, group changes); 0 = a quarter of the cores, at least one.</summary>
     [Range(0, 256)]
     public int WriteWorkers { get; set; }
 

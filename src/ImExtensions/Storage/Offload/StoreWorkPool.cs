@@ -33,8 +33,9 @@ internal sealed class StoreWorkPool : IDisposable
         var cores = Environment.ProcessorCount;
         _lanes =
         [
-            new Lane(StoreWorkKind.Read, value.ReadWorkers > 0 ? value.ReadWorkers : cores, value.QueueCapacity),
-            new Lane(StoreWorkKind.Write, value.WriteWorkers > 0 ? value.WriteWorkers : Math.Max(1, cores / 2), value.QueueCapacity),
+            // Defaults leave cores to the sockets and the message commit: a flood of heavy reads can take half of them at most.
+            new Lane(StoreWorkKind.Read, value.ReadWorkers > 0 ? value.ReadWorkers : Math.Max(1, cores / 2), value.QueueCapacity),
+            new Lane(StoreWorkKind.Write, value.WriteWorkers > 0 ? value.WriteWorkers : Math.Max(1, cores / 4), value.QueueCapacity),
         ];
     }
 
