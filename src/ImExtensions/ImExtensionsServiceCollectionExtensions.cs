@@ -45,7 +45,8 @@ public static class ImExtensionsServiceCollectionExtensions
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<SigningKeys>()));
         services.TryAddSingleton(sp => new JwtTokenIssuer(sp.GetRequiredService<SigningKeys>(), sp.GetRequiredService<IOptions<AuthOptions>>().Value));
         services.TryAddSingleton(sp => new JwtTokenValidator(sp.GetRequiredService<SigningKeys>(), sp.GetRequiredService<IOptions<AuthOptions>>().Value));
-        services.TryAddSingleton(sp => new TopicAclEvaluator(sp.GetRequiredService<IOptions<AclOptions>>().Value));
+        services.TryAddSingleton(sp => new TopicAclEvaluator(sp.GetRequiredService<IOptions<AclOptions>>().Value,
+            new AnonymousTopicAcl(sp.GetRequiredService<IOptions<AuthOptions>>().Value.Anonymous)));
         services.TryAddSingleton<ConnectionValidator>();
 
         // Embedded backends; a cluster registration replaces the stores, allocator and router before calling this method.
@@ -89,6 +90,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.AddStoreWorkPool(configuration); // store I/O of RPCs, group loads, presence checks off the socket threads
         services.TryAddSingleton<ConnectedDeviceRegistry>();
         services.AddSessionPolicy(configuration);
+        MqttIm.ImExtensions.BrokerState.BrokerStateServiceRegistration.AddBrokerState(services); // retained messages and persistent sessions across restarts
         services.AddPresenceAndDevicePolicy(configuration);
         services.TryAddSingleton<DeviceLifecycle>();
         services.TryAddSingleton<DirectSessionPublisher>();

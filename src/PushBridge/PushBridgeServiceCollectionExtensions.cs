@@ -67,6 +67,7 @@ public static class PushBridgeServiceCollectionExtensions
         services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PushBridgeService>(sp));
         services.AddSingleton<IRpcMethod, PushRegisterRpcMethod>();
         services.AddSingleton<IRpcMethod, PushUnregisterRpcMethod>();
+        services.AddSingleton<MqttIm.ImExtensions.Operations.IMetricsSnapshotContributor, MqttIm.PushBridge.Diagnostics.PushMetricsContributor>(); // the console's push charts
         return services;
     }
 

@@ -335,6 +335,101 @@ public sealed partial class OutboundFlowTests(BrokerFixture fixture) : IClassFix
         await again.DisconnectAsync();
     }
 
+    // ---- item 12: problem information only where the client allows it ----
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task Refusals_CarryReasonStrings_OnlyWhenTheClientAllowsThem(bool noProblemInformation, bool tinyMaximumPacketSize)
+    {
+        byte[] properties = [.. noProblemInformation ? new byte[] { 0x17, 0x00 } : [], .. tinyMaximumPacketSize ? new byte[] { 0x27, 0, 0, 0, 16 } : []];
+        await using var raw = await RawMqttClient.ConnectAsync(_broker, Transport.Tcp);
+        var connAck = await raw.ConnectMqttAsync(MqttBytes.Connect(5, $"rpi-{noProblemInformation}-{tinyMaximumPacketSize}", "rpiuser",
+            _broker.Token("rpiuser"), properties: properties));
+        Assert.Equal(0x00, connAck[3]);
+        if (tinyMaximumPacketSize)
+        {
+            Assert.True(connAck.Length <= 16, $"CONNACK of {connAck.Length} bytes over the client's 16");
+        }
+
+        await raw.SendAsync(MqttBytes.Publish(5, "inbox/someoneelse"u8.ToArray(), 1, 3, "x"u8.ToArray()));
+        var pubAck = await raw.ReceivePacketAsync(Timeout);
+        await raw.SendAsync(Subscribe(4, "inbox/someoneelse", qos: 1));
+        var subAck = await raw.ReceivePacketAsync(Timeout);
+
+        Assert.Equal(0x40, pubAck![0]);
+        Assert.Equal(0x87, pubAck[4]); // NotAuthorized
+        Assert.Equal(0x90, subAck![0]);
+        Assert.Equal(0x87, subAck[^1]);
+        var allowed = !noProblemInformation && !tinyMaximumPacketSize;
+        Assert.Equal(allowed, pubAck.Length > 5 && pubAck.AsSpan(5).IndexOf((byte)0x1F) >= 0);
+        Assert.Equal(allowed, subAck.Length > 6);
+        if (!allowed)
+        {
+            Assert.Equal([0x40, 0x04, 0x00, 0x03, 0x87, 0x00], pubAck);
+            Assert.Equal([0x90, 0x04, 0x00, 0x04, 0x00, 0x87], subAck);
+        }
+    }
+
+    [Theory]
+    [InlineData("MQTTv5")]
+    [InlineData("MQTTv311")]
+    public async Task Refusals_ParsedByPahosStrictParser_AndTheConnectionStaysUp(string protocol)
+    {
+        // paho checks every property id against the packet type and drops the connection on anything off.
+        var script = $$"""
+            import sys, threading
+            import paho.mqtt.client as mqtt
+            v5 = "{{protocol}}" == "MQTTv5"
+            events = []
+            done = threading.Event()
+            def on_connect(c, u, flags, rc, properties=None):
+                events.append("connack %s" % rc)
+                c.subscribe("inbox/someoneelse", qos=1)
+            def on_subscribe(c, u, mid, rcs, properties=None):
+                events.append("suback %s" % ",".join(str(r) for r in rcs))
+                c.publish("inbox/someoneelse", b"x", qos=1)
+            def on_publish(c, u, mid):
+                events.append("puback")
+                c.subscribe("plain/audit/ok", qos=1)
+                c.on_subscribe = lambda c2, u2, m2, r2, p2=None: (events.append("suback2 %s" % ",".join(str(r) for r in r2)), done.set())
+            def on_disconnect(c, u, rc, properties=None):
+                events.append("disconnect %s" % rc)
+                done.set()
+            c = mqtt.Client(client_id="audit-" + "{{protocol}}", protocol=getattr(mqtt, "{{protocol}}"))
+            c.username_pw_set("audituser", sys.argv[2])
+            c.on_connect, c.on_subscribe, c.on_publish, c.on_disconnect = on_connect, on_subscribe, on_publish, on_disconnect
+            c.connect("127.0.0.1", int(sys.argv[1]), 30)
+            c.loop_start()
+            done.wait(15)
+            c.loop_stop()
+            print("|".join(events), flush=True)
+            bad = mqtt.Client(client_id="audit-bad-" + "{{protocol}}", protocol=getattr(mqtt, "{{protocol}}"))
+            bad.username_pw_set("audituser", "not-a-token")
+            refused = threading.Event()
+            bad.on_connect = lambda c, u, f, rc, p=None: (print("refused %s" % rc, flush=True), refused.set())
+            bad.connect("127.0.0.1", int(sys.argv[1]), 30)
+            bad.loop_start()
+            refused.wait(15)
+            bad.loop_stop()
+            """;
+        var outcome = await ProcessRunner.RunAsync("/usr/bin/python3", ["-c", script, _broker.MqttPort.ToString(), _broker.Token("audituser")], Timeout);
+        Assert.True(outcome.ExitCode == 0, outcome.StdErr);
+        var lines = outcome.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(2, lines.Length);
+        if (protocol == "MQTTv5")
+        {
+            Assert.Equal("connack Success|suback Not authorized|puback|suback2 Granted QoS 1", lines[0]);
+            Assert.Matches("^refused (Bad user name or password|Not authorized)$", lines[1]);
+        }
+        else
+        {
+            Assert.Equal("connack 0|suback 128|puback|suback2 1", lines[0]);
+            Assert.Matches("^refused [45]$", lines[1]);
+        }
+    }
+
     // ---- helpers ----
 
     [GeneratedRegex(@"^alive retain=1 mei=(\d+) keys=$")]

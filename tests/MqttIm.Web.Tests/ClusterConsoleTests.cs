@@ -44,6 +44,36 @@ public sealed class ClusterConsoleTests(WebFixture web, ITestOutputHelper output
         await Expect(console.Page.Locator("#node-note")).ToContainTextAsync("web-node-b");
         await console.ScreenshotAsync("console-cluster-nodes", output);
 
+        // A page chats on node A; the console served by node B shows A's published counters and the cluster's totals.
+        var alice = TestUsers.Unique("kalice");
+        await using var chat = await BrowserPage.OpenAsync(web.Browser);
+        await chat.Page.GotoAsync($"http://127.0.0.1:{nodeA.HttpPort}/");
+        await chat.Page.FillAsync("#login-user", alice);
+        await chat.Page.FillAsync("#login-token", nodeA.Token(alice));
+        await chat.Page.ClickAsync("#login-submit");
+        await chat.WaitCaughtUpAsync();
+        await chat.StartChatAsync(TestUsers.Unique("kbob"));
+        await chat.SendAsync("counted on node a");
+        await Expect(chat.Message(1)).ToBeVisibleAsync();
+        var nodeARow = console.Page.Locator("#node-rows tr[data-node-id=web-node-a]");
+        await Expect(nodeARow.Locator("td").Nth(7)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^[1-9][\d,]*$")); // accepted on A
+        await Expect(nodeARow.Locator("td").Nth(5)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"\d+ (s|min)")); // A's uptime
+
+        await console.Page.ClickAsync("#tabs button[data-tab=overview]");
+        await Expect(console.Page.Locator("#scope-row")).ToBeVisibleAsync();
+        await console.Page.SelectOptionAsync("#scope", "cluster");
+        await Expect(console.Page.Locator("#node")).ToHaveTextAsync("cluster of 2 nodes");
+        // Node B accepted nothing and holds no client: what the cluster view counts comes from node A.
+        await Expect(console.Page.Locator("#m-accepted")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^[1-9][\d,]*$"));
+        await Expect(console.Page.Locator("#m-clients")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^[1-9][\d,]*$"));
+        await Expect(console.Page.Locator("#chart-rates canvas")).ToHaveCountAsync(1);
+        await console.ScreenshotAsync("console-cluster-overview", output);
+        await console.Page.SelectOptionAsync("#scope", "node");
+        await Expect(console.Page.Locator("#node")).ToContainTextAsync("node web-node-b");
+        await Expect(console.Page.Locator("#m-accepted")).ToHaveTextAsync("0");
+        chat.AssertNoConsoleErrors();
+        await console.Page.ClickAsync("#tabs button[data-tab=nodes]");
+
         // Node A dies without leaving: once its heartbeat key expires (Cluster:NodeTimeout) the live table drops it.
         await nodeA.KillAsync();
         await Expect(console.Page.Locator("#node-rows tr[data-node-id=web-node-a]")).ToHaveCountAsync(0);

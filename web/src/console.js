@@ -66,6 +66,9 @@ async function unlock() {
     $('forget-key').hidden = false;
     onMetrics(first);
     startPolling();
+    // In a cluster the overview can add up every node's counters (each node publishes its snapshot once a second).
+    const nodes = await api('GET', '/api/admin/nodes');
+    $('scope-row').hidden = !nodes.clustered;
   } catch (error) {
     if (error instanceof Unauthorized) lock(error.message);
     else $('key-error').textContent = error.message;
@@ -127,10 +130,19 @@ const COLOURS = ['#16a34a', '#dc2626', '#ca8a04', '#6b7280', '#0891b2', '#9333ea
 const series = { t: [], in: [], out: [], commitMs: [], clients: [], drops: [], push: PUSH_RESULTS.map(() => []), commands: COMMAND_OUTCOMES.map(() => []) };
 const charts = {};
 
+let scope = 'node';
+$('scope').addEventListener('change', () => {
+  scope = $('scope').value;
+  // Node and cluster totals are different series: start the charts afresh.
+  previous = null;
+  for (const values of [series.t, series.in, series.out, series.commitMs, series.clients, series.drops, ...series.push, ...series.commands]) values.length = 0;
+  drawCharts();
+});
+
 function startPolling() {
   stopPolling();
   pollTimer = setInterval(() => {
-    api('GET', '/api/admin/metrics').then(onMetrics).catch(failed);
+    api('GET', `/api/admin/metrics?scope=${scope}`).then((m) => { if ((m.nodeId === 'cluster') === (scope === 'cluster')) onMetrics(m); }).catch(failed);
     if (activeTab === 'nodes') loadNodes(); // nodes join and leave: keep the table live while it is shown
     if (activeTab === 'rooms') rooms.refresh();
     if (activeTab === 'devices') devices.refresh();
@@ -147,7 +159,9 @@ function sum(map) {
 }
 
 function onMetrics(m) {
-  $('node').textContent = `node ${m.nodeId} · up ${duration(m.uptimeSeconds)}`;
+  $('node').textContent = m.nodeId === 'cluster' ? `cluster of ${m.nodes} nodes` : `node ${m.nodeId} · up ${duration(m.uptimeSeconds)}`;
+  $('scope-note').textContent = m.nodeId === 'cluster' ? `${m.nodes} nodes added up` : '';
+  document.body.dataset.scope = m.nodeId === 'cluster' ? 'cluster' : 'node';
   $('m-clients').textContent = fmt(m.connectedClients);
   $('m-subscriptions').textContent = fmt(m.subscriptions);
   $('m-accepted').textContent = fmt(m.messagesAccepted);

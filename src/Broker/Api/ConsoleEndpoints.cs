@@ -1,7 +1,6 @@
 using MqttIm.ImExtensions.Cluster;
 using MqttIm.ImExtensions.Hooks;
 using MqttIm.ImExtensions.Operations;
-using MqttIm.PushBridge.Diagnostics;
 
 namespace MqttIm.Broker.Api;
 
@@ -42,18 +41,33 @@ internal static class ConsoleEndpoints
             var (list, total) = subscriptions.List(search?.Trim(), limit ?? 200);
             return Results.Ok(new { total, subscriptions = list });
         });
-        admin.MapGet("/metrics", (ClusterNode node, TimeProvider time, ClientSubscriptions subscriptions) =>
-            Results.Ok(Snapshot(node, time, subscriptions)));
-        // Every live node from the cluster registry (any node answers the same), or this node alone; the answering
-        // node adds its own full snapshot, the others are known by their last heartbeat (connections, CPU).
-        admin.MapGet("/nodes", (IServiceProvider services, ClusterNode self, TimeProvider time, ClientSubscriptions subscriptions) =>
+        // ?scope=cluster: every live node's counters added up (from their last published snapshots), else this node's.
+        admin.MapGet("/metrics", async (string? scope, IServiceProvider services, MetricsSnapshots snapshots, NodeMetricsBoard board) =>
         {
-            var snapshot = Snapshot(self, time, subscriptions);
+            if (scope is not (null or "" or "node" or "cluster"))
+            {
+                return Results.Problem(title: "invalid scope", detail: "scope is node (default) or cluster", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (scope != "cluster")
+            {
+                return Results.Ok(snapshots.Take());
+            }
+
+            var all = await board.ReadAsync(LiveNodeIds(services));
+            return Results.Ok(ClusterMetricsTotals.Sum([.. all.Values]));
+        });
+        // Every live node from the cluster registry (any node answers the same), or this node alone, each with its last
+        // published metrics snapshot (the answering node's taken now; a node that has not published yet: null).
+        admin.MapGet("/nodes", async (IServiceProvider services, ClusterNode self, NodeMetricsBoard board) =>
+        {
             var live = services.GetService<ClusterNodeRegistry>()?.LiveNodes;
+            var metrics = await board.ReadAsync(LiveNodeIds(services));
+            var mine = metrics[self.NodeId];
             var nodes = live is null
-                ? [new NodeView(self.NodeId, "", 0, (int)snapshot.ConnectedClients, null, snapshot.TimeMs, true, snapshot)]
+                ? [new NodeView(self.NodeId, "", 0, (int)mine.ConnectedClients, null, mine.TimeMs, true, mine)]
                 : live.Values.OrderBy(n => n.NodeId, StringComparer.Ordinal)
-                    .Select(n => new NodeView(n.NodeId, n.Host, n.MqttPort, n.Connections, n.Cpu, n.HeartbeatMs, n.NodeId == self.NodeId, n.NodeId == self.NodeId ? snapshot : null))
+                    .Select(n => new NodeView(n.NodeId, n.Host, n.MqttPort, n.Connections, n.Cpu, n.HeartbeatMs, n.NodeId == self.NodeId, metrics.GetValueOrDefault(n.NodeId)))
                     .ToList();
             return Results.Ok(new { clustered = self.IsClustered, answeredBy = self.NodeId, nodes });
         });
@@ -62,13 +76,8 @@ internal static class ConsoleEndpoints
 
     public const int MaxSubscriptionsListed = 1000;
 
-    // The IM layer's snapshot plus the push bridge's series (the bridge is a separate assembly the IM layer does not see).
-    private static BrokerMetricsSnapshot Snapshot(ClusterNode node, TimeProvider time, ClientSubscriptions subscriptions) =>
-        BrokerMetricsSnapshot.Take(node.NodeId, time, subscriptions.Count) with
-        {
-            PushOutcomes = PushMetricsReader.OutcomesByResult(),
-            PushPendingJobs = PushMetricsReader.PendingJobs,
-        };
+    private static IEnumerable<string> LiveNodeIds(IServiceProvider services) =>
+        services.GetService<ClusterNodeRegistry>()?.LiveNodes?.Keys ?? [];
 
     internal sealed record NodeView(string NodeId, string Host, int MqttPort, int Connections, double? Cpu, long HeartbeatMs, bool Self, BrokerMetricsSnapshot? Metrics);
 }

@@ -16,13 +16,29 @@ internal sealed class ReadyAnnouncer(
 {
     public const string ReadyMarker = "MqttIm ready:";
 
+    // MQTTnet's IsStarted turns true before it has loaded retained messages (from the store: BrokerState/) and handed its
+    // listeners their client handler; a connection in that window fails. Its Started event comes after both. Subscribed
+    // here, when hosted services are built, before MQTTnet's hosted server starts.
+    private readonly Task _mqttStarted = WhenStarted(server);
+
+    private static Task WhenStarted(MqttServer server)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.StartedAsync += _ =>
+        {
+            started.TrySetResult();
+            return Task.CompletedTask;
+        };
+        return started.Task;
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var started = new TaskCompletionSource();
         using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
         await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!server.IsStarted)
+        while (!server.IsStarted || !_mqttStarted.IsCompleted)
         {
             if (DateTime.UtcNow > deadline)
             {

@@ -7,7 +7,9 @@ internal readonly record struct ConnectSummary(
     bool EmptyClientId,
     ushort KeepAliveSeconds,
     ushort ReceiveMaximum,
-    uint MaximumPacketSize);
+    uint MaximumPacketSize,
+    bool NoProblemInformation = false,
+    uint SessionExpiryInterval = 0);
 
 /// <summary>
 /// Reads a whole CONNECT (spec 3.1) before MQTTnet does: MQTTnet replaces invalid UTF-8 in the client id or user
@@ -54,6 +56,8 @@ internal static class ConnectPacketInspector
 
         ushort receiveMaximum = 0;
         uint maximumPacketSize = 0;
+        var noProblemInformation = false;
+        uint sessionExpiry = 0;
         if (level == 5)
         {
             if (!TryReadProperties(ref reader, out var properties))
@@ -77,6 +81,10 @@ internal static class ConnectPacketInspector
 
                     receiveMaximum = (ushort)number;
                 }
+                else if (id == MqttProperties.SessionExpiryInterval)
+                {
+                    sessionExpiry = number;
+                }
                 else if (id == MqttProperties.MaximumPacketSize)
                 {
                     if (number == 0)
@@ -85,6 +93,10 @@ internal static class ConnectPacketInspector
                     }
 
                     maximumPacketSize = number;
+                }
+                else if (id == MqttProperties.RequestProblemInformation)
+                {
+                    noProblemInformation = number == 0;
                 }
             }
         }
@@ -151,7 +163,7 @@ internal static class ConnectPacketInspector
             return Malformed;
         }
 
-        summary = new ConnectSummary(level, cleanSession, clientId.IsEmpty, keepAlive, receiveMaximum, maximumPacketSize);
+        summary = new ConnectSummary(level, cleanSession, clientId.IsEmpty, keepAlive, receiveMaximum, maximumPacketSize, noProblemInformation, sessionExpiry);
         return null;
     }
 

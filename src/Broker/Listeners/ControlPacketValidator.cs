@@ -24,6 +24,12 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
     /// <summary>Told of every PUBACK, PUBREC and PUBCOMP (packet type, packet id, reason code) before MQTTnet reads it.</summary>
     public Action<int, ushort, byte>? AckReceived { get; set; }
 
+    /// <summary>The Session Expiry Interval of this connection's CONNECT (MQTT 5): a DISCONNECT may not raise it from 0.</summary>
+    public uint ConnectSessionExpiry { get; set; }
+
+    /// <summary>Called with the Session Expiry Interval an MQTT 5 DISCONNECT sets (MQTTnet 5.2 reads 0 as "absent" and ignores the rest).</summary>
+    public Action<uint>? SessionExpiryOnDisconnect { get; set; }
+
     /// <summary>
     /// After a <see cref="Validate"/> without violation: the packet id when that packet was a QoS 2 PUBLISH whose id is
     /// still awaiting PUBREL (a duplicate, not to be delivered again). Reading it clears it.
@@ -92,6 +98,11 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
                 }
 
                 return null;
+            case 14 when IsMqtt5 && flags == 0 && !complete:
+                needsWholePacket = true;
+                return null;
+            case 14 when IsMqtt5 && flags == 0:
+                return ValidateDisconnect(ref body);
             case 12 or 14:
                 return flags != 0 ? Malformed : null;
             case 15 when IsMqtt5:
@@ -227,6 +238,43 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
 
         _aliasBytes = total;
         _aliasLengths[alias] = (ushort)topicLength;
+        return null;
+    }
+
+    /// <summary>MQTT 5 DISCONNECT: a Session Expiry Interval it carries replaces the CONNECT's, except from 0 (spec 3.14.2.2.2).</summary>
+    private ProtocolViolation? ValidateDisconnect(ref MqttFieldReader body)
+    {
+        if (body.Remaining < 2 || !body.TryReadByte(out _) || !body.TryReadVarInt(out var propertiesLength))
+        {
+            return null; // no properties: nothing changes
+        }
+
+        if (body.Remaining < propertiesLength)
+        {
+            return Malformed;
+        }
+
+        var properties = new MqttFieldReader(body.Rest[..propertiesLength]);
+        while (properties.Remaining > 0)
+        {
+            if (!MqttProperties.TryRead(ref properties, out var id, out var number, out _))
+            {
+                return Malformed;
+            }
+
+            if (id != MqttProperties.SessionExpiryInterval)
+            {
+                continue;
+            }
+
+            if (ConnectSessionExpiry == 0 && number != 0)
+            {
+                return new ProtocolViolation(ProtocolViolation.ProtocolError, "Session Expiry Interval on DISCONNECT after 0 on CONNECT");
+            }
+
+            SessionExpiryOnDisconnect?.Invoke(number);
+        }
+
         return null;
     }
 

@@ -18,6 +18,8 @@ internal sealed class GuardedMqttConnectionHandler(
     MqttConnectionHandler mqtt,
     IOptions<BrokerLimitsOptions> limits,
     PendingConnectionGate pending,
+    MqttIm.ImExtensions.Sessions.SessionExpiryTracker sessionExpiry,
+    MqttIm.ImExtensions.BrokerState.PersistentSessions persistentSessions,
     ILogger<GuardedMqttConnectionHandler> logger) : ConnectionHandler
 {
     private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
@@ -103,8 +105,19 @@ internal sealed class GuardedMqttConnectionHandler(
         PipeWriter flowOutput = closeWriter;
         if (validator.IsMqtt5)
         {
+            // Session Expiry changed on DISCONNECT (issue 13 item 4): MQTTnet 5.2 does not apply it, the tracker does.
+            var connectionKey = MqttIm.ImExtensions.Sessions.DeviceLifecycle.ConnectionKeyOf(connection.RemoteEndPoint);
+            validator.ConnectSessionExpiry = connect.Summary.SessionExpiryInterval;
+            validator.SessionExpiryOnDisconnect = seconds =>
+            {
+                if (sessionExpiry.ChangedOnDisconnect(connectionKey, seconds) is { } clientId)
+                {
+                    persistentSessions.ExpiryChanged(clientId, seconds);
+                }
+            };
+
             var flow = new OutboundFlowWriter(closeWriter,
-                new ClientFlowLimits(connect.Summary.ReceiveMaximum, connect.Summary.MaximumPacketSize),
+                new ClientFlowLimits(connect.Summary.ReceiveMaximum, connect.Summary.MaximumPacketSize, connect.Summary.NoProblemInformation),
                 _limits.MaxPendingMessagesPerClient, guarded.Inject, TimeProvider.System);
             validator.AckReceived = flow.OnClientAck;
             flowOutput = flow;

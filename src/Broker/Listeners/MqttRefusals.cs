@@ -8,7 +8,7 @@ internal static class MqttRefusals
     /// <summary>MQTT 5 DISCONNECT with a reason code and a reason string (property 0x1F).</summary>
     public static byte[] Disconnect(byte reasonCode, string reason)
     {
-        var text = Encoding.UTF8.GetBytes(reason.Length > 120 ? reason[..120] : reason);
+        var text = ShortUtf8(reason);
         var propertiesLength = 3 + text.Length;
         var remaining = 1 + 1 + propertiesLength; // reason code, property length (< 128), properties
         var packet = new byte[2 + remaining];
@@ -31,7 +31,7 @@ internal static class MqttRefusals
             return [0x20, 0x02, 0x00, code];
         }
 
-        var text = Encoding.UTF8.GetBytes(reason.Length > 120 ? reason[..120] : reason);
+        var text = ShortUtf8(reason);
         var propertiesLength = 3 + text.Length;
         var remaining = 1 + 1 + 1 + propertiesLength;
         var packet = new byte[2 + remaining];
@@ -45,5 +45,26 @@ internal static class MqttRefusals
         packet[7] = (byte)text.Length;
         text.CopyTo(packet, 8);
         return packet;
+    }
+
+    /// <summary>
+    /// The reason as at most 100 UTF-8 bytes, cut at a character boundary: every length above then fits in one byte,
+    /// and the packet stays well-formed whatever the text.
+    /// </summary>
+    private static byte[] ShortUtf8(string reason)
+    {
+        var bytes = Encoding.UTF8.GetBytes(reason);
+        if (bytes.Length <= 100)
+        {
+            return bytes;
+        }
+
+        var length = 100;
+        while (length > 0 && (bytes[length] & 0xC0) == 0x80)
+        {
+            length--;
+        }
+
+        return bytes[..length];
     }
 }

@@ -5,7 +5,7 @@ using Prometheus;
 namespace MqttIm.Broker.Listeners;
 
 /// <summary>What an MQTT 5 client asked of the server's sends in its CONNECT (0 = not given).</summary>
-internal readonly record struct ClientFlowLimits(ushort ReceiveMaximum, uint MaximumPacketSize);
+internal readonly record struct ClientFlowLimits(ushort ReceiveMaximum, uint MaximumPacketSize, bool NoProblemInformation = false);
 
 /// <summary>
 /// Sits on an MQTT 5 connection's output, below MQTTnet, and does what MQTTnet 5.2 does not do on sends (DESIGN §12):
@@ -15,6 +15,8 @@ internal readonly record struct ClientFlowLimits(ushort ReceiveMaximum, uint Max
 /// <item>Client Maximum Packet Size: a PUBLISH larger than the client allows is dropped for this client only.</item>
 /// <item>Message expiry: a PUBLISH stamped by <see cref="ImExtensions.Flow.MessageExpiryStamp"/> is dropped once
 /// expired, else sent with the stamp removed and the remaining interval.</item>
+/// <item>Problem information: reason strings and user properties are left out of acknowledgements when the client
+/// asked for that (Request Problem Information 0), and out of any other packet that would exceed its Maximum Packet Size.</item>
 /// </list>
 /// A dropped QoS 1/2 PUBLISH is acknowledged to MQTTnet in the client's name (the spec: behave as if the message was
 /// sent), so MQTTnet does not keep it as unacknowledged forever. MQTTnet writes one packet at a time under its own
@@ -34,6 +36,7 @@ internal sealed class OutboundFlowWriter : PipeWriter
     private readonly int _receiveMaximum;
     private readonly long _maxPacketSize;
     private readonly int _heldLimit;
+    private readonly bool _noProblemInformation;
     private readonly Action<byte[]> _acknowledgeInbound;
     private readonly TimeProvider _clock;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -57,6 +60,7 @@ internal sealed class OutboundFlowWriter : PipeWriter
         _receiveMaximum = limits.ReceiveMaximum is 0 or ushort.MaxValue ? 0 : limits.ReceiveMaximum;
         _maxPacketSize = limits.MaximumPacketSize;
         _heldLimit = Math.Max(1, heldLimit);
+        _noProblemInformation = limits.NoProblemInformation;
         _acknowledgeInbound = acknowledgeInbound;
         _clock = clock;
         if (_receiveMaximum > 0)
@@ -268,6 +272,12 @@ internal sealed class OutboundFlowWriter : PipeWriter
                 }
 
                 break;
+        }
+
+        if ((_noProblemInformation && ProblemInformation.AppliesTo(span[0])) || (_maxPacketSize > 0 && span.Length > _maxPacketSize))
+        {
+            // [MQTT-3.1.2-29] and the "MUST NOT send this property if it would increase the size beyond the Maximum Packet Size" rules.
+            span = ProblemInformation.Strip(span) ?? span;
         }
 
         _inner.Write(span);

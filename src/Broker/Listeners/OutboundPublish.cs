@@ -88,15 +88,15 @@ internal static class OutboundPublish
         // Same packet without the stamp property, the expiry (if any) set to what is left.
         var newPropertiesLength = propertiesLength - (stampEnd - stampStart);
         var payload = packet[(propertiesStart + propertiesLength)..];
-        var variableHeader = packet[(1 + VarIntSize(remaining))..beforeProperties];
-        var newRemaining = variableHeader.Length + VarIntSize(newPropertiesLength) + newPropertiesLength + payload.Length;
-        var output = new byte[1 + VarIntSize(newRemaining) + newRemaining];
+        var variableHeader = packet[(1 + VarInt.Size(remaining))..beforeProperties];
+        var newRemaining = variableHeader.Length + VarInt.Size(newPropertiesLength) + newPropertiesLength + payload.Length;
+        var output = new byte[1 + VarInt.Size(newRemaining) + newRemaining];
         var at = 0;
         output[at++] = first;
-        at += WriteVarInt(output.AsSpan(at), newRemaining);
+        at += VarInt.Write(output.AsSpan(at), newRemaining);
         variableHeader.CopyTo(output.AsSpan(at));
         at += variableHeader.Length;
-        at += WriteVarInt(output.AsSpan(at), newPropertiesLength);
+        at += VarInt.Write(output.AsSpan(at), newPropertiesLength);
         var propertiesOut = at;
         properties[..stampStart].CopyTo(output.AsSpan(at));
         at += stampStart;
@@ -162,20 +162,5 @@ internal static class OutboundPublish
         }
 
         return stampStart >= 0;
-    }
-
-    private static int VarIntSize(int value) => value < 128 ? 1 : value < 16_384 ? 2 : value < 2_097_152 ? 3 : 4;
-
-    private static int WriteVarInt(Span<byte> output, int value)
-    {
-        var i = 0;
-        do
-        {
-            var b = (byte)(value % 128);
-            value /= 128;
-            output[i++] = value > 0 ? (byte)(b | 0x80) : b;
-        }
-        while (value > 0);
-        return i;
     }
 }

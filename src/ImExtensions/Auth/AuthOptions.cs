@@ -37,6 +37,15 @@ public sealed class AuthOptions
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan ExpiryGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether clients may connect without a user name and password (like Mosquitto's <c>allow_anonymous</c>); they then
+    /// get plain topics only, within <see cref="Anonymous"/>. Off by default.
+    /// </summary>
+    public bool AllowAnonymous { get; set; }
+
+    /// <summary>What anonymous clients may publish and subscribe (<c>Auth:Anonymous:Publish</c> / <c>:Subscribe</c>).</summary>
+    public AnonymousOptions Anonymous { get; set; } = new();
+
     /// <summary>Key for the admin HTTP API (header <c>X-Admin-Key</c>). Empty: use or generate <c>{DataDirectory}/keys/admin.key</c>.</summary>
     public string AdminApiKey { get; set; } = "";
 }

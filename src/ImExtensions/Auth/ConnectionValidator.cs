@@ -15,6 +15,8 @@ internal sealed class ConnectionValidator(
     SessionExpiryTracker sessionExpiry,
     Devices.DeviceAuthenticator devices,
     Rooms.RoomGrants roomGrants,
+    Microsoft.Extensions.Options.IOptions<AuthOptions> authOptions,
+    BrokerState.PersistentSessions persistentSessions,
     ILogger<ConnectionValidator> logger)
 {
     public async Task ValidateAsync(ValidatingConnectionEventArgs args)
@@ -22,6 +24,12 @@ internal sealed class ConnectionValidator(
         // IoT devices (a device secret or device token as password) are the device registry's to decide.
         if (await devices.TryValidateAsync(args).ConfigureAwait(false))
         {
+            return;
+        }
+
+        if (string.IsNullOrEmpty(args.UserName) && string.IsNullOrEmpty(args.Password))
+        {
+            await ValidateAnonymousAsync(args).ConfigureAwait(false);
             return;
         }
 
@@ -58,7 +66,40 @@ internal sealed class ConnectionValidator(
         var clientId = string.IsNullOrEmpty(args.ClientId) ? args.AssignedClientIdentifier : args.ClientId;
         tokenExpiry.Validated(clientId, expiresAt);
         sessionExpiry.Connecting(clientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint), args.CleanSession ?? true, args.SessionExpiryInterval);
+        persistentSessions.Connecting(clientId, args.CleanSession ?? true, args.SessionExpiryInterval, args.ProtocolVersion == MQTTnet.Formatter.MqttProtocolVersion.V500);
         roomGrants.Remember(clientId, args.Password);
+        args.ReasonCode = MqttConnectReasonCode.Success;
+    }
+
+    /// <summary>No user name and no password: allowed only with <c>Auth:AllowAnonymous</c>, for plain topics (<see cref="AnonymousTopicAcl"/>).</summary>
+    private async Task ValidateAnonymousAsync(ValidatingConnectionEventArgs args)
+    {
+        if (!authOptions.Value.AllowAnonymous)
+        {
+            // MQTTnet answers an MQTT 5 CONNECT without client id and without an assigned one with 0x85, hiding this refusal.
+            args.AssignedClientIdentifier = string.IsNullOrEmpty(args.ClientId) ? "anonymous" : null;
+            Refuse(args, MqttConnectReasonCode.NotAuthorized, "a user name and token are required (anonymous clients are not allowed here)");
+            return;
+        }
+
+        if (string.IsNullOrEmpty(args.ClientId))
+        {
+            args.AssignedClientIdentifier = $"anonymous-{Guid.NewGuid():N}";
+        }
+        else if (!await ownership.TryClaimAsync(args.ClientId, AnonymousTopicAcl.ClientIdOwner, CancellationToken.None).ConfigureAwait(false))
+        {
+            Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client id belongs to a user");
+            return;
+        }
+
+        var clientId = string.IsNullOrEmpty(args.ClientId) ? args.AssignedClientIdentifier : args.ClientId;
+        if (args.CleanSession == true)
+        {
+            lifecycle.ForgetSessionState(clientId);
+        }
+
+        sessionExpiry.Connecting(clientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint), args.CleanSession ?? true, args.SessionExpiryInterval);
+        persistentSessions.Connecting(clientId, args.CleanSession ?? true, args.SessionExpiryInterval, args.ProtocolVersion == MQTTnet.Formatter.MqttProtocolVersion.V500);
         args.ReasonCode = MqttConnectReasonCode.Success;
     }
 

@@ -37,6 +37,9 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Hash nodeId → serialised <c>NodeInfo</c>: every registered node with its advertised address and load.</summary>
     public RedisKey Nodes => Prefix + "nodes";
 
+    /// <summary>Hash node id → that node's metrics snapshot (JSON) for the operations console, rewritten every second.</summary>
+    public RedisKey NodeMetrics => Prefix + "node-metrics";
+
     /// <summary>String with a TTL: present while the node heartbeats.</summary>
     public RedisKey NodeAlive(string nodeId) => Prefix + "node-alive:" + nodeId;
 

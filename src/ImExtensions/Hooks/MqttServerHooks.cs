@@ -24,6 +24,8 @@ internal sealed class MqttServerHooks
     private readonly LogThrottle _overflowLog;
     private readonly Devices.IotHub _iot;
     private readonly ClientSubscriptions _grantedSubscriptions;
+    private readonly BrokerState.PersistentSessions _persistentSessions;
+    private readonly BrokerState.RetainedMessagePersistence _retained;
 
     public MqttServerHooks(
         ConnectionValidator connections,
@@ -33,8 +35,12 @@ internal sealed class MqttServerHooks
         Devices.IotHub iot,
         ILogger<MqttServerHooks> logger,
         ClientSubscriptions grantedSubscriptions,
-        Rooms.RoomJoinHandler rooms)
+        Rooms.RoomJoinHandler rooms,
+        BrokerState.PersistentSessions persistentSessions,
+        BrokerState.RetainedMessagePersistence retained)
     {
+        _persistentSessions = persistentSessions;
+        _retained = retained;
         _iot = iot;
         _grantedSubscriptions = grantedSubscriptions;
         _connections = connections;
@@ -89,6 +95,31 @@ internal sealed class MqttServerHooks
             return Task.CompletedTask;
         };
 
+        // Retained messages and persistent sessions outlive a restart (BrokerState/). Loading runs at MQTTnet's start.
+        server.LoadingRetainedMessageAsync += async args =>
+        {
+            await _persistentSessions.LoadAsync().ConfigureAwait(false);
+            await _retained.LoadAsync(args).ConfigureAwait(false);
+        };
+        server.RetainedMessageChangedAsync += args => Guard("retained-changed", args.ClientId ?? "", () => _retained.ChangedAsync(args));
+        server.RetainedMessagesClearedAsync += _ => _retained.ClearedAsync();
+        server.ClientConnectedAsync += args => Guard("session-restore", args.ClientId, () => _persistentSessions.OnConnectedAsync(args));
+        server.ClientDisconnectedAsync += args =>
+        {
+            _persistentSessions.OnDisconnected(args);
+            return Task.CompletedTask;
+        };
+        server.SessionDeletedAsync += args =>
+        {
+            _persistentSessions.OnSessionDeleted(args.Id);
+            return Task.CompletedTask;
+        };
+        server.ClientAcknowledgedPublishPacketAsync += args =>
+        {
+            _persistentSessions.OnAcknowledged(args);
+            return Task.CompletedTask;
+        };
+
         server.InterceptingSubscriptionAsync += async args =>
         {
             try
@@ -97,6 +128,10 @@ internal sealed class MqttServerHooks
                 if ((int)args.Response.ReasonCode < 0x80)
                 {
                     _grantedSubscriptions.Granted(args.ClientId, args.TopicFilter.Topic, (int)args.TopicFilter.QualityOfServiceLevel);
+                    if (args.ProcessSubscription)
+                    {
+                        _persistentSessions.Subscribed(args.ClientId, args.TopicFilter);
+                    }
                 }
             }
             catch (Exception ex)
@@ -113,6 +148,7 @@ internal sealed class MqttServerHooks
             {
                 await _subscriptions.InterceptUnsubscribeAsync(args).ConfigureAwait(false);
                 _grantedSubscriptions.Removed(args.ClientId, args.Topic);
+                _persistentSessions.Unsubscribed(args.ClientId, args.Topic);
             }
             catch (Exception ex)
             {

@@ -9,7 +9,7 @@ namespace MqttIm.ImExtensions.Messaging;
 /// Fans committed messages out on its own loop, in commit order, so the next group commit does not wait for the
 /// previous batch's fan-out (a 500-member group is 500 routings per message).
 /// </summary>
-internal sealed class DeliveryLoop(ChatFanout fanout, Presence.PresenceRelations relations, ILogger<DeliveryLoop> logger) : BackgroundService
+internal sealed class DeliveryLoop(ChatFanout fanout, ICommittedMessageObserver relations, ILogger<DeliveryLoop> logger) : BackgroundService
 {
     // Bounded: when fan-out falls behind, the commit loop waits instead of memory growing without limit.
     private readonly Channel<(PendingSend Send, ChatMessage Message)> _queue =

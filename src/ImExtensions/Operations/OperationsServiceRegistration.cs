@@ -14,6 +14,9 @@ public static class OperationsServiceRegistration
         services.TryAddSingleton<ClientSubscriptions>();
         services.TryAddSingleton(sp => new MqttClientAdministration(
             sp.GetRequiredService<MqttServer>(), sp.GetRequiredService<ConnectedDeviceRegistry>(), sp.GetRequiredService<ClientSubscriptions>()));
+        services.TryAddSingleton<MetricsSnapshots>();
+        services.TryAddSingleton<NodeMetricsBoard>();
+        services.AddHostedService(sp => sp.GetRequiredService<NodeMetricsBoard>());
         return services;
     }
 }

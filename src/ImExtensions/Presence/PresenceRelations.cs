@@ -17,7 +17,7 @@ internal sealed class PresenceRelations(
     UserGroupsIndex userGroups,
     GroupDirectory groups,
     BoundedLruCache<string, string[]> writersByConversation,
-    ILogger<PresenceRelations> logger)
+    ILogger<PresenceRelations> logger) : ICommittedMessageObserver
 {
     /// <summary>Records the sender of a committed 1:1 message as a writer of its conversation. Never throws.</summary>
     public async ValueTask NoteCommittedAsync(ChatMessage message, CancellationToken cancellationToken)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MqttIm.ImExtensions.Groups;
 using MqttIm.ImExtensions.Memory;
+using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Sessions;
 using MqttIm.ImExtensions.Storage;
 using MqttIm.ImExtensions.Storage.Mongo;
@@ -32,10 +33,12 @@ internal static class PresenceServiceRegistration
             new BoundedLruCache<string, string[]>("presence_user_groups", sp.GetRequiredService<IOptions<MemoryOptions>>().Value.PresenceRelations, StringComparer.Ordinal)));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<PresenceRelations>(sp,
             new BoundedLruCache<string, string[]>("presence_conversation_writers", sp.GetRequiredService<IOptions<MemoryOptions>>().Value.PresenceRelations, StringComparer.Ordinal)));
+        services.TryAddSingleton<ICommittedMessageObserver>(sp => sp.GetRequiredService<PresenceRelations>());
         services.TryAddSingleton<PresenceWatchers>();
         services.TryAddSingleton<PresenceWatchPolicy>();
         services.TryAddSingleton<PresencePublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<PresencePublisher>());
+        services.TryAddSingleton<ISessionPresence, SessionPresence>();
         services.TryAddSingleton<DevicePlatformLimiter>();
         return services;
     }

@@ -19,6 +19,7 @@ internal sealed class PublishInterceptor(
     PublishRateGate rateGate,
     Devices.DeviceUplinks deviceUplinks,
     Rooms.RoomSendHandler rooms,
+    BrokerState.PersistentSessions persistentSessions,
     ILogger<PublishInterceptor> logger)
 {
     public Task InterceptAsync(InterceptingPublishEventArgs args)
@@ -68,6 +69,7 @@ internal sealed class PublishInterceptor(
             TopicKind.Rpc => rpc.HandleAsync(args, device, topic.Target),
             TopicKind.Device => deviceUplinks.HandleAsync(args, device, topic),
             TopicKind.Room => rooms.HandleAsync(args, device, topic.Target),
+            TopicKind.Plain => persistentSessions.OnPlainPublishAsync(args), // stored for persistent sessions before the PUBACK
             _ => Task.CompletedTask,
         };
     }

@@ -9,6 +9,7 @@ namespace MqttIm.ImExtensions.Sessions;
 /// <param name="IsIotDevice">An IoT device of the device registry (Devices/), not a chat user's device: other ACL, no user presence.</param>
 /// <param name="AckOnReceipt">CONNECT user property <c>ack=received</c>: a chat send's PUBACK means "received", the inbox send-ack "stored" (pipelined sends).</param>
 /// <param name="InboxSendAckRequested">CONNECT user property <c>send_ack=inbox</c>: an MQTT 5 device that wants the inbox send-ack besides the PUBACK.</param>
+/// <param name="IsAnonymous">Connected without a user name (<c>Auth:AllowAnonymous</c>): plain topics only, no presence; <see cref="UserId"/> is empty.</param>
 public sealed record ConnectedDevice(
     string UserId,
     string ClientId,
@@ -19,7 +20,8 @@ public sealed record ConnectedDevice(
     long ConnectOrder = 0,
     bool IsIotDevice = false,
     bool AckOnReceipt = false,
-    bool InboxSendAckRequested = false)
+    bool InboxSendAckRequested = false,
+    bool IsAnonymous = false)
 {
     public bool IsMqtt5 => ProtocolVersion == MqttProtocolVersion.V500;
 

@@ -5,7 +5,6 @@ using MQTTnet.Server;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Diagnostics;
 using MqttIm.ImExtensions.Messaging;
-using MqttIm.ImExtensions.Presence;
 
 namespace MqttIm.ImExtensions.Sessions;
 
@@ -13,8 +12,7 @@ namespace MqttIm.ImExtensions.Sessions;
 internal sealed class DeviceLifecycle(
     ConnectedDeviceRegistry registry,
     IOnlineRouter router,
-    PresencePublisher presence,
-    PresenceWatchers presenceWatchers,
+    ISessionPresence presence,
     DevicePlatformLimiter platformLimiter,
     Devices.IotConnections iotConnections,
     SessionExpiryTracker sessionExpiry,
@@ -55,12 +53,13 @@ internal sealed class DeviceLifecycle(
             }
         }
 
-        var device = new ConnectedDevice(args.UserName, args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
-            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId), ackOnReceipt, inboxSendAck);
+        var anonymous = string.IsNullOrEmpty(args.UserName); // ConnectionValidator lets these in only with Auth:AllowAnonymous
+        var device = new ConnectedDevice(args.UserName ?? "", args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
+            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId), ackOnReceipt, inboxSendAck, anonymous);
         registry.Add(device);
         sessionExpiry.Connected(device.ClientId);
         tokenExpiry.Connected(device);
-        if (!device.IsIotDevice)
+        if (!device.IsIotDevice && !device.IsAnonymous)
         {
             presence.Refresh(device.UserId);
         }
@@ -82,13 +81,17 @@ internal sealed class DeviceLifecycle(
         tokenExpiry.Disconnected(args.ClientId, key);
         if (args.DisconnectType != MqttClientDisconnectType.Takeover)
         {
-            // The session (if persistent) now waits for its device, at most Sessions:MaxSessionExpiry.
-            sessionExpiry.Disconnected(args.ClientId, key);
+            // The session (if persistent) now waits for its device, at most Sessions:MaxSessionExpiry; or it ends now, when
+            // its DISCONNECT set the expiry to 0 (MQTTnet keeps it then: it reads 0 as "absent").
+            if (sessionExpiry.Disconnected(args.ClientId, key) && await server.GetSessionAsync(args.ClientId).ConfigureAwait(false) is { } ended)
+            {
+                await ended.DeleteAsync().ConfigureAwait(false);
+            }
         }
 
         registry.Remove(args.ClientId, key);
         ImMetrics.ConnectedDevices.Set(registry.Count);
-        if (args.DisconnectType != MqttClientDisconnectType.Takeover && !iotConnections.IsDevice(args.ClientId))
+        if (args.DisconnectType != MqttClientDisconnectType.Takeover && !iotConnections.IsDevice(args.ClientId) && !string.IsNullOrEmpty(args.UserName))
         {
             // A takeover keeps the client id online: the new connection's refresh decides (usually: no change).
             presence.Refresh(args.UserName ?? "");
@@ -112,7 +115,7 @@ internal sealed class DeviceLifecycle(
     public void ForgetSessionState(string clientId)
     {
         _persistentInboxes.TryRemove(clientId, out _);
-        presenceWatchers.RemoveClient(clientId);
+        presence.SessionEnded(clientId);
     }
 
     /// <summary>Routes the user's inbox events to this device until it unsubscribes, disconnects, or its session ends.</summary>

@@ -15,6 +15,7 @@ internal sealed class SessionExpirySweeper(
     ConnectedDeviceRegistry registry,
     DeviceLifecycle lifecycle,
     MqttServer server,
+    BrokerState.PersistentSessions persistentSessions,
     TimeProvider clock,
     IOptions<SessionOptions> options,
     ILogger<SessionExpirySweeper> logger) : BackgroundService
@@ -42,8 +43,15 @@ internal sealed class SessionExpirySweeper(
         try
         {
             // Reconnected meanwhile (the tracker forgot it then, but a takeover race is cheap to rule out).
-            if (registry.Find(clientId) is not null || await server.GetSessionAsync(clientId).ConfigureAwait(false) is not { } session)
+            if (registry.Find(clientId) is not null)
             {
+                return;
+            }
+
+            if (await server.GetSessionAsync(clientId).ConfigureAwait(false) is not { } session)
+            {
+                // Restored from the store after a restart and never resumed: only the store holds it.
+                persistentSessions.Expired(clientId);
                 return;
             }
 

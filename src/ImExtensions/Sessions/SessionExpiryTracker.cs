@@ -17,6 +17,9 @@ internal sealed class SessionExpiryTracker(IOptions<SessionOptions> options, Tim
     // reported, and that late disconnect must not consume the new connection's entry.
     private readonly Dictionary<string, (string Connection, uint? ExpirySeconds)> _persistent = new(StringComparer.Ordinal);
 
+    // Connection → client id of the persistent entries above, for a DISCONNECT that changes the expiry (seen by the packet layer).
+    private readonly Dictionary<string, string> _clientOfConnection = new(StringComparer.Ordinal);
+
     public int Count
     {
         get
@@ -39,10 +42,12 @@ internal sealed class SessionExpiryTracker(IOptions<SessionOptions> options, Tim
             if (expirySeconds > 0)
             {
                 _persistent[clientId] = (connection, expirySeconds);
+                _clientOfConnection[connection] = clientId;
             }
             else if (!cleanSession)
             {
                 _persistent[clientId] = (connection, null);
+                _clientOfConnection[connection] = clientId;
             }
             else
             {
@@ -51,30 +56,75 @@ internal sealed class SessionExpiryTracker(IOptions<SessionOptions> options, Tim
         }
     }
 
+    /// <summary>
+    /// An MQTT 5 DISCONNECT set a new Session Expiry Interval (the packet layer has refused 0 → non-zero already); 0 ends
+    /// the session at this disconnect. Returns the client id of that connection's persistent session, or null.
+    /// </summary>
+    public string? ChangedOnDisconnect(string connection, uint expirySeconds)
+    {
+        lock (_gate)
+        {
+            if (!_clientOfConnection.TryGetValue(connection, out var clientId) || !_persistent.TryGetValue(clientId, out var entry) || entry.Connection != connection)
+            {
+                return null;
+            }
+
+            _persistent[clientId] = (connection, expirySeconds);
+            return clientId;
+        }
+    }
+
     /// <summary>At disconnect: a persistent session starts waiting for its device, at most <c>Sessions:MaxSessionExpiry</c>.
     /// A disconnect of a connection that has since been replaced by a newer one of the same client id changes nothing.</summary>
-    public void Disconnected(string clientId, string connection)
+    /// <returns>True when the session ends now (its DISCONNECT set the expiry to 0): the caller deletes it.</returns>
+    public bool Disconnected(string clientId, string connection)
     {
         uint? requestedExpirySeconds;
         lock (_gate)
         {
+            _clientOfConnection.Remove(connection);
             if (!_persistent.TryGetValue(clientId, out var entry) || entry.Connection != connection)
             {
-                return;
+                return false;
             }
 
             _persistent.Remove(clientId);
             requestedExpirySeconds = entry.ExpirySeconds;
         }
 
-        var max = options.Value.MaxSessionExpiry;
-        var expiry = requestedExpirySeconds is { } seconds && seconds != uint.MaxValue && TimeSpan.FromSeconds(seconds) < max
-            ? TimeSpan.FromSeconds(seconds)
-            : max;
+        if (requestedExpirySeconds == 0)
+        {
+            return true;
+        }
+
+        var expiry = ExpiryOf(requestedExpirySeconds);
         lock (_gate)
         {
             _expiresAt[clientId] = clock.GetUtcNow() + expiry;
         }
+
+        return false;
+    }
+
+    /// <summary>
+    /// After a restart: a persistent session read from the store has waited for its device since <paramref name="since"/>
+    /// and expires after <paramref name="expirySeconds"/> (capped), unless the device connects first.
+    /// </summary>
+    public void Restored(string clientId, DateTimeOffset since, uint expirySeconds)
+    {
+        var expiry = ExpiryOf(expirySeconds);
+        lock (_gate)
+        {
+            _expiresAt[clientId] = since + expiry;
+        }
+    }
+
+    private TimeSpan ExpiryOf(uint? requestedExpirySeconds)
+    {
+        var max = options.Value.MaxSessionExpiry;
+        return requestedExpirySeconds is { } seconds && seconds != uint.MaxValue && TimeSpan.FromSeconds(seconds) < max
+            ? TimeSpan.FromSeconds(seconds)
+            : max;
     }
 
     /// <summary>A connection of the client id is up: nothing expires while it is.</summary>

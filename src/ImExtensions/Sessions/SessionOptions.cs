@@ -14,6 +14,13 @@ public sealed class SessionOptions
     [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
     public TimeSpan MaxSessionExpiry { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// Most unacknowledged QoS 1/2 messages kept in the store for one persistent session (so it gets them after a restart);
+    /// past it the oldest goes, as MQTTnet drops the oldest of a full queue (<c>Limits:MaxPendingMessagesPerClient</c>).
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxPersistedMessagesPerSession { get; set; } = 1000;
+
     /// <summary>How often expired sessions are looked for (at most this late past their expiry).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan ExpirySweepInterval { get; set; } = TimeSpan.FromSeconds(30);

@@ -76,4 +76,71 @@ public sealed class SessionExpiryTrackerTests
         _clock.Advance(TimeSpan.FromSeconds(10));
         Assert.Empty(_tracker.TakeExpired());
     }
+
+    [Fact]
+    public void ExpiryChangedOnDisconnect_AppliesTheNewInterval()
+    {
+        _tracker.Connecting("dev", "a:1", cleanSession: true, expirySeconds: 20);
+        _tracker.Connected("dev");
+
+        Assert.Equal("dev", _tracker.ChangedOnDisconnect("a:1", 5));
+        Assert.False(_tracker.Disconnected("dev", "a:1"));
+
+        _clock.Advance(TimeSpan.FromSeconds(4));
+        Assert.Empty(_tracker.TakeExpired());
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(["dev"], _tracker.TakeExpired());
+    }
+
+    [Fact]
+    public void ExpiryZeroOnDisconnect_EndsTheSessionNow_NothingLeftToExpire()
+    {
+        _tracker.Connecting("dev", "a:1", cleanSession: false, expirySeconds: 3600);
+        _tracker.Connected("dev");
+
+        Assert.Equal("dev", _tracker.ChangedOnDisconnect("a:1", 0));
+        Assert.True(_tracker.Disconnected("dev", "a:1"));
+
+        _clock.Advance(TimeSpan.FromDays(10));
+        Assert.Empty(_tracker.TakeExpired());
+    }
+
+    [Fact]
+    public void ExpiryChange_OfAnUnknownOrReplacedConnection_IsIgnored()
+    {
+        Assert.Null(_tracker.ChangedOnDisconnect("nobody:1", 5));
+        _tracker.Connecting("dev", "a:1", cleanSession: false, expirySeconds: 10);
+        _tracker.Connecting("dev", "a:2", cleanSession: false, expirySeconds: 10); // takeover by a new connection
+
+        Assert.Null(_tracker.ChangedOnDisconnect("a:1", 0));
+        Assert.False(_tracker.Disconnected("dev", "a:2"));
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(["dev"], _tracker.TakeExpired());
+    }
+
+    [Fact]
+    public void RestoredAfterRestart_ExpiresFromWhenItsDeviceLeft_Capped()
+    {
+        var left = _clock.GetUtcNow() - TimeSpan.FromSeconds(8);
+        _tracker.Restored("short", left, 10);
+        _tracker.Restored("forever", left, uint.MaxValue);
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Empty(_tracker.TakeExpired());
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(["short"], _tracker.TakeExpired());
+        _clock.Advance(TimeSpan.FromSeconds(20)); // 30 s cap from when it left
+        Assert.Equal(["forever"], _tracker.TakeExpired());
+    }
+
+    [Fact]
+    public void RestoredSession_WhoseDeviceReconnects_DoesNotExpire()
+    {
+        _tracker.Restored("dev", _clock.GetUtcNow(), 5);
+        _tracker.Connecting("dev", "a:1", cleanSession: false, expirySeconds: 5);
+        _tracker.Connected("dev");
+
+        _clock.Advance(TimeSpan.FromSeconds(60));
+        Assert.Empty(_tracker.TakeExpired());
+    }
 }

@@ -4,7 +4,7 @@ using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.ImExtensions.Tests.Auth;
+namespace MqttIm.ImExtensions.Tests.Routing;
 
 public sealed class TopicAndAclTests
 {

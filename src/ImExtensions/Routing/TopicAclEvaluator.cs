@@ -1,12 +1,14 @@
-using MqttIm.ImExtensions.Routing;
+using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.ImExtensions.Auth;
+namespace MqttIm.ImExtensions.Routing;
 
 /// <summary>Who may subscribe to and publish on which topic (DESIGN §4–5): own inbox only, no publishing on downlinks.</summary>
-internal sealed class TopicAclEvaluator(AclOptions options)
+internal sealed class TopicAclEvaluator(AclOptions options, AnonymousTopicAcl? anonymous = null)
 {
-    public AclDecision CheckSubscribe(ConnectedDevice device, in ParsedTopic filter) => device.IsIotDevice ? Devices.DeviceTopicAcl.CheckDeviceSubscribe(device, filter) : filter.Kind switch
+    private readonly AnonymousTopicAcl _anonymous = anonymous ?? new AnonymousTopicAcl(new AnonymousOptions());
+
+    public AclDecision CheckSubscribe(ConnectedDevice device, in ParsedTopic filter) => device.IsAnonymous ? _anonymous.CheckSubscribe(filter) : device.IsIotDevice ? Devices.DeviceTopicAcl.CheckDeviceSubscribe(device, filter) : filter.Kind switch
     {
         TopicKind.Inbox when filter.Target == device.UserId => AclDecision.Allow,
         TopicKind.Inbox => AclDecision.Deny("a client may subscribe only to its own inbox/" + device.UserId),
@@ -25,7 +27,7 @@ internal sealed class TopicAclEvaluator(AclOptions options)
         _ => AclDecision.Deny($"{filter.Kind.ToString().ToLowerInvariant()} topics are not enabled on this broker"),
     };
 
-    public AclDecision CheckPublish(ConnectedDevice device, in ParsedTopic topic) => device.IsIotDevice ? Devices.DeviceTopicAcl.CheckDevicePublish(device, topic) : topic.Kind switch
+    public AclDecision CheckPublish(ConnectedDevice device, in ParsedTopic topic) => device.IsAnonymous ? _anonymous.CheckPublish(topic) : device.IsIotDevice ? Devices.DeviceTopicAcl.CheckDevicePublish(device, topic) : topic.Kind switch
     {
         TopicKind.C2cSend when UserIds.IsValid(topic.Target) => AclDecision.Allow,
         TopicKind.C2cSend => AclDecision.Invalid("im/c2c/{peerUserId}: " + UserIds.Rule),
