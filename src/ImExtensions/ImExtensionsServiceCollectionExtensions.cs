@@ -14,6 +14,7 @@ using MqttIm.ImExtensions.Moderation;
 using MqttIm.ImExtensions.Rooms;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Rpc;
+using MqttIm.ImExtensions.Storage.Offload;
 using MqttIm.ImExtensions.Sequencing;
 using MqttIm.ImExtensions.Sessions;
 using MqttIm.ImExtensions.Storage;
@@ -86,13 +87,15 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<IOnlineRouter, InProcessOnlineRouter>();
         services.TryAddSingleton<IOfflineRecipientSink, NoOfflineRecipientSink>(); // the push bridge registers the real one first
 
+        services.AddStoreWorkPool(configuration); // store I/O of RPCs, group loads, presence checks off the socket threads
         services.TryAddSingleton<ConnectedDeviceRegistry>();
         services.AddSessionPolicy(configuration);
         MqttIm.ImExtensions.BrokerState.BrokerStateServiceRegistration.AddBrokerState(services); // retained messages and persistent sessions across restarts
         services.AddPresenceAndDevicePolicy(configuration);
         services.TryAddSingleton<DeviceLifecycle>();
         services.TryAddSingleton<DirectSessionPublisher>();
-        services.TryAddSingleton(sp => new GroupDirectory(sp.GetRequiredService<IGroupStore>(), sp.GetRequiredService<IOptions<MqttIm.ImExtensions.Memory.MemoryOptions>>().Value.GroupSnapshots));
+        services.TryAddSingleton(sp => new GroupDirectory(sp.GetRequiredService<IGroupStore>(), sp.GetRequiredService<IOptions<MqttIm.ImExtensions.Memory.MemoryOptions>>().Value.GroupSnapshots,
+            sp.GetRequiredService<MqttIm.ImExtensions.Storage.Offload.StoreWorkPool>()));
         services.TryAddSingleton<GroupService>();
         services.TryAddSingleton<LargeGroupHints>();
         services.AddHostedService(sp => sp.GetRequiredService<LargeGroupHints>());

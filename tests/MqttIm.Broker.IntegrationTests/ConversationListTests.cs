@@ -16,8 +16,10 @@ public sealed class ConversationListTests(BrokerFixture fixture) : IClassFixture
         foreach (var peer in peers)
         {
             await using var p = await TestDevice.ConnectAsync(_broker, peer, subscribeInbox: false);
-            await p.SendAsync(me, $"hello from {peer}");
-            await Task.Delay(5); // distinct server timestamps for a deterministic order
+            var sent = await p.SendAsync(me, $"hello from {peer}");
+            // Distinct server timestamps for a deterministic order: wait (bounded) until the clock has passed this one's.
+            var stamped = long.Parse(sent.Property("server_time_ms")!, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(SpinWait.SpinUntil(() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() > stamped, TimeSpan.FromSeconds(5)));
         }
 
         string C(string peer) => TestUsers.C2c(me, peer);

@@ -75,11 +75,11 @@ public sealed class ReadStateTests(BrokerFixture fixture) : IClassFixture<Broker
         await using var bobClient = await fixture.ConnectAsync(bob);
         await using var carolClient = await fixture.ConnectAsync(carol);
         await using var daveClient = await fixture.ConnectAsync(dave);
-        // Activity is ordered by millisecond timestamps: the short pauses keep the three apart.
-        await bobClient.SendTextAsync(alice, "oldest");
-        await Task.Delay(20);
-        await carolClient.SendBatchAsync(alice, [new SendRequest { Text = "c1" }, new SendRequest { Text = "c2" }]);
-        await Task.Delay(20);
+        // Activity is ordered by millisecond timestamps: each send waits until the clock has passed the previous one's.
+        var oldest = await bobClient.SendTextAsync(alice, "oldest");
+        ClockPassed(oldest.ServerTimeMs);
+        var middle = await carolClient.SendBatchAsync(alice, [new SendRequest { Text = "c1" }, new SendRequest { Text = "c2" }]);
+        ClockPassed(middle[^1].ServerTimeMs);
         await daveClient.SendTextAsync(alice, "newest");
         var withBob = ConversationIds.C2c(alice, bob);
         var withCarol = ConversationIds.C2c(alice, carol);
@@ -115,4 +115,8 @@ public sealed class ReadStateTests(BrokerFixture fixture) : IClassFixture<Broker
         client.ReadReceiptReceived += receipt => received.TrySetResult(receipt);
         return received.Task;
     }
+
+    /// <summary>Polls (bounded) until the wall clock, which the broker on this machine stamps messages with, is past <paramref name="serverTimeMs"/>.</summary>
+    private static void ClockPassed(long serverTimeMs) =>
+        Assert.True(SpinWait.SpinUntil(() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() > serverTimeMs, TimeSpan.FromSeconds(5)), "the clock did not move");
 }

@@ -77,6 +77,22 @@ public abstract class GroupStoreContract : IAsyncLifetime
         Assert.Equal(["c"], (await Groups.GetMembersPageAsync("g1", "bb", 1, _ct)).Select(m => m.UserId));
     }
 
+    [Fact]
+    public async Task GroupIdsOfUser_FollowMembership_InOrdinalOrder()
+    {
+        await Groups.UpsertMembersAsync("gb", [new GroupMember { UserId = "erin", JoinedSeq = 1 }, new GroupMember { UserId = "frank", JoinedSeq = 1 }], _ct);
+        await Groups.UpsertMembersAsync("ga", [new GroupMember { UserId = "erin", JoinedSeq = 3 }], _ct);
+        await Groups.UpsertMembersAsync("gc", [new GroupMember { UserId = "frank", JoinedSeq = 1 }], _ct);
+        await Groups.UpsertMembersAsync("gB", [new GroupMember { UserId = "erin", JoinedSeq = 1 }], _ct);
+
+        Assert.Equal(["gB", "ga", "gb"], await Groups.GetGroupIdsOfUserAsync("erin", _ct));
+        Assert.Equal(["gb", "gc"], await Groups.GetGroupIdsOfUserAsync("frank", _ct));
+        Assert.Empty(await Groups.GetGroupIdsOfUserAsync("erinn", _ct));
+
+        await Groups.RemoveMembersAsync("ga", ["erin"], _ct);
+        Assert.Equal(["gB", "gb"], await Groups.GetGroupIdsOfUserAsync("erin", _ct));
+    }
+
     private async Task<List<GroupMember>> AllMembersAsync(string groupId, int pageSize)
     {
         var all = new List<GroupMember>();

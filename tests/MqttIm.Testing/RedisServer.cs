@@ -27,7 +27,7 @@ public sealed class RedisServer : IAsyncLifetime
         await StartAsync();
     }
 
-    /// <summary>Starts the server (again) on the same port and directory and waits until it answers PING.</summary>
+    /// <summary>Starts the server (again) on the same port and directory, waits until it says it is ready, and checks it answers PING.</summary>
     public async Task StartAsync()
     {
         var executable = File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
@@ -37,20 +37,35 @@ public sealed class RedisServer : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        _process = Process.Start(info) ?? throw new InvalidOperationException("could not start redis-server (apt-get install redis-server)");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!await PingAsync())
+        var process = _process = Process.Start(info) ?? throw new InvalidOperationException("could not start redis-server (apt-get install redis-server)");
+        // redis-server logs this line once it listens (after loading its append-only file): an event, not a polling loop.
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) =>
         {
-            if (_process.HasExited || DateTime.UtcNow > deadline)
+            if (e.Data is { } line)
             {
-                throw new InvalidOperationException($"redis-server did not come up on port {Port}");
+                log.Enqueue(line);
+                if (line.Contains("Ready to accept connections", StringComparison.Ordinal))
+                {
+                    ready.TrySetResult();
+                }
             }
-
-            await Task.Delay(50); // polling a starting server: there is no event to wait on
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                log.Enqueue(line);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var exited = process.WaitForExitAsync();
+        var first = await Task.WhenAny(ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(30))); // the deadline, not a sleep
+        if (first != ready.Task || !await PingAsync())
+        {
+            throw new InvalidOperationException($"redis-server did not come up on port {Port}: {string.Join(" | ", log.TakeLast(10))}");
         }
     }
 

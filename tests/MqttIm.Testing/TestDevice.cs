@@ -139,6 +139,45 @@ public sealed class TestDevice : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A barrier instead of a "nothing arrived within N ms" window: <paramref name="sendMarker"/> sends something this
+    /// device receives along the same path as what must not arrive, after it; returns everything received before the
+    /// marker (the broker delivers to one session in order), so the caller asserts on all of it, not on the first.
+    /// </summary>
+    public async Task<List<MqttApplicationMessage>> ReceivedBeforeAsync(Func<Task> sendMarker, Func<MqttApplicationMessage, bool> isMarker, TimeSpan? timeout = null)
+    {
+        await sendMarker();
+        var before = new List<MqttApplicationMessage>();
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        for (var message = await NextAsync(Left(deadline)); !isMarker(message); message = await NextAsync(Left(deadline)))
+        {
+            before.Add(message);
+        }
+
+        return before;
+    }
+
+    /// <summary><see cref="ReceivedBeforeAsync"/> with a 1:1 chat message from <paramref name="from"/> as the marker.</summary>
+    public Task<List<MqttApplicationMessage>> ReceivedBeforeChatMarkerAsync(TestDevice from)
+    {
+        var text = "marker-" + Guid.NewGuid().ToString("N");
+        return ReceivedBeforeAsync(async () =>
+        {
+            var sent = await from.SendAsync(UserId, text);
+            if (!sent.IsSuccess)
+            {
+                throw new InvalidOperationException($"marker from {from.UserId} refused: {sent.ReasonCode} {sent.ReasonString}");
+            }
+        }, m => IsChat(m, text));
+    }
+
+    /// <summary>Whether the message is an inbox event carrying a chat message with this text.</summary>
+    public static bool IsChat(MqttApplicationMessage message, string text) =>
+        message.Topic.StartsWith("inbox/", StringComparison.Ordinal) && message.Topic.IndexOf('/', 6) < 0 // not an RPC response below the inbox
+        && Decode(InboxEvent.Parser, message) is { EventCase: InboxEvent.EventOneofCase.Message } evt && evt.Message.Text == text;
+
+    private static TimeSpan Left(DateTime deadline) => deadline - DateTime.UtcNow is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
+
     /// <summary>The next inbox event matching the predicate, skipping others (e.g. acks while waiting for a message).</summary>
     public async Task<InboxEvent> NextEventAsync(Func<InboxEvent, bool>? match = null, TimeSpan? timeout = null)
     {

@@ -5,7 +5,7 @@ using MqttIm.ImExtensions.Storage;
 namespace MqttIm.ImExtensions.Devices;
 
 /// <summary>Which users may see and command which devices: the device's owners, directly or through a group.</summary>
-internal sealed class DeviceAccess(IDeviceStore devices, GroupDirectory groups, IConversationStore conversations)
+internal sealed class DeviceAccess(IDeviceStore devices, GroupDirectory groups, IGroupStore groupStore)
 {
     public async Task<bool> MayAccessAsync(string userId, string deviceId, CancellationToken cancellationToken)
     {
@@ -36,12 +36,10 @@ internal sealed class DeviceAccess(IDeviceStore devices, GroupDirectory groups, 
     public async Task<IReadOnlyCollection<string>> PrincipalsOfAsync(string userId, CancellationToken cancellationToken)
     {
         var principals = new List<string> { userId };
-        foreach (var conversation in await conversations.GetAllAsync(userId, cancellationToken).ConfigureAwait(false))
+        // The membership index: the user's groups, not a walk over all their conversations.
+        foreach (var groupId in await groupStore.GetGroupIdsOfUserAsync(userId, cancellationToken).ConfigureAwait(false))
         {
-            if (GroupConversations.GroupIdOf(conversation.ConversationId) is { } groupId)
-            {
-                principals.Add(DeviceRegistry.GroupPrefix + groupId);
-            }
+            principals.Add(DeviceRegistry.GroupPrefix + groupId);
         }
 
         return principals;

@@ -1,6 +1,7 @@
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Memory;
 using MqttIm.ImExtensions.Storage;
+using MqttIm.ImExtensions.Storage.Offload;
 
 namespace MqttIm.ImExtensions.Groups;
 
@@ -15,11 +16,14 @@ internal sealed class GroupDirectory
     private const int MemberPageSize = 5000;
 
     private readonly IGroupStore _store;
+    private readonly StoreWorkPool? _workers;
     private readonly BoundedLruCache<string, Task<GroupSnapshot?>> _cache;
 
-    public GroupDirectory(IGroupStore store, int capacity = DefaultCapacity)
+    /// <param name="workers">Where a cache miss reads the store (off the socket thread); null reads inline (tests).</param>
+    public GroupDirectory(IGroupStore store, int capacity = DefaultCapacity, StoreWorkPool? workers = null)
     {
         _store = store;
+        _workers = workers;
         _cache = new BoundedLruCache<string, Task<GroupSnapshot?>>("group_snapshots", capacity, StringComparer.Ordinal);
     }
 
@@ -82,7 +86,12 @@ internal sealed class GroupDirectory
         MembersChanged?.Invoke(null);
     }
 
-    private async Task<GroupSnapshot?> LoadAsync(string groupId, CancellationToken cancellationToken)
+    private Task<GroupSnapshot?> LoadAsync(string groupId, CancellationToken cancellationToken) =>
+        _workers is null
+            ? LoadFromStoreAsync(groupId, cancellationToken)
+            : _workers.RunAsync(StoreWorkKind.Read, ct => LoadFromStoreAsync(groupId, ct), cancellationToken);
+
+    private async Task<GroupSnapshot?> LoadFromStoreAsync(string groupId, CancellationToken cancellationToken)
     {
         var group = await _store.GetAsync(groupId, cancellationToken).ConfigureAwait(false);
         if (group is null)

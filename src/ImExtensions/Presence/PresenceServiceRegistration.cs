@@ -28,7 +28,7 @@ internal static class PresenceServiceRegistration
             _ => new SqliteConversationWriterStore(sp.GetRequiredService<SqliteDatabase>()),
         });
         services.TryAddSingleton(sp => new UserGroupsIndex(
-            sp.GetRequiredService<IConversationStore>(),
+            sp.GetRequiredService<IGroupStore>(),
             sp.GetRequiredService<GroupDirectory>(),
             new BoundedLruCache<string, string[]>("presence_user_groups", sp.GetRequiredService<IOptions<MemoryOptions>>().Value.PresenceRelations, StringComparer.Ordinal)));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<PresenceRelations>(sp,

@@ -5,18 +5,18 @@ using MqttIm.ImExtensions.Storage;
 namespace MqttIm.ImExtensions.Presence;
 
 /// <summary>
-/// User → the groups they are in, for the presence watch policy: loaded from the user's conversation list once, then
-/// kept (bounded, least recently used dropped) and forgotten whenever <see cref="GroupDirectory"/> sees the user's
-/// membership change, so a watch check never lists a user's conversations again.
+/// User → the groups they are in, for the presence watch policy: read from the group store's membership index (the
+/// user's groups, never their conversation list), then kept (bounded, least recently used dropped) and forgotten
+/// whenever <see cref="GroupDirectory"/> sees the user's membership change.
 /// </summary>
 internal sealed class UserGroupsIndex
 {
-    private readonly IConversationStore _conversations;
+    private readonly IGroupStore _groupStore;
     private readonly BoundedLruCache<string, string[]> _groupsByUser;
 
-    public UserGroupsIndex(IConversationStore conversations, GroupDirectory groups, BoundedLruCache<string, string[]> cache)
+    public UserGroupsIndex(IGroupStore groupStore, GroupDirectory groups, BoundedLruCache<string, string[]> cache)
     {
-        _conversations = conversations;
+        _groupStore = groupStore;
         _groupsByUser = cache;
         groups.MembersChanged += Forget;
     }
@@ -28,8 +28,7 @@ internal sealed class UserGroupsIndex
             return known;
         }
 
-        var all = await _conversations.GetAllAsync(userId, cancellationToken).ConfigureAwait(false);
-        var groupIds = all.Select(c => GroupConversations.GroupIdOf(c.ConversationId)).OfType<string>().ToArray();
+        var groupIds = (await _groupStore.GetGroupIdsOfUserAsync(userId, cancellationToken).ConfigureAwait(false)).ToArray();
         _groupsByUser.Set(userId, groupIds);
         return groupIds;
     }

@@ -3,6 +3,7 @@ using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Groups;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Storage;
+using MqttIm.ImExtensions.Storage.Offload;
 
 namespace MqttIm.ImExtensions.Rpc;
 
@@ -22,6 +23,8 @@ internal sealed class ChangeMessageRpcMethod(
     IOptions<ChatOptions> options) : IRpcMethod
 {
     public string Name => kind == MessageKind.Recall ? "recall" : "edit";
+
+    public StoreWorkKind KindOf(string method) => StoreWorkKind.Write;
 
     public async Task<string> InvokeAsync(RpcCall call, RpcResponse response, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Storage;
+using MqttIm.ImExtensions.Storage.Offload;
 
 namespace MqttIm.ImExtensions.Rpc;
 
@@ -7,6 +8,8 @@ namespace MqttIm.ImExtensions.Rpc;
 internal sealed class ConversationSettingsRpcMethod(IConversationStore conversations) : IRpcMethod
 {
     public string Name => "conversation";
+
+    public StoreWorkKind KindOf(string method) => StoreWorkKind.Write;
 
     public async Task<string> InvokeAsync(RpcCall call, RpcResponse response, CancellationToken cancellationToken)
     {

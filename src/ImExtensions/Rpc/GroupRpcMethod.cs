@@ -1,5 +1,6 @@
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Groups;
+using MqttIm.ImExtensions.Storage.Offload;
 
 namespace MqttIm.ImExtensions.Rpc;
 
@@ -7,6 +8,8 @@ namespace MqttIm.ImExtensions.Rpc;
 internal sealed class GroupRpcMethod(GroupService groups) : IRpcMethod
 {
     public string Name => "group";
+
+    public StoreWorkKind KindOf(string method) => method == "group/info" ? StoreWorkKind.Read : StoreWorkKind.Write;
 
     public async Task<string> InvokeAsync(RpcCall call, RpcResponse response, CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using System.Buffers;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Sessions;
+using MqttIm.ImExtensions.Storage.Offload;
 
 namespace MqttIm.ImExtensions.Rpc;
 
@@ -9,6 +10,9 @@ namespace MqttIm.ImExtensions.Rpc;
 internal interface IRpcMethod
 {
     string Name { get; }
+
+    /// <summary>The store lane <paramref name="method"/> runs in (methods that change state say <see cref="StoreWorkKind.Write"/>).</summary>
+    StoreWorkKind KindOf(string method) => StoreWorkKind.Read;
 
     /// <summary>Fills <paramref name="response"/>'s result and returns the request id found in the payload (3.1.1 correlation).</summary>
     Task<string> InvokeAsync(RpcCall call, RpcResponse response, CancellationToken cancellationToken);

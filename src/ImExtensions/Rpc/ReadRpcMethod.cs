@@ -2,6 +2,7 @@ using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Storage;
+using MqttIm.ImExtensions.Storage.Offload;
 
 namespace MqttIm.ImExtensions.Rpc;
 
@@ -12,6 +13,8 @@ namespace MqttIm.ImExtensions.Rpc;
 internal sealed class ReadRpcMethod(IConversationStore conversations, IOnlineRouter router) : IRpcMethod
 {
     public string Name => "read";
+
+    public StoreWorkKind KindOf(string method) => StoreWorkKind.Write;
 
     public async Task<string> InvokeAsync(RpcCall call, RpcResponse response, CancellationToken cancellationToken)
     {

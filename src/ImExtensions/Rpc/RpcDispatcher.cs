@@ -5,24 +5,28 @@ using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Sessions;
+using MqttIm.ImExtensions.Storage.Offload;
 
 namespace MqttIm.ImExtensions.Rpc;
 
 /// <summary>
 /// <c>im/rpc/{method}</c>: MQTT 5 callers get the response on their ResponseTopic (inside their inbox) with their CorrelationData;
 /// 3.1.1 callers, or callers without a ResponseTopic, get an <c>InboxEvent.rpc</c> on <c>inbox/{userId}</c> carrying their request id.
-/// The response goes to the calling device only, in the request's wire format.
+/// The response goes to the calling device only, in the request's wire format. Handlers run on the
+/// <see cref="StoreWorkPool"/> (never on the socket thread); a full lane answers <c>busy</c> at once.
 /// </summary>
 internal sealed class RpcDispatcher
 {
     private readonly Dictionary<string, IRpcMethod> _methods;
     private readonly DirectSessionPublisher _publisher;
+    private readonly StoreWorkPool _workers;
     private readonly ILogger<RpcDispatcher> _logger;
 
-    public RpcDispatcher(IEnumerable<IRpcMethod> methods, DirectSessionPublisher publisher, ILogger<RpcDispatcher> logger)
+    public RpcDispatcher(IEnumerable<IRpcMethod> methods, DirectSessionPublisher publisher, StoreWorkPool workers, ILogger<RpcDispatcher> logger)
     {
         _methods = methods.ToDictionary(m => m.Name, StringComparer.Ordinal);
         _publisher = publisher;
+        _workers = workers;
         _logger = logger;
     }
 
@@ -50,21 +54,36 @@ internal sealed class RpcDispatcher
         }
         else
         {
-            try
+            var call = new RpcCall(caller, method, request.Payload, format);
+            var kind = handler.KindOf(method);
+            if (!_workers.TryRun(kind, ct => handler.InvokeAsync(call, response, ct), args.CancellationToken, out var invocation))
             {
-                response.RequestId = await handler.InvokeAsync(new RpcCall(caller, method, request.Payload, format), response, args.CancellationToken).ConfigureAwait(false);
+                // Counted in mqttim_store_work_refused_total; Debug only, since an overload would flood the log.
+                _logger.LogDebug("RPC {Method} of client {ClientId} refused: the store {Kind} lane is full", method, caller.ClientId, kind);
+                response.Error = RpcErrors.Busy(kind);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            else
             {
-                _logger.LogError(ex, "RPC {Method} of client {ClientId} failed", method, caller.ClientId);
-                response.Error = RpcErrors.Internal();
+                try
+                {
+                    response.RequestId = await invocation.ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    _logger.LogError(ex, "RPC {Method} of client {ClientId} failed", method, caller.ClientId);
+                    response.Error = RpcErrors.Internal();
+                }
             }
 
             if (response.ResultCase == RpcResponse.ResultOneofCase.Error)
             {
-                args.Response.ReasonCode = response.Error.Code == "not_authorized"
-                    ? MqttPubAckReasonCode.NotAuthorized
-                    : response.Error.Code == "invalid_request" ? MqttPubAckReasonCode.PayloadFormatInvalid : MqttPubAckReasonCode.ImplementationSpecificError;
+                args.Response.ReasonCode = response.Error.Code switch
+                {
+                    "not_authorized" => MqttPubAckReasonCode.NotAuthorized,
+                    "invalid_request" => MqttPubAckReasonCode.PayloadFormatInvalid,
+                    "busy" => MqttPubAckReasonCode.QuotaExceeded,
+                    _ => MqttPubAckReasonCode.ImplementationSpecificError,
+                };
                 args.Response.ReasonString = response.Error.Message;
             }
         }

@@ -29,7 +29,8 @@ internal static class SessionServiceRegistration
         });
         services.TryAddSingleton(sp => new ClientIdOwnership(
             sp.GetRequiredService<IClientIdOwnerStore>(),
-            new BoundedLruCache<string, string>("client_id_owners", sp.GetRequiredService<IOptions<MemoryOptions>>().Value.ClientIdOwners, StringComparer.Ordinal)));
+            new BoundedLruCache<string, string>("client_id_owners", sp.GetRequiredService<IOptions<MemoryOptions>>().Value.ClientIdOwners, StringComparer.Ordinal),
+            sp.GetRequiredService<MqttIm.ImExtensions.Storage.Offload.StoreWorkPool>()));
         services.TryAddSingleton<SessionExpiryTracker>();
         services.TryAddSingleton<SessionExpirySweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionExpirySweeper>());

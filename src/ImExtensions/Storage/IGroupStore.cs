@@ -27,6 +27,12 @@ public interface IGroupStore
     Task UpsertMembersAsync(string groupId, IReadOnlyCollection<GroupMember> members, CancellationToken cancellationToken);
 
     Task RemoveMembersAsync(string groupId, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The ids of the groups the user is a member of, in ordinal order, read from a (user_id) membership index: costs
+    /// the user's groups, never a walk over all their conversations.
+    /// </summary>
+    Task<IReadOnlyList<string>> GetGroupIdsOfUserAsync(string userId, CancellationToken cancellationToken);
 }
 
 /// <summary>A group's own settings (members are separate).</summary>

@@ -9,6 +9,8 @@ internal sealed class PushRegisterRpcMethod(PushTokenRegistry registry) : IRpcMe
 {
     public string Name => "push/register";
 
+    public MqttIm.ImExtensions.Storage.Offload.StoreWorkKind KindOf(string method) => MqttIm.ImExtensions.Storage.Offload.StoreWorkKind.Write;
+
     public async Task<string> InvokeAsync(RpcCall call, RpcResponse response, CancellationToken cancellationToken)
     {
         var request = call.Decode(PushRegisterRequest.Parser, response);

@@ -9,6 +9,8 @@ internal sealed class PushUnregisterRpcMethod(PushTokenRegistry registry) : IRpc
 {
     public string Name => "push/unregister";
 
+    public MqttIm.ImExtensions.Storage.Offload.StoreWorkKind KindOf(string method) => MqttIm.ImExtensions.Storage.Offload.StoreWorkKind.Write;
+
     public async Task<string> InvokeAsync(RpcCall call, RpcResponse response, CancellationToken cancellationToken)
     {
         var request = call.Decode(PushUnregisterRequest.Parser, response);

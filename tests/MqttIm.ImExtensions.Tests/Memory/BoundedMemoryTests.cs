@@ -157,5 +157,7 @@ public sealed class BoundedMemoryTests
         public Task UpsertMembersAsync(string groupId, IReadOnlyCollection<GroupMember> members, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task RemoveMembersAsync(string groupId, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<string>> GetGroupIdsOfUserAsync(string userId, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -12,14 +12,15 @@ public sealed class PresenceWatchPolicyTests
 {
     private static PresenceWatchPolicy Policy(PresenceWatchRule rule, string[] watcherConversations, params (string Conversation, string Writer)[] writes)
     {
-        var groups = new GroupDirectory(GroupStoreStub.WithGroup("g1", "alice", "dave"));
+        var groupStore = GroupStoreStub.WithGroup("g1", "alice", "dave");
+        var groups = new GroupDirectory(groupStore);
         var writers = new InMemoryWriters();
         foreach (var (conversation, writer) in writes)
         {
             writers.AddAsync(conversation, writer, CancellationToken.None).GetAwaiter().GetResult();
         }
 
-        var index = new UserGroupsIndex(ConversationStoreStub.With(watcherConversations), groups, new BoundedLruCache<string, string[]>("test_user_groups", 100));
+        var index = new UserGroupsIndex(groupStore, groups, new BoundedLruCache<string, string[]>("test_user_groups", 100));
         var relations = new PresenceRelations(writers, index, groups, new BoundedLruCache<string, string[]>("test_writers", 100), NullLogger<PresenceRelations>.Instance);
         return new PresenceWatchPolicy(Options.Create(new PresenceOptions { WatchPolicy = rule }), relations);
     }
@@ -109,6 +110,7 @@ public sealed class PresenceWatchPolicyTests
         protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod?.Name switch
         {
             nameof(IGroupStore.GetAsync) => Task.FromResult((string)args![0]! == _group.GroupId ? _group : null),
+            nameof(IGroupStore.GetGroupIdsOfUserAsync) => Task.FromResult<IReadOnlyList<string>>(_members.Contains((string)args![0]!) ? [_group.GroupId] : []),
             nameof(IGroupStore.GetMembersPageAsync) => Task.FromResult<IReadOnlyList<MqttIm.Contracts.V1.GroupMember>>(
                 [.. _members.Order(StringComparer.Ordinal).Where(m => string.CompareOrdinal(m, (string?)args![1] ?? "") > 0).Take((int)args![2]!)
                     .Select(m => new MqttIm.Contracts.V1.GroupMember { UserId = m, JoinedSeq = 1 })]),

@@ -70,6 +70,16 @@ internal sealed class MongoGroupStore(MongoDatabaseHandle handle) : IGroupStore
         return documents.ConvertAll(ToMember);
     }
 
+    public async Task<IReadOnlyList<string>> GetGroupIdsOfUserAsync(string userId, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var documents = await _members.Find(new BsonDocument("user_id", userId))
+            .Project(new BsonDocument { ["_id"] = 0, ["group_id"] = 1 })
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        // Sorted here: the (user_id) index serves the filter, and a user's groups are few.
+        return documents.Select(d => d["group_id"].AsString).Order(StringComparer.Ordinal).ToList();
+    }
+
     public async Task<GroupMember?> GetMemberAsync(string groupId, string userId, CancellationToken cancellationToken)
     {
         await EnsureAsync(cancellationToken).ConfigureAwait(false);

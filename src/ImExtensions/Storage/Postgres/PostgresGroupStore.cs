@@ -96,6 +96,20 @@ internal sealed class PostgresGroupStore(PostgresDatabase database) : IGroupStor
         await ExecuteAsync("DELETE FROM im_group_members WHERE group_id = $1 AND user_id = ANY($2)", cancellationToken, groupId, userIds.ToArray())
             .ConfigureAwait(false);
 
+    public async Task<IReadOnlyList<string>> GetGroupIdsOfUserAsync(string userId, CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command("SELECT group_id FROM im_group_members WHERE user_id = $1 ORDER BY group_id", userId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var groupIds = new List<string>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            groupIds.Add(reader.GetString(0));
+        }
+
+        return groupIds;
+    }
+
     private static async Task<IReadOnlyList<GroupMember>> ReadMembersAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

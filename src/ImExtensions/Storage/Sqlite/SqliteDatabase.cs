@@ -65,6 +65,7 @@ internal sealed class SqliteDatabase : IDisposable
                 joined_seq INTEGER NOT NULL,
                 muted_until_ms INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS ix_group_members_user ON group_members (user_id, group_id);
             """);
     }
 

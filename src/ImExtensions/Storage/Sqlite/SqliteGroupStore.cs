@@ -51,6 +51,20 @@ internal sealed class SqliteGroupStore(SqliteDatabase database) : IGroupStore
         return (await ReadMembersAsync(command, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
     }
 
+    public async Task<IReadOnlyList<string>> GetGroupIdsOfUserAsync(string userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command("SELECT group_id FROM group_members WHERE user_id = $u ORDER BY group_id", null, ("$u", userId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var groupIds = new List<string>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            groupIds.Add(reader.GetString(0));
+        }
+
+        return groupIds;
+    }
+
     private static async Task<List<GroupMember>> ReadMembersAsync(SqliteCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
