@@ -66,6 +66,7 @@ internal sealed class ClusterHeartbeat(
         var dead = await nodes.HeartbeatAsync(connections.Count, _load.SampleCpu()).ConfigureAwait(false);
         foreach (var nodeId in dead)
         {
+            Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "DEBUG dead {Dead}", nodeId);
             await directory.RemoveNodeAsync(nodeId).ConfigureAwait(false);
             await nodes.RemoveAsync(nodeId).ConfigureAwait(false);
             ClusterLog.NodeRemoved(logger, nodeId);
@@ -93,11 +94,12 @@ internal sealed class ClusterHeartbeat(
     /// <summary>One survivor (the first to claim the node's cleanup key) takes over what the dead node owned.</summary>
     private async Task CleanUpAfterAsync(string deadNodeId)
     {
-        if (!await redis.GetDatabase().StringSetAsync(keys.NodeCleanup(deadNodeId), nodes.NodeId, TimeSpan.FromMinutes(10), StackExchange.Redis.When.NotExists).ConfigureAwait(false))
+        if (!await redis.GetDatabase().StringSetAsync(keys.NodeCleanup(deadNodeId), nodes.NodeId, TimeSpan.FromSeconds(30), StackExchange.Redis.When.NotExists).ConfigureAwait(false))
         {
             return;
         }
 
+        Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "DEBUG cleanup of {Dead} by {Self}: {Count} handlers", deadNodeId, nodes.NodeId, cleanups.Count());
         foreach (var cleanup in cleanups)
         {
             try

@@ -52,7 +52,9 @@ internal sealed class IotClusterRelay(
     public async Task NodeDiedAsync(string deadNodeId)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        foreach (var (deviceId, nodeId, online, _) in await bus.LoadStatesAsync().ConfigureAwait(false))
+        var all = await bus.LoadStatesAsync().ConfigureAwait(false);
+        logger.LogWarning("DEBUG states {States}", string.Join(",", all));
+        foreach (var (deviceId, nodeId, online, _) in all)
         {
             if (online && nodeId == deadNodeId)
             {
