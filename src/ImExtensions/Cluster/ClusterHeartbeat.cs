@@ -66,7 +66,6 @@ internal sealed class ClusterHeartbeat(
         var dead = await nodes.HeartbeatAsync(connections.Count, _load.SampleCpu()).ConfigureAwait(false);
         foreach (var nodeId in dead)
         {
-            Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "DEBUG dead {Dead}", nodeId);
             await directory.RemoveNodeAsync(nodeId).ConfigureAwait(false);
             await nodes.RemoveAsync(nodeId).ConfigureAwait(false);
             ClusterLog.NodeRemoved(logger, nodeId);
@@ -99,7 +98,6 @@ internal sealed class ClusterHeartbeat(
             return;
         }
 
-        Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "DEBUG cleanup of {Dead} by {Self}: {Count} handlers", deadNodeId, nodes.NodeId, cleanups.Count());
         foreach (var cleanup in cleanups)
         {
             try

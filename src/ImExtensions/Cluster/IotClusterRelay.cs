@@ -52,9 +52,7 @@ internal sealed class IotClusterRelay(
     public async Task NodeDiedAsync(string deadNodeId)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var all = await bus.LoadStatesAsync().ConfigureAwait(false);
-        logger.LogWarning("DEBUG states {States}", string.Join(",", all));
-        foreach (var (deviceId, nodeId, online, _) in all)
+        foreach (var (deviceId, nodeId, online, _) in await bus.LoadStatesAsync().ConfigureAwait(false))
         {
             if (online && nodeId == deadNodeId)
             {
