@@ -33,6 +33,8 @@ internal sealed class DeviceLifecycle(
     {
         var format = WireFormat.Json;
         var platform = "";
+        var ackOnReceipt = false;
+        var inboxSendAck = false;
         foreach (var property in args.UserProperties ?? [])
         {
             if (property.Name == "format" && PayloadCodec.ParseFormatName(property.ReadValueAsString()) is { } chosen)
@@ -43,10 +45,18 @@ internal sealed class DeviceLifecycle(
             {
                 platform = property.ReadValueAsString().Trim().ToLowerInvariant();
             }
+            else if (property.Name == "ack")
+            {
+                ackOnReceipt = string.Equals(property.ReadValueAsString().Trim(), "received", StringComparison.OrdinalIgnoreCase);
+            }
+            else if (property.Name == "send_ack")
+            {
+                inboxSendAck = string.Equals(property.ReadValueAsString().Trim(), "inbox", StringComparison.OrdinalIgnoreCase);
+            }
         }
 
         var device = new ConnectedDevice(args.UserName, args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
-            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId));
+            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId), ackOnReceipt, inboxSendAck);
         registry.Add(device);
         sessionExpiry.Connected(device.ClientId);
         tokenExpiry.Connected(device);

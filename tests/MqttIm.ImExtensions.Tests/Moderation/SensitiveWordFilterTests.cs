@@ -6,7 +6,7 @@ using MQTTnet.Protocol;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Moderation;
 
-namespace MqttIm.Broker.Tests.Moderation;
+namespace MqttIm.ImExtensions.Tests.Moderation;
 
 public sealed class SensitiveWordFilterTests
 {

@@ -5,7 +5,7 @@ using WireFormat = MqttIm.ImExtensions.Messaging.WireFormat;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Messaging;
 
-namespace MqttIm.Broker.Tests;
+namespace MqttIm.ImExtensions.Tests.Messaging;
 
 public sealed class PayloadCodecTests
 {

@@ -4,7 +4,7 @@ using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.Broker.Tests;
+namespace MqttIm.ImExtensions.Tests.Auth;
 
 public sealed class TopicAndAclTests
 {

@@ -1,4 +1,4 @@
-namespace MqttIm.Broker.Tests.Moderation;
+namespace MqttIm.ImExtensions.Tests.Moderation;
 
 /// <summary>A clock the test moves by hand (Microsoft.Extensions.Time.Testing is not referenced).</summary>
 internal sealed class ManualTimeProvider : TimeProvider

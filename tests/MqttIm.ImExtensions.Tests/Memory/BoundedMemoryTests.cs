@@ -5,7 +5,7 @@ using MqttIm.ImExtensions.Presence;
 using MqttIm.ImExtensions.Sequencing;
 using MqttIm.ImExtensions.Storage;
 
-namespace MqttIm.Broker.Tests.Memory;
+namespace MqttIm.ImExtensions.Tests.Memory;
 
 /// <summary>Issue 7: every per-key in-memory structure stays within its bound, and what it drops is reloaded correctly.</summary>
 public sealed class BoundedMemoryTests

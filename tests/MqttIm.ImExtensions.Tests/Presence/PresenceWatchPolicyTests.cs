@@ -6,7 +6,7 @@ using MqttIm.ImExtensions.Memory;
 using MqttIm.ImExtensions.Presence;
 using MqttIm.ImExtensions.Storage;
 
-namespace MqttIm.Broker.Tests.Presence;
+namespace MqttIm.ImExtensions.Tests.Presence;
 
 public sealed class PresenceWatchPolicyTests
 {

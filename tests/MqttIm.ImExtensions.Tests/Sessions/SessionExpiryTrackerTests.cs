@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.Broker.Tests.Sessions;
+namespace MqttIm.ImExtensions.Tests.Sessions;
 
 public sealed class SessionExpiryTrackerTests
 {

@@ -4,7 +4,7 @@ using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Moderation;
 using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.Broker.Tests.Moderation;
+namespace MqttIm.ImExtensions.Tests.Moderation;
 
 public sealed class TokenBucketTests
 {

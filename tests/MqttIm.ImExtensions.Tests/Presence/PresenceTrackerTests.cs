@@ -1,6 +1,6 @@
 using MqttIm.ImExtensions.Presence;
 
-namespace MqttIm.Broker.Tests.Presence;
+namespace MqttIm.ImExtensions.Tests.Presence;
 
 public sealed class PresenceTrackerTests
 {

@@ -2,7 +2,7 @@ using MQTTnet.Formatter;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.Broker.Tests.Presence;
+namespace MqttIm.ImExtensions.Tests.Sessions;
 
 public sealed class DevicePlatformLimiterTests
 {

@@ -1,7 +1,7 @@
 using System.Text;
 using MqttIm.ImExtensions.Moderation;
 
-namespace MqttIm.Broker.Tests.Moderation;
+namespace MqttIm.ImExtensions.Tests.Moderation;
 
 public sealed class AhoCorasickMatcherTests
 {
