@@ -5,7 +5,7 @@ namespace MqttIm.Bench;
 /// <summary>Command line: <c>--scenario relay,fanout,conns,chat,group,chat-cluster</c>, <c>--quick</c>, <c>--write path</c>, plus knobs.</summary>
 public sealed class BenchOptions
 {
-    public static readonly string[] AllScenarios = ["relay", "fanout", "conns", "chat", "group", "push", "chat-cluster", "room"];
+    public static readonly string[] AllScenarios = ["relay", "fanout", "conns", "chat", "group", "push", "chat-cluster", "room", "iot"];
 
     public List<string> Scenarios { get; } = [.. AllScenarios];
 

@@ -171,6 +171,7 @@ foreach (var scenario in options.Scenarios)
             }
 
             break;
+        case "iot": Log.Info("iot: telemetry fan-in (MqttIm persisted, Mosquitto relayed) and commands/s"); await IotScenario.RunAsync(brokerDll, options, Emit); break;
     }
 }
 

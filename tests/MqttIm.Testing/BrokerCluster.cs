@@ -32,7 +32,7 @@ public class BrokerCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Redis.InitializeAsync();
-        var storeArgs = await StoreArgsAsync();
+        string[] storeArgs = [.. await StoreArgsAsync(), .. await ExtraNodeArgsAsync()];
         // The first node creates the schema; the others start together once it is there.
         Nodes.Add(await BrokerProcess.StartWithKeysAsync(Keys, NodeArgs(0, storeArgs)));
         var rest = await Task.WhenAll(Enumerable.Range(1, _nodeCount - 1).Select(i => BrokerProcess.StartWithKeysAsync(Keys, NodeArgs(i, storeArgs))));
@@ -47,6 +47,9 @@ public class BrokerCluster : IAsyncLifetime
         StoreConnectionString = await Postgres.CreateDatabaseAsync();
         return ["--Storage:Provider=PostgreSQL", $"--Storage:PostgreSQL:ConnectionString={StoreConnectionString}"];
     }
+
+    /// <summary>Further settings every node gets (a test class's fake vendor servers …); none by default.</summary>
+    protected virtual Task<string[]> ExtraNodeArgsAsync() => Task.FromResult<string[]>([]);
 
     /// <summary>Asks the entry endpoint of the first node that answers (as a client behind a load balancer would).</summary>
     public async Task<EntryAnswer> EntryAsync(CancellationToken cancellationToken = default)

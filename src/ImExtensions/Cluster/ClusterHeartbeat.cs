@@ -93,7 +93,7 @@ internal sealed class ClusterHeartbeat(
     /// <summary>One survivor (the first to claim the node's cleanup key) takes over what the dead node owned.</summary>
     private async Task CleanUpAfterAsync(string deadNodeId)
     {
-        if (!await redis.GetDatabase().StringSetAsync(keys.NodeCleanup(deadNodeId), nodes.NodeId, TimeSpan.FromMinutes(10), StackExchange.Redis.When.NotExists).ConfigureAwait(false))
+        if (!await redis.GetDatabase().StringSetAsync(keys.NodeCleanup(deadNodeId), nodes.NodeId, TimeSpan.FromSeconds(30), StackExchange.Redis.When.NotExists).ConfigureAwait(false))
         {
             return;
         }

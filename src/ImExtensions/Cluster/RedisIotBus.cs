@@ -17,16 +17,6 @@ namespace MqttIm.ImExtensions.Cluster;
 /// </remarks>
 internal sealed class RedisIotBus(IConnectionMultiplexer redis, RedisKeys keys, ClusterNode node, ILogger<RedisIotBus> logger) : IIotClusterBus
 {
-    // An "offline" only overwrites the stored state while the stored state names the reporting node (see DevicePresence).
-    private static readonly LuaScript StoreState = LuaScript.Prepare("""
-        if @online == '0' then
-          local current = redis.call('HGET', @key, @deviceId)
-          if current and string.sub(current, 1, string.len(@nodePrefix)) ~= @nodePrefix then return 0 end
-        end
-        redis.call('HSET', @key, @deviceId, @value)
-        return 1
-        """);
-
     public Task CommandsQueuedAsync(string deviceId) => PublishAsync(new IotClusterEvent { Kind = IotClusterEvent.Queued, Origin = node.NodeId, DeviceId = deviceId });
 
     public Task CommandChangedAsync(string deviceId, string commandId, bool final, byte[] stateEvent) => PublishAsync(new IotClusterEvent
@@ -41,11 +31,15 @@ internal sealed class RedisIotBus(IConnectionMultiplexer redis, RedisKeys keys, 
     {
         try
         {
+            var database = redis.GetDatabase();
             var value = reportingNode + "|" + (state.Online ? "1" : "0") + "|" + state.ChangedMs;
-            await redis.GetDatabase().ScriptEvaluateAsync(StoreState, new
+            // An "offline" overwrites only a state its own node reported (see DevicePresence); the check-then-set race
+            // with a concurrent move is harmless: the moved device's node reports "online" again on its next change.
+            var current = state.Online ? RedisValue.Null : await database.HashGetAsync(keys.DeviceStates, state.DeviceId).ConfigureAwait(false);
+            if (current.IsNull || current.ToString().StartsWith(reportingNode + "|", StringComparison.Ordinal))
             {
-                key = keys.DeviceStates, deviceId = state.DeviceId, online = state.Online ? "1" : "0", nodePrefix = reportingNode + "|", value,
-            }).ConfigureAwait(false);
+                await database.HashSetAsync(keys.DeviceStates, state.DeviceId, value).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

@@ -215,6 +215,13 @@ internal sealed class OfflinePushScheduler
         await _sendSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (_node.IsClustered && !await StillOwnedAsync(job, cancellationToken).ConfigureAwait(false))
+            {
+                // Adopted by another node (this one was taken for dead) or cancelled there: that node sends it, or nobody.
+                Finish(job.Id, requeued: null);
+                return;
+            }
+
             var waitUntil = await _sender.SendAsync(job, cancellationToken).ConfigureAwait(false);
             if (waitUntil is null)
             {
@@ -239,6 +246,9 @@ internal sealed class OfflinePushScheduler
             _sendSlots.Release();
         }
     }
+
+    private async Task<bool> StillOwnedAsync(PushJob job, CancellationToken cancellationToken) =>
+        (await _jobs.GetForUserAsync(job.UserId, cancellationToken).ConfigureAwait(false)).FirstOrDefault(j => j.Id == job.Id) is { } stored && stored.OwnerNode == _node.NodeId;
 
     private void Finish(string jobId, PushJob? requeued)
     {
