@@ -21,6 +21,7 @@ internal sealed class DeviceLifecycle(
     Auth.TokenExpiryEnforcer tokenExpiry,
     MqttServer server,
     IOfflineRecipientSink offlineRecipients,
+    IClientIdClaims clientIdClaims,
     ILogger<DeviceLifecycle> logger)
 {
     private long _connectOrder;
@@ -66,6 +67,7 @@ internal sealed class DeviceLifecycle(
         platformLimiter.Enforce(device, server);
         ImMetrics.ConnectedDevices.Set(registry.Count);
         ImLog.DeviceConnected(logger, device.ClientId, device.UserId, args.ProtocolVersion.ToString(), format.ToString());
+        await clientIdClaims.ConnectedAsync(device).ConfigureAwait(false);
 
         if (_persistentInboxes.ContainsKey(args.ClientId) && await server.GetSessionAsync(args.ClientId).ConfigureAwait(false) is { } session)
         {
@@ -93,6 +95,7 @@ internal sealed class DeviceLifecycle(
         }
 
         await router.UnregisterAsync(args.ClientId, key, CancellationToken.None).ConfigureAwait(false);
+        await clientIdClaims.DisconnectedAsync(args.ClientId, key).ConfigureAwait(false);
     }
 
     public Task OnSessionDeletedAsync(SessionDeletedEventArgs args)
