@@ -60,7 +60,7 @@ public static class PipelineScenario
         var clock = new RunClock(o.WarmupSeconds, o.MeasureSeconds);
         var runId = Guid.NewGuid().ToString("N")[..8];
         var topic = $"im/c2c/{receiver}";
-        var workers = Enumerable.Range(0, Window).Select(_ => Task.Run(async () =>
+        var workers = Enumerable.Range(0, Window).Select(worker => Task.Run(async () =>
         {
             while (Volatile.Read(ref stop) == 0)
             {
