@@ -5,7 +5,7 @@ namespace MqttIm.Bench;
 /// <summary>Command line: <c>--scenario relay,fanout,conns,chat,group,chat-cluster</c>, <c>--quick</c>, <c>--write path</c>, plus knobs.</summary>
 public sealed class BenchOptions
 {
-    public static readonly string[] AllScenarios = ["relay", "fanout", "conns", "chat", "group", "push", "chat-cluster", "room", "iot"];
+    public static readonly string[] AllScenarios = ["relay", "fanout", "conns", "chat", "group", "push", "chat-cluster", "room", "iot", "pipeline"];
 
     public List<string> Scenarios { get; } = [.. AllScenarios];
 
@@ -177,7 +177,7 @@ public sealed class BenchOptions
 
           dotnet run -c Release --project tests/MqttIm.Bench -- [options]
 
-          --scenario LIST      relay,fanout,conns,chat,group,push,chat-cluster,room (default: all; chat-cluster starts 3 nodes + Redis + PostgreSQL)
+          --scenario LIST      relay,fanout,conns,chat,group,push,chat-cluster,room,pipeline (default: all; chat-cluster starts 3 nodes + Redis + PostgreSQL)
           --quick              ~1 minute smoke run (3 s runs, 1,000 connections/users)
           --write PATH         write the markdown report (e.g. docs/BENCHMARKS.md)
           --seconds N          measured seconds per run (default 10), --warmup N (default 2)

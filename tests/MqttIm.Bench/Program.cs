@@ -158,6 +158,9 @@ foreach (var scenario in options.Scenarios)
             }
 
             break;
+        case "pipeline":
+            await PipelineScenario.RunAsync(brokerDll, options, Emit);
+            break;
         case "chat-cluster":
             Log.Info("chat across a 3-node cluster (Redis + PostgreSQL)");
             try

@@ -86,11 +86,14 @@ internal sealed class UplinkResponder(IOnlineRouter router, ILogger<UplinkRespon
             UserProperty("seq", message.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             UserProperty("server_msg_id", message.ServerMsgId),
             UserProperty("server_time_ms", message.ServerTimeMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            UserProperty("duplicate", outcome.Duplicate ? "true" : "false"),
+            outcome.Duplicate ? DuplicateProperty : FreshProperty,
         ];
     }
 
+    // Constant properties are built once (MQTTnet only reads them when it encodes the PUBACK).
     private static readonly MqttUserProperty ReceivedProperty = UserProperty("ack", "received");
+    private static readonly MqttUserProperty DuplicateProperty = UserProperty("duplicate", "true");
+    private static readonly MqttUserProperty FreshProperty = UserProperty("duplicate", "false");
 
     private static MqttUserProperty UserProperty(string name, string value) =>
         new(name, new ReadOnlyMemory<byte>(System.Text.Encoding.UTF8.GetBytes(value)));

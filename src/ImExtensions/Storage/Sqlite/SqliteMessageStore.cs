@@ -13,6 +13,9 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
     // 1:1 and notification participants are never removed, so a pair written once need not be written again.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string UserId, string ConversationId), bool> _knownParticipants = new();
 
+    // The append statements, prepared once on the writer connection and reused by every batch (WriteAsync runs one at a time).
+    private AppendCommands? _commands;
+
     public async Task<AppendResult> AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)
@@ -22,19 +25,11 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
 
         var written = await database.WriteAsync((connection, transaction) =>
         {
-            // A resend already stored is skipped (and reported), a taken seq fails the whole transaction.
-            using var insert = connection.Command(
-                """
-                INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body) VALUES ($c, $s, $u, $m, $b)
-                ON CONFLICT (conversation_id, sender_id, client_msg_id) WHERE client_msg_id <> '' DO NOTHING
-                """, transaction,
-                ("$c", ""), ("$s", 0L), ("$u", ""), ("$m", ""), ("$b", Array.Empty<byte>()));
-            using var original = connection.Command(
-                "SELECT body FROM messages WHERE conversation_id = $c AND sender_id = $u AND client_msg_id = $m", transaction,
-                ("$c", ""), ("$u", ""), ("$m", ""));
+            var (insert, original, head, participant) = _commands ??= AppendCommands.Create(connection);
+            insert.Transaction = original.Transaction = head.Transaction = participant.Transaction = transaction;
             var duplicates = new Dictionary<ClientMsgKey, ChatMessage>();
             // Heads and participants repeat heavily within a batch (the same conversations are busy): write each once.
-            var heads = new Dictionary<string, ChatMessage>(StringComparer.Ordinal);
+            var heads = new Dictionary<string, (ChatMessage Message, byte[] Body)>(StringComparer.Ordinal);
             var participants = new HashSet<(string, string)>();
             foreach (var message in batch)
             {
@@ -53,7 +48,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                     continue;
                 }
 
-                heads[message.ConversationId] = message;
+                heads[message.ConversationId] = (message, body); // serialised once: the same bytes are the conversation's last message
                 if (message.ConversationId.StartsWith("c2c:", StringComparison.Ordinal))
                 {
                     participants.Add((message.SenderId, message.ConversationId));
@@ -65,23 +60,15 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                 }
             }
 
-            using var head = connection.Command(
-                """
-                INSERT INTO conversations (conversation_id, max_seq, last_activity_ms, last_message) VALUES ($c, $s, $t, $b)
-                ON CONFLICT (conversation_id) DO UPDATE SET max_seq = excluded.max_seq, last_activity_ms = excluded.last_activity_ms,
-                    last_message = excluded.last_message WHERE excluded.max_seq > conversations.max_seq
-                """, transaction, ("$c", ""), ("$s", 0L), ("$t", 0L), ("$b", Array.Empty<byte>()));
-            foreach (var message in heads.Values)
+            foreach (var (message, body) in heads.Values)
             {
                 head.Parameters[0].Value = message.ConversationId;
                 head.Parameters[1].Value = message.Seq;
                 head.Parameters[2].Value = message.ServerTimeMs;
-                head.Parameters[3].Value = message.ToByteArray();
+                head.Parameters[3].Value = body;
                 head.ExecuteNonQuery();
             }
 
-            using var participant = connection.Command(
-                "INSERT OR IGNORE INTO user_conversations (user_id, conversation_id) VALUES ($u, $c)", transaction, ("$u", ""), ("$c", ""));
             participants.RemoveWhere(_knownParticipants.ContainsKey);
             foreach (var (userId, conversationId) in participants)
             {
@@ -188,5 +175,27 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
         }
 
         return messages;
+    }
+
+    private sealed record AppendCommands(SqliteCommand Insert, SqliteCommand Original, SqliteCommand Head, SqliteCommand Participant)
+    {
+        public static AppendCommands Create(SqliteConnection writer) => new(
+            // A resend already stored is skipped (and reported), a taken seq fails the whole transaction.
+            writer.Command(
+                """
+                INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body) VALUES ($c, $s, $u, $m, $b)
+                ON CONFLICT (conversation_id, sender_id, client_msg_id) WHERE client_msg_id <> '' DO NOTHING
+                """, null,
+                ("$c", ""), ("$s", 0L), ("$u", ""), ("$m", ""), ("$b", Array.Empty<byte>())),
+            writer.Command(
+                "SELECT body FROM messages WHERE conversation_id = $c AND sender_id = $u AND client_msg_id = $m", null,
+                ("$c", ""), ("$u", ""), ("$m", "")),
+            writer.Command(
+                """
+                INSERT INTO conversations (conversation_id, max_seq, last_activity_ms, last_message) VALUES ($c, $s, $t, $b)
+                ON CONFLICT (conversation_id) DO UPDATE SET max_seq = excluded.max_seq, last_activity_ms = excluded.last_activity_ms,
+                    last_message = excluded.last_message WHERE excluded.max_seq > conversations.max_seq
+                """, null, ("$c", ""), ("$s", 0L), ("$t", 0L), ("$b", Array.Empty<byte>())),
+            writer.Command("INSERT OR IGNORE INTO user_conversations (user_id, conversation_id) VALUES ($u, $c)", null, ("$u", ""), ("$c", "")));
     }
 }

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(MqttIm.Microbench.PublishPipelineBenchmarks).Assembly).Run(args);
