@@ -175,6 +175,16 @@ public sealed partial class MqttImBroker : BrokerUnderTest
             startInfo.ArgumentList.Add(arg);
         }
 
+        // MQTTIM_BENCH_BROKER_ENV="DOTNET_GCgen0size=0x400000;X=Y" sets environment variables for the MqttIm process only (A/B runs of runtime knobs).
+        foreach (var pair in (Environment.GetEnvironmentVariable("MQTTIM_BENCH_BROKER_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                startInfo.Environment[pair[..eq]] = pair[(eq + 1)..];
+            }
+        }
+
         var ready = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = broker.StartProcess(startInfo, line =>
         {
