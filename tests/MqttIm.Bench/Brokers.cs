@@ -73,6 +73,20 @@ public abstract class BrokerUnderTest : IAsyncDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Waits (bounded) for the ready line; a broker that is not ready in time is killed, not left running.</summary>
+    protected static async Task<T> ReadyOrKillAsync<T>(BrokerUnderTest broker, Task<T> ready)
+    {
+        try
+        {
+            return await ready.WaitAsync(TimeSpan.FromSeconds(120)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await broker.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     protected static int FreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -195,7 +209,7 @@ public sealed partial class MqttImBroker : BrokerUnderTest
             }
         });
         process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("MqttIm exited before it was ready:\n" + broker.Output));
-        var m = await ready.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        var m = await ReadyOrKillAsync(broker, ready.Task).ConfigureAwait(false);
         broker.MqttPort = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         broker.HttpPort = int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
         broker.Pid = int.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture);
@@ -389,7 +403,7 @@ public sealed partial class BareMqttnetBroker : BrokerUnderTest
             }
         });
         process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("bare MQTTnet exited before it was ready:\n" + broker.Output));
-        var m = await ready.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        var m = await ReadyOrKillAsync(broker, ready.Task).ConfigureAwait(false);
         broker.MqttPort = port;
         broker.Pid = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         Log.Info($"  bare MQTTnet started: pid={broker.Pid} mqtt={port}");

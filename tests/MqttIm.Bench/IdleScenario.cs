@@ -44,9 +44,10 @@ public static class IdleScenario
             await run.GuardedAsync("idle", "MqttIm×3", label, async () =>
             {
                 var cluster = new ArgsCluster(extra);
-                await cluster.InitializeAsync().ConfigureAwait(false);
                 try
                 {
+                    // Inside the try: a cluster that fails to start still has its Redis, PostgreSQL and nodes stopped.
+                    await cluster.InitializeAsync().ConfigureAwait(false);
                     run.Emit(await MeasureAsync(label, [.. cluster.Nodes.Select(n => n.ProcessId)], o).ConfigureAwait(false));
                 }
                 finally

@@ -124,11 +124,14 @@ static string Summary(List<ResultRow> rows, BenchOptions o)
             var im = Find(scenario, "MqttIm", Match);
             var floor = Find(scenario, bare, Match);
             var mq = Find(scenario, "Mosquitto", Match);
-            if (im is null || (floor is null && mq is null))
+            // A row whose window saw (almost) no messages has no meaningful CPU per message: leave it out of the ratios.
+            if (im is null || !(im.CpuMicrosPerMessage > 0) || (floor is null && mq is null))
             {
                 continue;
             }
 
+            floor = floor is { CpuMicrosPerMessage: > 0 } ? floor : null;
+            mq = mq is { CpuMicrosPerMessage: > 0 } ? mq : null;
             var line = Fmt.Inv($"- {scenario} {qos}: broker CPU per {(scenario == "fanout" ? "delivery" : "message")}");
             if (floor is not null)
             {

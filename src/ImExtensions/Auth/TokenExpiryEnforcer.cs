@@ -46,6 +46,18 @@ internal sealed class TokenExpiryEnforcer : IDisposable
 
     public int ArmedCount => _armed.Count;
 
+    /// <summary>Entries in the expiry queue, live or stale (for tests: stale ones must not pile up).</summary>
+    internal int QueuedCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _due.Count;
+            }
+        }
+    }
+
     /// <summary>Remembers when the token of the connection being validated for <paramref name="clientId"/> expires.</summary>
     public void Validated(string clientId, DateTimeOffset expiresAt) => _validated.Set(clientId, expiresAt);
 
