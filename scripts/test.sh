@@ -28,6 +28,13 @@ if ! dotnet build MqttIm.sln -c Release -nologo -v quiet; then
   exit 1
 fi
 
+# The SDK's NuGet package (.nupkg + .snupkg) from the build above: a broken package fails CI without a slow test.
+if ! dotnet pack src/DeviceSdk -c Release --no-build -nologo -v quiet -o "$(mktemp -d)"; then
+  echo "dotnet pack src/DeviceSdk failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
 # MongoDB cannot be installed here: its tests run only against a server named by MONGODB_URI.
 filter=""
 [ -n "${MONGODB_URI:-}" ] || filter="Category!=MongoDB"

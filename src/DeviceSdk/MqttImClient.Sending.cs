@@ -1,5 +1,6 @@
 using MQTTnet;
 using MQTTnet.Formatter;
+using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using MqttIm.Contracts.V1;
 using MqttIm.DeviceSdk.Wire;
@@ -66,19 +67,22 @@ public sealed partial class MqttImClient
             builder.WithContentType(WireCodec.ProtobufContentType);
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Options.RequestTimeout);
+        var limit = UsesPipelinedSends ? Options.SendTimeout : Options.RequestTimeout;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
+        timeout.CancelAfter(limit);
         var acked = _inboxAcks.Register(request.ClientMsgId, topic);
         SendAck ack;
         try
         {
-            ack = mqtt5
+            ack = UsesPipelinedSends
+                ? await PublishPipelinedAsync(builder.Build(), request.ClientMsgId, acked, timeout.Token).ConfigureAwait(false)
+                : mqtt5
                 ? await PublishMqtt5Async(builder.Build(), request.ClientMsgId, acked, timeout.Token).ConfigureAwait(false)
                 : await PublishMqtt311Async(builder.Build(), acked, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"send {request.ClientMsgId} was not acknowledged within {Options.RequestTimeout}");
+            throw new TimeoutException($"send {request.ClientMsgId} was not acknowledged within {limit}");
         }
         finally
         {
@@ -88,6 +92,78 @@ public sealed partial class MqttImClient
         // The broker does not echo a device's own message back to it; the ack says where it sits in the conversation.
         Buffer.Offer(OwnMessage(peerUserId, groupId, request, ack));
         return ack;
+    }
+
+    /// <summary>
+    /// Pipelined mode: holds a window slot until the inbox says stored (or refused). The PUBACK only says received, so
+    /// the send is published again, same client message id, when the connection is lost before the stored-ack or none
+    /// came within <see cref="MqttImClientOptions.SendRetryInterval"/>; the broker answers a repeat with the first seq.
+    /// </summary>
+    private async Task<SendAck> PublishPipelinedAsync(MqttApplicationMessage message, string clientMsgId, Task<SendAck> stored, CancellationToken cancellationToken)
+    {
+        await _sendWindow!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (true)
+            {
+                var link = _link;
+                await link.Up.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (!stored.IsCompleted)
+                {
+                    try
+                    {
+                        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                        attempt.CancelAfter(Options.SendRetryInterval);
+                        var result = await _mqtt.PublishAsync(message, attempt.Token).ConfigureAwait(false);
+                        if (!SendRefusals.IsAccepted(result.ReasonCode))
+                        {
+                            throw new MqttImSendException(result.ReasonCode, CodeOf(result), result.ReasonString, clientMsgId);
+                        }
+
+                        if (PubAckReader.TryRead(result, clientMsgId, out var committed))
+                        {
+                            // A broker without early acks answered after the commit: that PUBACK is the stored-ack.
+                            return committed;
+                        }
+                    }
+                    catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+                    {
+                        // Lost with the connection, or no PUBACK in time: publish again once connected.
+                        await Task.WhenAny(link.Down.Task, Task.Delay(Options.SendRetryInterval / 10, cancellationToken)).ConfigureAwait(false);
+                        continue;
+                    }
+                }
+
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var retry = Task.Delay(Options.SendRetryInterval, wait.Token);
+                var first = await Task.WhenAny(stored, link.Down.Task, retry).ConfigureAwait(false);
+                await wait.CancelAsync().ConfigureAwait(false);
+                if (first == stored)
+                {
+                    return await stored.ConfigureAwait(false);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+        finally
+        {
+            _sendWindow.Release();
+        }
+    }
+
+    /// <summary>The stable refusal code from the MQTT 5 PUBACK's <c>code</c> user property, else derived from the reason code.</summary>
+    private static string CodeOf(MqttClientPublishResult result)
+    {
+        foreach (var property in result.UserProperties ?? [])
+        {
+            if (property.Name == "code")
+            {
+                return property.ReadValueAsString();
+            }
+        }
+
+        return SendRefusals.CodeOf(result.ReasonCode);
     }
 
     private async Task<SendAck> PublishMqtt5Async(MqttApplicationMessage message, string clientMsgId, Task<SendAck> inboxAnswer, CancellationToken cancellationToken)

@@ -35,6 +35,8 @@ public sealed partial class MqttImClient : IAsyncDisposable
     private ConversationPuller? _puller;
     private string _inboxTopic = "";
     private string _rpcTopic = "";
+    private ConnectionLink _link = new();
+    private SemaphoreSlim? _sendWindow;
     private int _started;
     private int _reconnecting;
     private int _disposed;
@@ -97,6 +99,11 @@ public sealed partial class MqttImClient : IAsyncDisposable
         _buffer = new ReorderBuffer(m => _messages.Writer.TryWrite(m), FillGapAsync, options.GapTimeout, options.InitialCursors);
         _buffer.FillFailed += ReportBackgroundError;
         _puller = new ConversationPuller(PullConversationAsync, ReportBackgroundError, _stopping);
+        if (UsesPipelinedSends)
+        {
+            _sendWindow = new SemaphoreSlim(Math.Max(1, options.SendWindow));
+        }
+
         _mqtt.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
         _mqtt.DisconnectedAsync += OnDisconnectedAsync;
         await ConnectAndCatchUpAsync(cancellationToken).ConfigureAwait(false);
@@ -147,6 +154,11 @@ public sealed partial class MqttImClient : IAsyncDisposable
         if (options.ProtocolVersion == MqttProtocolVersion.V500)
         {
             builder.WithUserProperty("format", new ReadOnlyMemory<byte>(Encoding.UTF8.GetBytes("protobuf")));
+            if (options.PipelinedSends)
+            {
+                // PUBACK = received, inbox send-ack = stored (3.1.1 cannot ask: its CONNECT has no user properties).
+                builder.WithUserProperty("ack", new ReadOnlyMemory<byte>(Encoding.UTF8.GetBytes("received")));
+            }
         }
 
         return options.WebSocketUri is { } uri
@@ -185,6 +197,9 @@ public sealed partial class MqttImClient : IAsyncDisposable
 
             await RejoinRoomsAsync(timeout.Token).ConfigureAwait(false);
         }
+
+        // Subscribed to the inbox: pipelined sends waiting for a connection may (re)send now, before the catch-up.
+        _link.Up.TrySetResult();
 
         if (Options.SyncOnConnect)
         {
@@ -265,6 +280,8 @@ public sealed partial class MqttImClient : IAsyncDisposable
     {
         if (args.ClientWasConnected)
         {
+            // Pipelined sends waiting for their stored-ack on this connection resend on the next one.
+            Interlocked.Exchange(ref _link, new ConnectionLink()).Down.TrySetResult();
             ConnectionChanged?.Invoke(false);
         }
 
@@ -279,11 +296,12 @@ public sealed partial class MqttImClient : IAsyncDisposable
 
     private async Task ReconnectLoopAsync()
     {
+        var failures = 0;
         while (!_stopping.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(Options.ReconnectDelay, _stopping).ConfigureAwait(false);
+                await Task.Delay(ReconnectBackoff(failures++), _stopping).ConfigureAwait(false);
                 await ConnectAndCatchUpAsync(_stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -307,6 +325,17 @@ public sealed partial class MqttImClient : IAsyncDisposable
         Volatile.Write(ref _reconnecting, 0);
     }
 
+    /// <summary>Exponential back-off with jitter, so many clients cut at once by a broker restart do not reconnect in step.</summary>
+    private TimeSpan ReconnectBackoff(int failures)
+    {
+        var first = Options.ReconnectDelay.TotalMilliseconds;
+        var ceiling = Math.Max(first, Options.ReconnectMaxDelay.TotalMilliseconds);
+        var delay = Math.Min(ceiling, first * Math.Pow(2, Math.Min(failures, 20)));
+        return TimeSpan.FromMilliseconds(delay * (0.5 + (Random.Shared.NextDouble() / 2)));
+    }
+
+    private bool UsesPipelinedSends => Options.PipelinedSends && Options.ProtocolVersion == MqttProtocolVersion.V500;
+
     private void EnsureConnected()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -317,4 +346,12 @@ public sealed partial class MqttImClient : IAsyncDisposable
     }
 
     private void ReportBackgroundError(Exception exception) => BackgroundError?.Invoke(exception);
+
+    /// <summary>One connection's life: <see cref="Up"/> once it is subscribed, <see cref="Down"/> once it is lost.</summary>
+    private sealed class ConnectionLink
+    {
+        public TaskCompletionSource Up { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Down { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 }

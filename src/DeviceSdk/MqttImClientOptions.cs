@@ -44,6 +44,27 @@ public sealed class MqttImClientOptions
     /// <summary>Whether the client reconnects (and catches up) by itself after losing the connection.</summary>
     public bool AutoReconnect { get; set; }
 
-    /// <summary>Pause between reconnect attempts.</summary>
+    /// <summary>Pause before the first reconnect attempt; it doubles per failed attempt up to <see cref="ReconnectMaxDelay"/>, with random jitter (50–100 %).</summary>
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Longest pause between reconnect attempts.</summary>
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Pipelined sends (CONNECT user property <c>ack=received</c>): the broker PUBACKs a send once received and reports
+    /// "stored" on the inbox, so up to <see cref="SendWindow"/> sends are in flight on the one connection. A send still
+    /// completes only once stored; it is resent with its client message id after <see cref="SendRetryInterval"/> without
+    /// an answer or after a reconnect (the broker's dedup makes that safe). Needs <see cref="AutoReconnect"/> to ride out
+    /// a lost connection.
+    /// </summary>
+    public bool PipelinedSends { get; set; }
+
+    /// <summary>Most sends waiting for their stored-ack at once in pipelined mode; more wait for a free slot.</summary>
+    public int SendWindow { get; set; } = 64;
+
+    /// <summary>Pipelined mode: how long a send waits for its stored-ack before it is resent.</summary>
+    public TimeSpan SendRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Pipelined mode: how long a send keeps being retried (across reconnects) before it fails with a <see cref="TimeoutException"/>.</summary>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromMinutes(2);
 }

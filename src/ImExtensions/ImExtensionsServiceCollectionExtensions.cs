@@ -51,7 +51,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return new SqliteDatabase(Path.Combine(options.DataDirectory, "mqttim.db"), options.Synchronous == "Full");
+            return new SqliteDatabase(Path.Combine(options.DataDirectory, "mqttim.db"), options.Synchronous == "Full", options.SqliteBusyTimeout);
         });
         // The shared cluster databases, created only when a store of that provider is resolved.
         services.TryAddSingleton(sp => new PostgresDatabase(sp.GetRequiredService<IOptions<StorageOptions>>().Value.PostgreSQL.ConnectionString));

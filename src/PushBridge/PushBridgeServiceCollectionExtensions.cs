@@ -55,6 +55,15 @@ public static class PushBridgeServiceCollectionExtensions
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<OfflinePushScheduler>(sp, Options(sp)));
         services.TryAddSingleton(sp => new OfflinePushSink(Options(sp)));
         services.AddSingleton<IOfflineRecipientSink>(sp => sp.GetRequiredService<OfflinePushSink>());
+        if (!string.IsNullOrWhiteSpace(configuration["Cluster:Redis"]))
+        {
+            services.TryAddSingleton<PushClusterRelay>();
+            services.AddHostedService(sp => sp.GetRequiredService<PushClusterRelay>());
+            services.TryAddSingleton<IPushClusterBus>(sp => sp.GetRequiredService<PushClusterRelay>());
+            services.AddSingleton<MqttIm.ImExtensions.Cluster.IDeadNodeCleanup>(sp => sp.GetRequiredService<PushClusterRelay>());
+        }
+
+        services.TryAddSingleton<IPushClusterBus, NoPushClusterBus>();
         services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PushBridgeService>(sp));
         services.AddSingleton<IRpcMethod, PushRegisterRpcMethod>();
         services.AddSingleton<IRpcMethod, PushUnregisterRpcMethod>();

@@ -38,10 +38,13 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
             }
         }
 
-        // Each side receives the other side's messages, and an ack for each of its own, all in seq order.
+        // Each side receives the other side's messages, all in seq order; a 3.1.1 sender also gets an inbox ack for each of
+        // its own, an MQTT 5 sender does not (its PUBACK carried the seq). Acks are fanned out in commit order, so by the
+        // time Bob's seq 9 reaches Alice every ack of her earlier sends would have arrived before it.
         var aliceSeesFromBob = new List<long>();
         var aliceAcks = new List<long>();
-        while (aliceSeesFromBob.Count < 3 || aliceAcks.Count < 7)
+        var expectedAcks = version == MqttProtocolVersion.V500 ? 0 : 7;
+        while (aliceSeesFromBob.Count < 3 || aliceAcks.Count < expectedAcks)
         {
             var evt = await a.NextEventAsync();
             if (evt.EventCase == InboxEvent.EventOneofCase.Message)
@@ -57,7 +60,7 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
         }
 
         Assert.Equal([3L, 6, 9], aliceSeesFromBob);
-        Assert.Equal([1L, 2, 4, 5, 7, 8, 10], aliceAcks);
+        Assert.Equal(version == MqttProtocolVersion.V500 ? [] : [1L, 2, 4, 5, 7, 8, 10], aliceAcks);
 
         var bobSees = new List<ChatMessage>();
         while (bobSees.Count < 7)
@@ -99,7 +102,9 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
     public async Task SendersOtherDevice_GetsTheMessage_SendingDeviceGetsAck()
     {
         var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
-        await using var phone = await TestDevice.ConnectAsync(_broker, alice, clientId: alice + "-phone");
+        // An MQTT 5 device gets the inbox send-ack only on request (CONNECT user property send_ack=inbox).
+        await using var phone = await TestDevice.ConnectAsync(_broker, alice, clientId: alice + "-phone",
+            connectProperties: new Dictionary<string, string> { ["send_ack"] = "inbox" });
         await using var desktop = await TestDevice.ConnectAsync(_broker, alice, clientId: alice + "-desktop", version: MqttProtocolVersion.V311);
         await using var b = await TestDevice.ConnectAsync(_broker, bob);
 
@@ -113,6 +118,26 @@ public sealed class ChatFlowTests(BrokerFixture fixture) : IClassFixture<BrokerF
         Assert.Equal(("p1", 1L), (ack.SendAck.ClientMsgId, ack.SendAck.Seq));
         Assert.Null(await phone.TryNextAsync(TimeSpan.FromMilliseconds(300)));
         Assert.Equal("from my phone", (await b.NextChatMessageAsync()).Text);
+    }
+
+    [Fact]
+    public async Task Mqtt5Sender_GetsTheSeqInThePubAck_AndNoInboxSendAck()
+    {
+        var (alice, bob) = (TestUsers.Unique("alice"), TestUsers.Unique("bob"));
+        await using var a = await TestDevice.ConnectAsync(_broker, alice);
+        await using var b = await TestDevice.ConnectAsync(_broker, bob);
+
+        var sent = await a.SendAsync(bob, "hello", "n1");
+        Assert.Equal("1", sent.Property("seq"));
+        Assert.Equal(TestUsers.C2c(alice, bob), sent.Property("conversation_id"));
+        Assert.Equal("1", (await b.NextChatMessageAsync()).Seq.ToString());
+
+        // Barrier: Bob's reply is committed after Alice's send, and fan-out runs in commit order, so a send-ack for n1
+        // would reach Alice's inbox before this reply does.
+        Assert.True((await b.SendAsync(alice, "hi back", "n2")).IsSuccess);
+        var next = await a.NextEventAsync();
+        Assert.Equal(InboxEvent.EventOneofCase.Message, next.EventCase);
+        Assert.Equal("hi back", next.Message.Text);
     }
 
     [Theory]

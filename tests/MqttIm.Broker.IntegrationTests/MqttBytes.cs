@@ -30,13 +30,13 @@ internal static class MqttBytes
 
     /// <summary>CONNECT with user name and password (a token), clean session, no will.</summary>
     public static byte[] Connect(int level, string clientId, string userName, string password, ushort keepAlive = 60,
-        bool cleanSession = true, byte[]? rawClientId = null)
+        bool cleanSession = true, byte[]? rawClientId = null, byte[]? properties = null)
     {
         var flags = (byte)(0xC0 | (cleanSession ? 0x02 : 0));
         return Packet(0x10,
             Str("MQTT"),
             [(byte)level, flags, (byte)(keepAlive >> 8), (byte)keepAlive],
-            level == 5 ? [0x00] : [],
+            level == 5 ? [.. VarInt(properties?.Length ?? 0), .. properties ?? []] : [],
             rawClientId is null ? Str(clientId) : Bin(rawClientId),
             Str(userName),
             Str(password));

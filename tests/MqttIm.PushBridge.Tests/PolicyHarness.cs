@@ -58,7 +58,8 @@ internal sealed class PolicyHarness : IAsyncDisposable
         Jobs = new SqlitePushJobStore(database);
         var sender = new PushSender(Tokens, Outcomes, new PushChannelRegistry([Apns, Fcm]), new FixedBadge(this),
             new DeviceRateLimiter(Options.RateLimitPerDevice, Options.RateLimitWindow), Options, Time, NullLogger<PushSender>.Instance);
-        Scheduler = new OfflinePushScheduler(Jobs, Tokens, Outcomes, sender, Options, Time, NullLogger<OfflinePushScheduler>.Instance);
+        Scheduler = new OfflinePushScheduler(Jobs, Tokens, Outcomes, sender, Options, Time, NullLogger<OfflinePushScheduler>.Instance,
+            new MqttIm.ImExtensions.Cluster.ClusterNode(new MqttIm.ImExtensions.Cluster.ClusterOptions()));
     }
 
     public Task RegisterAsync(string user, string token, string vendor = PushVendors.Apns, string device = "phone", bool privacy = false, int preference = 0) =>

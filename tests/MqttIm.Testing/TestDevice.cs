@@ -64,13 +64,19 @@ public sealed class TestDevice : IAsyncDisposable
 
     public static async Task<TestDevice> ConnectAsync(BrokerProcess broker, string userId, string? clientId = null,
         MqttProtocolVersion version = MqttProtocolVersion.V500, Transport transport = Transport.Tcp,
-        bool subscribeInbox = true, bool protobuf = false)
+        bool subscribeInbox = true, bool protobuf = false, IReadOnlyDictionary<string, string>? connectProperties = null)
     {
         clientId ??= $"{userId}-{Guid.NewGuid():N}"[..Math.Min(userId.Length + 13, 60)];
         var options = Options(broker, userId, broker.Token(userId), clientId, version, transport);
         if (protobuf && version == MqttProtocolVersion.V500)
         {
             options.WithUserProperty("format", new ReadOnlyMemory<byte>(Encoding.UTF8.GetBytes("protobuf")));
+        }
+
+        foreach (var (name, value) in connectProperties ?? new Dictionary<string, string>())
+        {
+            // MQTT 5 CONNECT user properties, e.g. ack=received or send_ack=inbox.
+            options.WithUserProperty(name, new ReadOnlyMemory<byte>(Encoding.UTF8.GetBytes(value)));
         }
 
         var client = new MqttClientFactory().CreateMqttClient();

@@ -12,6 +12,8 @@ public sealed class WebFixture : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
+    private string _pushSecretPath = "";
+
     public BrokerProcess Broker { get; private set; } = null!;
 
     public IPlaywright Playwright { get; private set; } = null!;
@@ -28,7 +30,13 @@ public sealed class WebFixture : IAsyncLifetime
         Directory.CreateDirectory(ScreenshotDirectory);
         // Expectations poll until they hold; 5 s (the default) is short on a loaded 2-core machine, so allow 20 s.
         Assertions.SetDefaultExpectTimeout(20_000);
-        Broker = await BrokerProcess.StartAsync("--Demo:Enabled=true");
+        // One push vendor app, so the push bridge is active and the console's push views have outcomes to show: tokens of
+        // other apps end as no_channel, users without tokens as no_token. Its URLs point nowhere: nothing leaves the machine.
+        _pushSecretPath = Path.Combine(Path.GetTempPath(), $"mqttim-web-hms-{Guid.NewGuid():N}.secret");
+        await File.WriteAllTextAsync(_pushSecretPath, "web-tests-secret");
+        Broker = await BrokerProcess.StartAsync("--Demo:Enabled=true",
+            "--Push:Hms:0:AppId=web-tests-app", $"--Push:Hms:0:ClientSecretPath={_pushSecretPath}",
+            "--Push:Hms:0:TokenUrl=http://127.0.0.1:9/token", "--Push:Hms:0:BaseUrl=http://127.0.0.1:9");
         Playwright = await LaunchPlaywrightAsync();
         Browser = await LaunchChromiumAsync(Playwright);
     }
@@ -38,6 +46,7 @@ public sealed class WebFixture : IAsyncLifetime
         await Browser.DisposeAsync();
         Playwright.Dispose();
         await Broker.DisposeAsync();
+        File.Delete(_pushSecretPath);
     }
 
     public static async Task<IPlaywright> LaunchPlaywrightAsync()

@@ -1,8 +1,11 @@
 // The chat demo: sign in, conversation list with unread badges and presence dots, 1:1 and group chat, read
-// receipts, history scroll-back, recall/edit, and catch-up by sync after every (re)connect or reload.
+// receipts, history scroll-back, recall/edit, and catch-up by sync after every (re)connect or reload; a live room
+// view (rooms.js) and a device view (devices.js) for the devices the user owns.
 import './chat.css';
 import { ImClient, conversationIdWith, randomId } from './lib/imclient.js';
 import { ChatState, Kinds } from './lib/chatstate.js';
+import { RoomView } from './rooms.js';
+import { DeviceView } from './devices.js';
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = 'mqttim.session';
@@ -12,6 +15,9 @@ const CHANGE_WINDOW_MS = 120000; // Chat:ChangeWindow default; the broker is the
 
 let client = null;
 let state = null;
+let rooms = null;
+let devices = null;
+let mode = 'chats';
 let openId = null;
 let editingSeq = null;
 let syncedMessages = 0;
@@ -81,9 +87,35 @@ function start(session) {
   client.addEventListener('readReceipt', (e) => onReadReceipt(e.detail));
   client.addEventListener('hint', (e) => syncConversations([e.detail.conversationId]).catch((error) => toast(error.message)));
   client.addEventListener('presence', (e) => onPresence(e.detail));
+  const ui = { $, el, toast, showPane };
+  rooms = new RoomView(client, ui);
+  devices = new DeviceView(client, ui);
   renderList();
   client.connect();
 }
+
+// ---------- modes: chats, live rooms, devices ----------
+
+for (const button of document.querySelectorAll('#modes button')) button.addEventListener('click', () => setMode(button.dataset.mode));
+
+function setMode(next) {
+  mode = next;
+  for (const b of document.querySelectorAll('#modes button')) b.classList.toggle('active', b.dataset.mode === next);
+  for (const pane of document.querySelectorAll('[data-pane]')) pane.hidden = pane.dataset.pane !== next;
+  $('chat').hidden = next !== 'chats';
+  $('room').hidden = next !== 'rooms';
+  $('device').hidden = next !== 'devices';
+  document.body.dataset.mode = next;
+  document.body.classList.remove('chat-open');
+  if (next === 'devices' && client?.status === 'online') devices.load();
+}
+
+/** A view opened something (a room, a device): on a phone the main pane takes the screen, as an open chat does. */
+function showPane(name) {
+  document.body.classList.toggle('chat-open', !!name);
+}
+
+for (const id of ['room-back', 'device-back']) $(id).addEventListener('click', () => showPane(null));
 
 // ---------- connection and catch-up ----------
 
@@ -102,6 +134,9 @@ function onStatus({ detail }) {
     connects++;
     document.body.dataset.connects = String(connects);
     catchUp();
+    rooms.rejoin();
+    devices.resubscribe();
+    if (mode === 'devices') devices.load();
   }
   else if (detail.detail) toast(detail.detail);
 }
@@ -212,6 +247,7 @@ function onSendAck(ack) {
 }
 
 function onSendError(error) {
+  if (rooms?.owns(error.clientMsgId)) return; // a room send: the room view says why
   for (const c of state.conversations.values()) {
     const pending = c.pending.find((p) => p.clientMsgId === error.clientMsgId);
     if (pending) {

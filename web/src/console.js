@@ -1,9 +1,12 @@
 // The operations console: admin key in sessionStorage, sent only as X-Admin-Key; live charts from
-// GET /api/admin/metrics (a JSON snapshot of the Prometheus counters, polled once a second); clients, groups,
-// tokens, notifications, presence, nodes; tabs for features this broker may not have (answered from /api/web-config).
+// GET /api/admin/metrics (a JSON snapshot of the Prometheus counters, polled once a second); clients, subscriptions,
+// groups, live rooms, devices and their commands, push outcomes, tokens, notifications, presence, nodes.
 import 'uplot/dist/uPlot.min.css';
 import './console.css';
 import uPlot from 'uplot';
+import { roomsView } from './console/rooms.js';
+import { devicesView } from './console/devices.js';
+import { pushView } from './console/push.js';
 
 const $ = (id) => document.getElementById(id);
 const KEY = 'mqttim.adminKey';
@@ -61,7 +64,6 @@ async function unlock() {
     $('key-panel').hidden = true;
     $('console').hidden = false;
     $('forget-key').hidden = false;
-    await loadFeatures();
     onMetrics(first);
     startPolling();
   } catch (error) {
@@ -84,56 +86,9 @@ function showTab(tab) {
   if (tab === 'clients') loadClients();
   if (tab === 'nodes') loadNodes();
   if (tab === 'overview') resizeCharts();
-  const feature = document.querySelector(`[data-view="${tab}"].feature`);
-  if (feature) loadFeature(feature);
-}
-
-let adminRoutes = [];
-let adminGetRoutes = [];
-async function loadFeatures() {
-  const config = await fetch('/api/web-config').then((r) => r.json()).catch(() => ({}));
-  adminRoutes = config.adminRoutes ?? [];
-  adminGetRoutes = config.adminGetRoutes ?? [];
-}
-
-/**
- * Views for features other parts of the broker add (rooms, devices, push): absent until the broker maps routes under
- * the tab's prefix; then every GET route there can be listed, with a query string (e.g. userId=alice), as a table.
- */
-function loadFeature(section) {
-  const prefix = section.dataset.route;
-  if (section.dataset.ready) return;
-  const gets = adminGetRoutes.filter((r) => r === prefix || r.startsWith(prefix + '/'));
-  if (!adminRoutes.some((r) => r === prefix || r.startsWith(prefix + '/'))) {
-    section.replaceChildren(el('p', 'card muted not-available', `Not available on this broker (no ${prefix} API).`));
-    return;
-  }
-  section.dataset.ready = '1';
-  const form = el('form', 'row feature-query');
-  const select = el('select', 'feature-route');
-  gets.forEach((r) => select.append(new Option(r, r)));
-  const query = el('input', 'feature-params');
-  query.placeholder = 'query, e.g. userId=alice';
-  const load = el('button', '', 'Load');
-  load.type = 'submit';
-  const result = el('div', 'feature-result');
-  form.append(select, query, load);
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    if (select.value.includes('{')) {
-      toast('fill the {…} part of the route: pick a route without it, or use the API directly');
-      return;
-    }
-    try {
-      const q = query.value.trim().replace(/^\?/, '');
-      const data = await api('GET', select.value + (q ? '?' + q : ''));
-      const rows = Array.isArray(data) ? data : Array.isArray(data?.items) ? data.items : [data];
-      result.replaceChildren(rows.length ? jsonTable(rows) : el('p', 'muted', 'no entries'));
-    } catch (error) {
-      failed(error);
-    }
-  });
-  section.replaceChildren(form, result);
+  if (tab === 'subscriptions') loadSubscriptions();
+  if (tab === 'devices') devices.show();
+  if (tab === 'push' && previous) push.totals(previous);
 }
 
 function jsonTable(rows) {
@@ -146,18 +101,30 @@ function jsonTable(rows) {
   table.tHead.append(head);
   for (const r of rows) {
     const tr = el('tr');
-    columns.forEach((c) => tr.append(el('td', '', typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c] ?? ''))));
+    columns.forEach((c) => tr.append(el('td', '', typeof r[c] === 'object' && r[c] !== null ? JSON.stringify(r[c]) : String(r[c] ?? ''))));
     table.tBodies[0].append(tr);
   }
   wrap.append(table);
   return wrap;
 }
 
+function ids(text) {
+  return text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+}
+
+const views = { $, el, api, failed, toast, ids, jsonTable };
+const rooms = roomsView(views);
+const devices = devicesView(views);
+const push = pushView(views);
+
 // ---------- metrics and charts ----------
 
 let pollTimer = null;
 let previous = null;
-const series = { t: [], in: [], out: [], commitMs: [], clients: [], drops: [] };
+const PUSH_RESULTS = ['delivered', 'failed', 'token_removed', 'no_token', 'cancelled_online', 'no_channel'];
+const COMMAND_OUTCOMES = ['issued', 'succeeded', 'failed', 'rejected', 'timed_out', 'expired', 'canceled', 'retried'];
+const COLOURS = ['#16a34a', '#dc2626', '#ca8a04', '#6b7280', '#0891b2', '#9333ea', '#2563eb', '#db2777'];
+const series = { t: [], in: [], out: [], commitMs: [], clients: [], drops: [], push: PUSH_RESULTS.map(() => []), commands: COMMAND_OUTCOMES.map(() => []) };
 const charts = {};
 
 function startPolling() {
@@ -165,6 +132,8 @@ function startPolling() {
   pollTimer = setInterval(() => {
     api('GET', '/api/admin/metrics').then(onMetrics).catch(failed);
     if (activeTab === 'nodes') loadNodes(); // nodes join and leave: keep the table live while it is shown
+    if (activeTab === 'rooms') rooms.refresh();
+    if (activeTab === 'devices') devices.refresh();
   }, POLL_MS);
 }
 
@@ -187,11 +156,19 @@ function onMetrics(m) {
   $('m-rejected').textContent = `${fmt(sum(m.messagesRejected))} / ${fmt(sum(m.aclDenials))}`;
   $('m-rss').textContent = bytes(m.processResidentBytes);
   $('m-commit').textContent = m.storeCommits ? `${(1000 * m.storeCommitSecondsSum / m.storeCommits).toFixed(2)} ms` : '–';
+  $('m-push').textContent = fmt(sum(m.pushOutcomes));
+  $('m-commands').textContent = `${fmt(m.deviceCommands?.issued)} / ${fmt(m.deviceCommands?.succeeded)}`;
+  $('m-room-viewers').textContent = fmt(m.roomViewers);
+  $('m-telemetry').textContent = fmt(m.telemetryPoints);
+  if (activeTab === 'push') push.totals(m);
 
   if (previous && m.timeMs > previous.timeMs) {
     const seconds = (m.timeMs - previous.timeMs) / 1000;
     const commits = m.storeCommits - previous.storeCommits;
-    push(m.timeMs / 1000,
+    const rate = (map, before, key) => ((map?.[key] ?? 0) - (before?.[key] ?? 0)) / seconds;
+    PUSH_RESULTS.forEach((r, i) => series.push[i].push(rate(m.pushOutcomes, previous.pushOutcomes, r)));
+    COMMAND_OUTCOMES.forEach((o, i) => series.commands[i].push(rate(m.deviceCommands, previous.deviceCommands, o)));
+    addPoint(m.timeMs / 1000,
       (m.messagesAccepted - previous.messagesAccepted) / seconds,
       (m.inboxDeliveries - previous.inboxDeliveries) / seconds,
       commits > 0 ? (1000 * (m.storeCommitSecondsSum - previous.storeCommitSecondsSum)) / commits : null,
@@ -201,14 +178,15 @@ function onMetrics(m) {
   previous = m;
 }
 
-function push(t, messagesIn, messagesOut, commitMs, clients, drops) {
+function addPoint(t, messagesIn, messagesOut, commitMs, clients, drops) {
   series.t.push(t);
   series.in.push(messagesIn);
   series.out.push(messagesOut);
   series.commitMs.push(commitMs);
   series.clients.push(clients);
   series.drops.push(drops);
-  for (const values of Object.values(series)) if (values.length > POINTS) values.shift();
+  const all = [series.t, series.in, series.out, series.commitMs, series.clients, series.drops, ...series.push, ...series.commands];
+  for (const values of all) if (values.length > POINTS) values.shift();
   drawCharts();
 }
 
@@ -234,11 +212,15 @@ function drawCharts() {
     charts.commit = new uPlot(chartOptions([['commit ms', '#9333ea']]), [[], []], $('chart-commit'));
     charts.clients = new uPlot(chartOptions([['clients', '#0891b2']]), [[], []], $('chart-clients'));
     charts.drops = new uPlot(chartOptions([['drops/s', '#dc2626']]), [[], []], $('chart-drops'));
+    charts.push = new uPlot(chartOptions(PUSH_RESULTS.map((r, i) => [r, COLOURS[i]])), [[], ...PUSH_RESULTS.map(() => [])], $('chart-push'));
+    charts.commands = new uPlot(chartOptions(COMMAND_OUTCOMES.map((o, i) => [o, COLOURS[i]])), [[], ...COMMAND_OUTCOMES.map(() => [])], $('chart-commands'));
   }
   charts.rates.setData([series.t, series.in, series.out]);
   charts.commit.setData([series.t, series.commitMs]);
   charts.clients.setData([series.t, series.clients]);
   charts.drops.setData([series.t, series.drops]);
+  charts.push.setData([series.t, ...series.push]);
+  charts.commands.setData([series.t, ...series.commands]);
 }
 
 function resizeCharts() {
@@ -292,13 +274,32 @@ async function disconnect(clientId) {
   }
 }
 
+// ---------- subscriptions ----------
+
+$('subscription-search').addEventListener('submit', (event) => {
+  event.preventDefault();
+  loadSubscriptions();
+});
+
+async function loadSubscriptions() {
+  try {
+    const search = $('subscription-search-text').value.trim();
+    const answer = await api('GET', `/api/admin/subscriptions?limit=500${search ? '&search=' + encodeURIComponent(search) : ''}`);
+    $('subscription-count').textContent = `${answer.total} matching${answer.total > answer.subscriptions.length ? `, ${answer.subscriptions.length} shown` : ''}`;
+    $('subscription-rows').replaceChildren(...answer.subscriptions.map((s) => {
+      const tr = el('tr');
+      tr.dataset.clientId = s.clientId;
+      tr.append(el('td', 'mono', s.filter), el('td', 'mono small', s.clientId), el('td', '', String(s.qos)));
+      return tr;
+    }));
+  } catch (error) {
+    failed(error);
+  }
+}
+
 // ---------- groups ----------
 
 let shownGroup = null;
-
-function ids(text) {
-  return text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
-}
 
 $('group-lookup').addEventListener('submit', (event) => {
   event.preventDefault();

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using MqttIm.Broker.Hosting;
@@ -12,52 +13,79 @@ namespace MqttIm.Broker.Cli;
 /// </summary>
 internal static class DeviceCommand
 {
-    public const string Usage = """
-        usage: device register <deviceId> [--owner <userId|group:groupId>]...
-               device list [--owner <principal>]
-               device show|disable|enable|rotate|delete <deviceId>
-               device token <deviceId> [--ttl <seconds>]
-        options: --url http://host:port (default http://127.0.0.1:{Listen:HttpPort}), --admin-key KEY, --Section:Key=value
-        """;
+    /// <summary>One call of the device admin API, as a sub-verb asks for it.</summary>
+    internal sealed record AdminRequest(HttpMethod Method, string Path, object? Body);
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Create()
     {
-        var options = Parse(args, out var positional);
-        if (positional.Count == 0 || (positional[0] != "list" && positional.Count < 2))
+        var url = new Option<string?>("--url") { Description = "the broker's HTTP address (default http://127.0.0.1:{Listen:HttpPort})", Recursive = true };
+        var adminKey = new Option<string?>("--admin-key") { Description = "the admin key (default: the broker's, from its configuration and data directory)", Recursive = true };
+        var device = new Command("device", "Manage IoT devices on a running broker (its HTTP admin API)") { url, adminKey };
+        device.TreatUnmatchedTokensAsErrors = false;
+
+        var deviceId = new Argument<string>("deviceId") { Description = "the device id (its MQTT client id and username)" };
+        var owners = new Option<string[]>("--owner") { Description = "a user id or group:groupId granted the device (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var listOwner = new Option<string?>("--owner") { Description = "only devices granted to this principal" };
+        var ttl = new Option<long?>("--ttl") { Description = "token lifetime in seconds (default and maximum from Auth:*)" };
+
+        var register = new Command("register", "Register a device; prints its secret once") { deviceId, owners };
+        Bind(register, url, adminKey, parsed => new AdminRequest(HttpMethod.Post, "/api/admin/devices",
+            new { deviceId = parsed.GetValue(deviceId), owners = parsed.GetValue(owners) ?? [] }));
+        device.Subcommands.Add(register);
+
+        var list = new Command("list", "List devices") { listOwner };
+        Bind(list, url, adminKey, parsed => new AdminRequest(HttpMethod.Get,
+            "/api/admin/devices" + (parsed.GetValue(listOwner) is { } owner ? "?owner=" + Uri.EscapeDataString(owner) : ""), null));
+        device.Subcommands.Add(list);
+
+        foreach (var (verb, description, method, suffix) in new[]
         {
-            Console.Error.WriteLine(Usage);
-            return 2;
+            ("show", "Show a device", HttpMethod.Get, ""),
+            ("disable", "Disable a device (refused at connect from then on)", HttpMethod.Post, "/disable"),
+            ("enable", "Enable a disabled device", HttpMethod.Post, "/enable"),
+            ("rotate", "Rotate a device's secret; prints the new one once", HttpMethod.Post, "/secret"),
+            ("delete", "Delete a device", HttpMethod.Delete, ""),
+        })
+        {
+            var command = new Command(verb, description) { deviceId };
+            Bind(command, url, adminKey, parsed => new AdminRequest(method, DevicePath(parsed.GetValue(deviceId)!) + suffix, null));
+            device.Subcommands.Add(command);
         }
 
-        var configuration = MqttImConfiguration.Build(args.Where(a => a.StartsWith("--", StringComparison.Ordinal) && a.Contains('=')).ToArray());
-        var adminKey = options.GetValueOrDefault("admin-key")?.FirstOrDefault() ?? LoadAdminKey(configuration);
-        var port = configuration.GetSection(BrokerListenOptions.SectionName).Get<BrokerListenOptions>()?.HttpPort ?? 8080;
-        var url = options.GetValueOrDefault("url")?.FirstOrDefault() ?? $"http://127.0.0.1:{port}";
+        var token = new Command("token", "Mint a device access token") { deviceId, ttl };
+        Bind(token, url, adminKey, parsed => new AdminRequest(HttpMethod.Post, DevicePath(parsed.GetValue(deviceId)!) + "/token",
+            new { ttlSeconds = parsed.GetValue(ttl) }));
+        device.Subcommands.Add(token);
+        return device;
+    }
+
+    private static string DevicePath(string deviceId) => "/api/admin/devices/" + Uri.EscapeDataString(deviceId);
+
+    private static void Bind(Command command, Option<string?> url, Option<string?> adminKey, Func<ParseResult, AdminRequest> request)
+    {
+        // Unknown tokens (--Section:Key=value) are configuration, as for the broker itself.
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction((parsed, cancellation) =>
+        {
+            var configuration = MqttImConfiguration.Build(parsed.UnmatchedTokens);
+            var port = configuration.GetSection(BrokerListenOptions.SectionName).Get<BrokerListenOptions>()?.HttpPort ?? 8080;
+            return SendAsync(request(parsed), parsed.GetValue(url) ?? $"http://127.0.0.1:{port}",
+                parsed.GetValue(adminKey) ?? LoadAdminKey(configuration), cancellation);
+        });
+    }
+
+    private static async Task<int> SendAsync(AdminRequest request, string url, string adminKey, CancellationToken cancellation)
+    {
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Add("X-Admin-Key", adminKey);
-
-        var verb = positional[0];
-        var id = positional.Count > 1 ? Uri.EscapeDataString(positional[1]) : "";
+        using var message = new HttpRequestMessage(request.Method, request.Path)
+        {
+            Content = request.Body is null ? null : JsonContent.Create(request.Body),
+        };
         HttpResponseMessage response;
         try
         {
-            response = verb switch
-            {
-                "register" => await http.PostAsJsonAsync("/api/admin/devices", new { deviceId = positional[1], owners = options.GetValueOrDefault("owner") ?? [] }),
-                "list" => await http.GetAsync("/api/admin/devices" + (options.GetValueOrDefault("owner") is [var owner, ..] ? "?owner=" + Uri.EscapeDataString(owner) : "")),
-                "show" => await http.GetAsync($"/api/admin/devices/{id}"),
-                "disable" or "enable" => await http.PostAsync($"/api/admin/devices/{id}/{verb}", null),
-                "rotate" => await http.PostAsync($"/api/admin/devices/{id}/secret", null),
-                "delete" => await http.DeleteAsync($"/api/admin/devices/{id}"),
-                "token" => await http.PostAsJsonAsync($"/api/admin/devices/{id}/token",
-                    new { ttlSeconds = options.GetValueOrDefault("ttl") is [var ttl, ..] ? long.Parse(ttl, System.Globalization.CultureInfo.InvariantCulture) : (long?)null }),
-                _ => throw new ArgumentException($"unknown verb '{verb}'"),
-            };
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException)
-        {
-            Console.Error.WriteLine(ex.Message + "\n" + Usage);
-            return 2;
+            response = await http.SendAsync(message, cancellation);
         }
         catch (HttpRequestException ex)
         {
@@ -65,9 +93,12 @@ internal static class DeviceCommand
             return 3;
         }
 
-        var body = await response.Content.ReadAsStringAsync();
-        (response.IsSuccessStatusCode ? Console.Out : Console.Error).WriteLine(body.Length > 0 ? body : $"{(int)response.StatusCode} {response.ReasonPhrase}");
-        return response.IsSuccessStatusCode ? 0 : 1;
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellation);
+            (response.IsSuccessStatusCode ? Console.Out : Console.Error).WriteLine(body.Length > 0 ? body : $"{(int)response.StatusCode} {response.ReasonPhrase}");
+            return response.IsSuccessStatusCode ? 0 : 1;
+        }
     }
 
     private static string LoadAdminKey(IConfiguration configuration)
@@ -75,31 +106,5 @@ internal static class DeviceCommand
         var auth = configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
         var storage = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
         return SigningKeys.Load(auth, storage.DataDirectory, NullLogger.Instance).AdminApiKey;
-    }
-
-    /// <summary><c>--name value</c> pairs (repeatable) and positional words; <c>--Section:Key=value</c> is configuration.</summary>
-    private static Dictionary<string, List<string>> Parse(string[] args, out List<string> positional)
-    {
-        var options = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        positional = [];
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (args[i].StartsWith("--", StringComparison.Ordinal) && !args[i].Contains('=') && i + 1 < args.Length)
-            {
-                var name = args[i][2..];
-                if (!options.TryGetValue(name, out var values))
-                {
-                    options[name] = values = [];
-                }
-
-                values.Add(args[++i]);
-            }
-            else if (!args[i].StartsWith("--", StringComparison.Ordinal))
-            {
-                positional.Add(args[i]);
-            }
-        }
-
-        return options;
     }
 }

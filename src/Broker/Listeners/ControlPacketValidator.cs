@@ -21,6 +21,9 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
 
     public bool IsMqtt5 => ProtocolLevel >= 5;
 
+    /// <summary>Told of every PUBACK, PUBREC and PUBCOMP (packet type, packet id, reason code) before MQTTnet reads it.</summary>
+    public Action<int, ushort, byte>? AckReceived { get; set; }
+
     /// <summary>
     /// After a <see cref="Validate"/> without violation: the packet id when that packet was a QoS 2 PUBLISH whose id is
     /// still awaiting PUBREL (a duplicate, not to be delivered again). Reading it clears it.
@@ -77,7 +80,19 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
                 }
 
                 return null;
-            case 4 or 5 or 7 or 12 or 14:
+            case 4 or 5 or 7:
+                if (flags != 0)
+                {
+                    return Malformed;
+                }
+
+                if (AckReceived is { } ackReceived && body.TryReadUInt16(out var acknowledged))
+                {
+                    ackReceived(first >> 4, acknowledged, body.TryReadByte(out var ackReason) ? ackReason : (byte)0);
+                }
+
+                return null;
+            case 12 or 14:
                 return flags != 0 ? Malformed : null;
             case 15 when IsMqtt5:
                 return flags != 0 ? Malformed : null;

@@ -125,8 +125,18 @@ internal sealed class GuardedMqttConnectionHandler(
             CheckFrom = connect.Length,
         };
 
+        PipeWriter flowOutput = closeWriter;
+        if (validator.IsMqtt5)
+        {
+            var flow = new OutboundFlowWriter(closeWriter,
+                new ClientFlowLimits(connect.Summary.ReceiveMaximum, connect.Summary.MaximumPacketSize),
+                _limits.MaxPendingMessagesPerClient, guarded.Inject, TimeProvider.System);
+            validator.AckReceived = flow.OnClientAck;
+            flowOutput = flow;
+        }
+
         var announce = new ConnAckAnnouncements((ushort)_limits.TopicAliasMaximum, (uint)_limits.MaxPacketBytes, connect.ServerKeepAlive);
-        var output = new ConnAckWriter(closeWriter,
+        var output = new ConnAckWriter(flowOutput,
             validator.IsMqtt5 ? bytes => ConnAckRewriter.Rewrite(bytes.Span, announce) ?? bytes : bytes => bytes,
             slot.Release);
         connection.Transport = new GuardedDuplexPipe(guarded, output);

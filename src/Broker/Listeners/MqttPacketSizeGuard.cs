@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
 
@@ -51,19 +52,62 @@ internal sealed class MqttPacketSizeGuard : PipeReader
 
     public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
-        if (_servingStandIn)
+        if (_servingStandIn || TryServeInjected())
         {
             return new ReadResult(_standIn, isCanceled: false, isCompleted: false);
         }
 
         var result = await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+        while (result.IsCanceled && _injected is not null)
+        {
+            // Woken by Inject (MQTTnet never cancels reads itself): nothing read is consumed or examined.
+            _inner.AdvanceTo(result.Buffer.Start);
+            if (TryServeInjected())
+            {
+                return new ReadResult(_standIn, isCanceled: false, isCompleted: false);
+            }
+
+            result = await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         Inspect(result.Buffer);
         return CheckNextPacket(result);
     }
 
+    /// <summary>
+    /// Hands MQTTnet <paramref name="packet"/> as if the client had sent it, between two of the client's packets (the
+    /// outbound flow layer acknowledges messages it dropped this way). Safe to call from any thread.
+    /// </summary>
+    public void Inject(byte[] packet)
+    {
+        LazyInitializer.EnsureInitialized(ref _injected).Enqueue(packet);
+        try
+        {
+            _inner.CancelPendingRead();
+        }
+        catch (InvalidOperationException)
+        {
+            // The connection is already gone.
+        }
+    }
+
+    private ConcurrentQueue<byte[]>? _injected;
+
+    private bool TryServeInjected()
+    {
+        if (_injected is null || !_injected.TryDequeue(out var packet))
+        {
+            return false;
+        }
+
+        _standIn = new ReadOnlySequence<byte>(packet);
+        _servingStandIn = true;
+        return true;
+    }
+
     public override bool TryRead(out ReadResult result)
     {
-        if (_servingStandIn)
+        if (_servingStandIn || TryServeInjected())
         {
             result = new ReadResult(_standIn, isCanceled: false, isCompleted: false);
             return true;
@@ -71,6 +115,18 @@ internal sealed class MqttPacketSizeGuard : PipeReader
 
         if (!_inner.TryRead(out result))
         {
+            return false;
+        }
+
+        if (result.IsCanceled && _injected is not null)
+        {
+            _inner.AdvanceTo(result.Buffer.Start);
+            if (TryServeInjected())
+            {
+                result = new ReadResult(_standIn, isCanceled: false, isCompleted: false);
+                return true;
+            }
+
             return false;
         }
 

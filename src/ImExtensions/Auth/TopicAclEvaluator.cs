@@ -34,7 +34,7 @@ internal sealed class TopicAclEvaluator(AclOptions options)
         TopicKind.Plain => AclDecision.Deny("plain topics are disabled on this broker"),
         TopicKind.Inbox => AclDecision.Deny("nobody may publish on inbox/… downlink topics"),
         TopicKind.Presence => AclDecision.Deny("presence/… is published by the broker only"),
-        TopicKind.Device => Devices.DeviceTopicAcl.CheckUserPublish(),
+        TopicKind.Device => Devices.DeviceTopicAcl.CheckUserPublish(topic),
         TopicKind.System => AclDecision.Deny("$ topics are not available to clients"),
         TopicKind.GroupSend when UserIds.IsValid(topic.Target) => AclDecision.Allow,
         TopicKind.GroupSend => AclDecision.Invalid("im/group/{groupId}: a group id follows the user id rule: " + UserIds.Rule),

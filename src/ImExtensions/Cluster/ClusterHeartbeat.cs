@@ -17,9 +17,11 @@ internal sealed class ClusterHeartbeat(
     StackExchange.Redis.IConnectionMultiplexer redis,
     ClusterOptions options,
     TimeProvider clock,
+    IEnumerable<IDeadNodeCleanup> cleanups,
     ILogger<ClusterHeartbeat> logger) : BackgroundService
 {
     private readonly NodeLoad _load = new();
+    private bool _announced;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -54,12 +56,20 @@ internal sealed class ClusterHeartbeat(
     /// <summary>One heartbeat round (also called by tests).</summary>
     public async Task BeatAsync()
     {
+        if (!_announced)
+        {
+            // Back (or new) under this id: a later death of this node must be cleaned up again.
+            await redis.GetDatabase().KeyDeleteAsync(keys.NodeCleanup(nodes.NodeId)).ConfigureAwait(false);
+            _announced = true;
+        }
+
         var dead = await nodes.HeartbeatAsync(connections.Count, _load.SampleCpu()).ConfigureAwait(false);
         foreach (var nodeId in dead)
         {
             await directory.RemoveNodeAsync(nodeId).ConfigureAwait(false);
             await nodes.RemoveAsync(nodeId).ConfigureAwait(false);
             ClusterLog.NodeRemoved(logger, nodeId);
+            await CleanUpAfterAsync(nodeId).ConfigureAwait(false);
         }
 
         await router.RetryPendingRegistrationsAsync().ConfigureAwait(false);
@@ -78,6 +88,27 @@ internal sealed class ClusterHeartbeat(
         }
 
         await directory.RefreshAsync(nodes.NodeId, [.. local.Select(d => (d.UserId, d.ClientId))]).ConfigureAwait(false);
+    }
+
+    /// <summary>One survivor (the first to claim the node's cleanup key) takes over what the dead node owned.</summary>
+    private async Task CleanUpAfterAsync(string deadNodeId)
+    {
+        if (!await redis.GetDatabase().StringSetAsync(keys.NodeCleanup(deadNodeId), nodes.NodeId, TimeSpan.FromMinutes(10), StackExchange.Redis.When.NotExists).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        foreach (var cleanup in cleanups)
+        {
+            try
+            {
+                await cleanup.NodeDiedAsync(deadNodeId).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                ClusterLog.NodeCleanupFailed(logger, ex, deadNodeId, cleanup.GetType().Name);
+            }
+        }
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)

@@ -28,4 +28,10 @@ internal static partial class ClusterLog
 
     [LoggerMessage(907, LogLevel.Warning, "Seq counters of a failed commit could not be reset in Redis; those seqs stay unused (a gap sync reports)")]
     public static partial void SeqResyncFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(908, LogLevel.Information, "Client id {ClientId} connected on {NodeId} while connected on {OldNodeId}: told that node to close the old connection")]
+    public static partial void ClientIdTakenOver(ILogger logger, string clientId, string oldNodeId, string nodeId);
+
+    [LoggerMessage(909, LogLevel.Warning, "Cleaning up after dead node {DeadNodeId} failed in {Handler}")]
+    public static partial void NodeCleanupFailed(ILogger logger, Exception exception, string deadNodeId, string handler);
 }

@@ -35,7 +35,9 @@ public static class ClusterServiceRegistration
             // Entries outlive a few missed heartbeats; a dead node's are also removed as soon as it is declared dead.
             return new RedisDeviceDirectory(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<RedisKeys>(), options.NodeTimeout * 3);
         });
+        services.TryAddSingleton<RemoteTakeover>();
         services.TryAddSingleton<RedisOnlineRouter>();
+        services.TryAddSingleton<MqttIm.ImExtensions.Sessions.IClientIdClaims, RedisClientIdClaims>();
         services.TryAddSingleton<ClusterPresence>();
         services.TryAddSingleton<IOnlineRouter>(sp => sp.GetRequiredService<RedisOnlineRouter>());
         services.TryAddSingleton<ISeqAllocator>(sp => new RedisSeqAllocator(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<RedisKeys>(),
@@ -43,6 +45,11 @@ public static class ClusterServiceRegistration
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<ClusterHeartbeat>(sp, sp.GetRequiredService<IOptions<ClusterOptions>>().Value));
         services.AddHostedService(sp => sp.GetRequiredService<ClusterHeartbeat>());
         services.AddHostedService<ClusterCacheInvalidation>();
+        services.TryAddSingleton<RedisIotBus>();
+        services.TryAddSingleton<MqttIm.ImExtensions.Devices.IIotClusterBus>(sp => sp.GetRequiredService<RedisIotBus>());
+        services.TryAddSingleton<IotClusterRelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<IotClusterRelay>());
+        services.AddSingleton<IDeadNodeCleanup>(sp => sp.GetRequiredService<IotClusterRelay>());
         return services;
     }
 }

@@ -19,6 +19,21 @@ public sealed class RedisKeys(string prefix)
     /// <summary>String: the user id a client id is registered under (so a client id moving to another user leaves no stale entry).</summary>
     public RedisKey ClientOwner(string clientId) => Prefix + "client:" + clientId;
 
+    /// <summary>String <c>node|connectionKey</c>: where a client id (any client: chat, plain MQTT, IoT) is connected now.</summary>
+    public RedisKey ClientConnection(string clientId) => Prefix + "conn:" + clientId;
+
+    /// <summary>String with a TTL: the node that won the right to clean up after a dead node (one survivor per death).</summary>
+    public RedisKey NodeCleanup(string nodeId) => Prefix + "cleanup:" + nodeId;
+
+    /// <summary>Channel every node subscribes to for the IoT hub's cross-node events (commands queued, command states, device presence).</summary>
+    public RedisChannel IotEvents => RedisChannel.Literal(Prefix + "iot");
+
+    /// <summary>Hash deviceId → JSON of the device's presence (online, last seen, node), readable from every node.</summary>
+    public RedisKey DeviceStates => Prefix + "device-states";
+
+    /// <summary>Channel of push-bridge events between nodes (a user's device came online: pending pushes are cancelled everywhere).</summary>
+    public RedisChannel PushEvents => RedisChannel.Literal(Prefix + "push");
+
     /// <summary>Hash nodeId → serialised <c>NodeInfo</c>: every registered node with its advertised address and load.</summary>
     public RedisKey Nodes => Prefix + "nodes";
 

@@ -31,8 +31,11 @@ internal sealed class RedisOnlineRouter : IOnlineRouter, IAsyncDisposable
     private readonly Diagnostics.LogThrottle _redisDownLog = new(TimeProvider.System, TimeSpan.FromSeconds(5));
     private readonly ConcurrentDictionary<string, OnlineDevice> _pendingRegistrations = new(StringComparer.Ordinal);
 
-    public RedisOnlineRouter(IConnectionMultiplexer redis, RedisKeys keys, RedisDeviceDirectory directory, ClusterNodeRegistry nodes, ILogger<RedisOnlineRouter> logger)
+    private readonly RemoteTakeover _takeover;
+
+    public RedisOnlineRouter(IConnectionMultiplexer redis, RedisKeys keys, RedisDeviceDirectory directory, ClusterNodeRegistry nodes, RemoteTakeover takeover, ILogger<RedisOnlineRouter> logger)
     {
+        _takeover = takeover;
         _redis = redis;
         _keys = keys;
         _directory = directory;
@@ -300,6 +303,7 @@ internal sealed class RedisOnlineRouter : IOnlineRouter, IAsyncDisposable
                     break;
                 case NodeEnvelope.BodyOneofCase.Eviction:
                     await _local.UnregisterAsync(envelope.Eviction.ClientId, envelope.Eviction.ConnectionKey, CancellationToken.None).ConfigureAwait(false);
+                    await _takeover.DisconnectIfCurrentAsync(envelope.Eviction.ClientId, envelope.Eviction.ConnectionKey).ConfigureAwait(false);
                     break;
                 case NodeEnvelope.BodyOneofCase.Fence:
                     if (_fences.TryGetValue(envelope.Fence, out var fence))

@@ -10,7 +10,7 @@ namespace MqttIm.ImExtensions.Devices;
 /// time. A command is marked sent before it is queued to the session and becomes delivered only on the device's PUBACK;
 /// whatever was sent but not acknowledged when the connection (or the broker) died is sent again on the next connect.
 /// </summary>
-internal sealed class CommandDispatcher(ICommandStore store, CommandRoutes routes, CommandOutcomes outcomes, IOptions<IotOptions> options, TimeProvider clock, ILogger<CommandDispatcher> logger)
+internal sealed class CommandDispatcher(ICommandStore store, CommandRoutes routes, CommandOutcomes outcomes, CommandEvents events, IOptions<IotOptions> options, TimeProvider clock, ILogger<CommandDispatcher> logger)
 {
     private static readonly CommandState[] Sendable = [CommandState.Queued, CommandState.Sent];
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _flushLocks = new(StringComparer.Ordinal);
@@ -71,6 +71,7 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandRoutes route
                 }
 
                 DeviceLog.CommandState(logger, sent.CommandId, deviceId, "sent", $" (attempt {sent.Attempts})");
+                await events.PublishAsync(sent).ConfigureAwait(false);
                 if (!route.Channel.TryPublish(CommandMessages.For(sent, route.IsMqtt5)))
                 {
                     // The session is gone or full: the rest stays queued/sent and goes out on the next connect.

@@ -7,7 +7,7 @@ namespace MqttIm.ImExtensions.Devices;
 /// State changes after sending: persisted, logged, counted in /metrics and handed to synchronous waiters. A failed or
 /// timed-out command with retries left is queued again (both transitions stay in its history).
 /// </summary>
-internal sealed class CommandOutcomes(ICommandStore store, CommandWaiters waiters, TimeProvider clock, ILogger<CommandOutcomes> logger)
+internal sealed class CommandOutcomes(ICommandStore store, CommandWaiters waiters, CommandEvents events, TimeProvider clock, ILogger<CommandOutcomes> logger)
 {
     private static readonly CommandState[] Retryable = [CommandState.Failed, CommandState.TimedOut];
 
@@ -22,10 +22,12 @@ internal sealed class CommandOutcomes(ICommandStore store, CommandWaiters waiter
 
         var name = CommandStateNames.Of(to);
         DeviceLog.CommandState(logger, commandId, moved.DeviceId, name, detail is null ? "" : $" ({detail})");
+        await events.PublishAsync(moved).ConfigureAwait(false);
         if (Retryable.Contains(to) && moved.Attempts <= moved.MaxRetries && now < moved.ExpiresAtMs
             && await store.TransitionAsync(commandId, [to], CommandState.Queued, now, $"retry {moved.Attempts} of {moved.MaxRetries}", null, cancellationToken).ConfigureAwait(false) is { } requeued)
         {
             DeviceMetrics.Commands.WithLabels("retried").Inc();
+            await events.PublishAsync(requeued).ConfigureAwait(false);
             return requeued;
         }
 

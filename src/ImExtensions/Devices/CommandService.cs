@@ -24,6 +24,9 @@ internal sealed class CommandService(
     CommandDispatcher dispatcher,
     CommandOutcomes outcomes,
     CommandWaiters waiters,
+    CommandEvents events,
+    CommandRoutes routes,
+    IIotClusterBus bus,
     IOptions<IotOptions> options,
     TimeProvider clock)
 {
@@ -66,7 +69,17 @@ internal sealed class CommandService(
         }
 
         DeviceMetrics.Commands.WithLabels("issued").Inc();
-        await dispatcher.FlushAsync(deviceId, cancellationToken).ConfigureAwait(false);
+        await events.PublishAsync(command).ConfigureAwait(false);
+        if (routes.TryGet(deviceId, out _))
+        {
+            await dispatcher.FlushAsync(deviceId, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // Not connected here: the node that holds the device (if any) sends it; otherwise it waits for the connect.
+            await bus.CommandsQueuedAsync(deviceId).ConfigureAwait(false);
+        }
+
         return (command, CommandRefusal.None, null);
     }
 

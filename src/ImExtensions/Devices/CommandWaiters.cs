@@ -12,6 +12,8 @@ internal sealed class CommandWaiters
     public Task<CommandRecord> Register(string commandId) =>
         _waiting.GetOrAdd(commandId, _ => new TaskCompletionSource<CommandRecord>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
+    public bool IsWaiting(string commandId) => _waiting.ContainsKey(commandId);
+
     public void Forget(string commandId) => _waiting.TryRemove(commandId, out _);
 
     public void Completed(CommandRecord command)

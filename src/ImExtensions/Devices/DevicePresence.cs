@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using MQTTnet;
 using MQTTnet.Protocol;
+using MqttIm.ImExtensions.Cluster;
 
 namespace MqttIm.ImExtensions.Devices;
 
@@ -9,24 +10,43 @@ namespace MqttIm.ImExtensions.Devices;
 public sealed record DeviceState(string DeviceId, bool Online, long LastSeenMs, long ChangedMs);
 
 /// <summary>
-/// Online/offline and last seen per device on this node, published retained-style to the watchers of
-/// <c>device/{id}/state</c> (the current state on subscribe, then every change).
+/// Online/offline and last seen per device, published retained-style to the watchers of <c>device/{id}/state</c> (the
+/// current state on subscribe, then every change). In a cluster every node keeps the whole picture: changes of its own
+/// devices go out on the cluster bus and other nodes' changes come in through <see cref="ApplyRemote"/>.
 /// </summary>
-internal sealed class DevicePresence(DeviceWatchers watchers, TimeProvider clock)
+/// <remarks>
+/// Each online device is attributed to the node that holds it, and an offline report counts only from that node: when a
+/// device moves from node A to node B, A's late "offline" (its old connection closing) does not undo B's "online".
+/// </remarks>
+internal sealed class DevicePresence(DeviceWatchers watchers, IIotClusterBus bus, ClusterNode node, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<string, DeviceState> _states = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _onlineAt = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private int _localOnline;
 
     public DeviceState Get(string deviceId) => _states.TryGetValue(deviceId, out var state) ? state : new DeviceState(deviceId, false, 0, 0);
 
-    public int OnlineCount => _states.Values.Count(s => s.Online);
+    /// <summary>Devices online on this node.</summary>
+    public int OnlineCount => Volatile.Read(ref _localOnline);
+
+    /// <summary>The node that holds the device now, if it is online.</summary>
+    public string? NodeOf(string deviceId) => _onlineAt.TryGetValue(deviceId, out var nodeId) ? nodeId : null;
+
+    /// <summary>The devices this presence shows online at <paramref name="nodeId"/> (a dead node's, for its cleanup).</summary>
+    public IReadOnlyList<string> OnlineAt(string nodeId) => [.. _onlineAt.Where(e => e.Value == nodeId).Select(e => e.Key)];
 
     public void SetOnline(string deviceId, bool online)
     {
-        var now = Now();
-        var state = _states.AddOrUpdate(deviceId, _ => new DeviceState(deviceId, online, now, now), (_, s) => new DeviceState(deviceId, online, now, now));
-        DeviceMetrics.ConnectedDevices.Set(OnlineCount);
-        watchers.Forward(deviceId, MessageOf(state));
+        if (Apply(deviceId, online, Now(), node.NodeId) is { } state)
+        {
+            DeviceMetrics.ConnectedDevices.Set(OnlineCount);
+            _ = bus.DeviceStateChangedAsync(state); // best effort: the bus logs what it cannot send
+        }
     }
+
+    /// <summary>A change reported by another node (or found in Redis at start-up): applied under the same node rule, forwarded to local watchers.</summary>
+    public void ApplyRemote(string deviceId, bool online, long atMs, string reportingNode) => Apply(deviceId, online, atMs, reportingNode);
 
     /// <summary>Telemetry and replies count as "seen" without being a state change worth publishing.</summary>
     public void Touch(string deviceId)
@@ -42,6 +62,35 @@ internal sealed class DevicePresence(DeviceWatchers watchers, TimeProvider clock
         .WithRetainFlag()
         .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
         .Build();
+
+    private DeviceState? Apply(string deviceId, bool online, long atMs, string reportingNode)
+    {
+        DeviceState state;
+        lock (_gate)
+        {
+            var holder = NodeOf(deviceId);
+            if (!online && holder is not null && holder != reportingNode)
+            {
+                return null; // the device is already online elsewhere: this is its old connection closing
+            }
+
+            if (online)
+            {
+                _onlineAt[deviceId] = reportingNode;
+            }
+            else
+            {
+                _onlineAt.TryRemove(deviceId, out _);
+            }
+
+            _localOnline += (holder == node.NodeId ? -1 : 0) + (online && reportingNode == node.NodeId ? 1 : 0);
+            state = new DeviceState(deviceId, online, atMs, atMs);
+            _states[deviceId] = state;
+        }
+
+        watchers.Forward(deviceId, MessageOf(state));
+        return state;
+    }
 
     private long Now() => clock.GetUtcNow().ToUnixTimeMilliseconds();
 }

@@ -56,14 +56,21 @@ internal static class DeviceTopicAcl
             return AclDecision.Deny("device subscriptions name one device: device/{deviceId}/telemetry/# or device/{deviceId}/state");
         }
 
-        var (first, _) = DeviceTopics.Split(filter.Rest);
+        var (first, remainder) = DeviceTopics.Split(filter.Rest);
         return first == DeviceTopics.Telemetry || filter.Rest == DeviceTopics.State || filter.Rest == "#"
+            || first == DeviceTopics.CommandRequests && remainder.Length > 0 && !remainder.Contains('/', StringComparison.Ordinal) // commands/+, commands/#, commands/{id}
             ? AclDecision.Allow
-            : AclDecision.Deny("only device/{id}/telemetry[/…] and device/{id}/state are open to a device's owners");
+            : AclDecision.Deny("only device/{id}/telemetry[/…], device/{id}/state and device/{id}/commands/+ are open to a device's owners");
     }
 
-    public static AclDecision CheckUserPublish() =>
-        AclDecision.Deny("device/… topics are published by devices; issue commands with POST /api/devices/{id}/commands or im/rpc/device/command");
+    /// <summary>Users (the device's owners, checked when the request is handled) issue commands on <c>device/{id}/commands</c> and cancel on <c>…/commands/{commandId}/cancel</c>.</summary>
+    public static AclDecision CheckUserPublish(in ParsedTopic topic)
+    {
+        var (first, remainder) = DeviceTopics.Split(topic.Rest);
+        return UserIds.IsValid(topic.Target) && first == DeviceTopics.CommandRequests && (remainder.Length == 0 || DeviceTopics.CommandIdOfCancel(remainder) is not null)
+            ? AclDecision.Allow
+            : AclDecision.Deny("users publish on device/… only to issue a command (device/{id}/commands) or cancel one (device/{id}/commands/{commandId}/cancel)");
+    }
 
     private static bool IsReply(string remainder)
     {

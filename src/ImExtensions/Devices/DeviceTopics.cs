@@ -10,6 +10,9 @@ internal static class DeviceTopics
     public const string State = "state";
     public const string Sync = "sync";
 
+    /// <summary>Users' side: <c>device/{id}/commands</c> issues, <c>…/commands/{commandId}</c> carries each state, <c>…/{commandId}/cancel</c> cancels.</summary>
+    public const string CommandRequests = "commands";
+
     public static string Command(string deviceId, string commandId) => $"device/{deviceId}/cmd/{commandId}";
 
     public static string Reply(string deviceId, string commandId) => $"device/{deviceId}/cmd/{commandId}/reply";
@@ -28,6 +31,13 @@ internal static class DeviceTopics
     {
         var (first, remainder) = Split(rest);
         return first == Commands && remainder.Length > 0 && !remainder.Contains('/') ? remainder : null;
+    }
+
+    /// <summary>The command id of a <c>{commandId}/cancel</c> remainder (after <c>commands/</c>), else null.</summary>
+    public static string? CommandIdOfCancel(string remainder)
+    {
+        var slash = remainder.IndexOf('/');
+        return slash > 0 && remainder[(slash + 1)..] == "cancel" && remainder[..slash] is var id && id is not ("+" or "#") ? id : null;
     }
 
     public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);

@@ -6,12 +6,20 @@ using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Devices;
 
-/// <summary>PUBLISH on <c>device/{id}/…</c> by the device (the ACL allowed it): telemetry, command replies and sync requests.</summary>
-internal sealed class DeviceUplinks(TelemetryIngest telemetry, CommandReplyHandler replies, CommandDispatcher dispatcher)
+/// <summary>
+/// PUBLISH on <c>device/{id}/…</c> (the ACL allowed it): by the device, telemetry, command replies and sync requests; by a
+/// user, command requests (<see cref="CommandRequests"/>).
+/// </summary>
+internal sealed class DeviceUplinks(TelemetryIngest telemetry, CommandReplyHandler replies, CommandDispatcher dispatcher, CommandRequests requests)
 {
     public Task HandleAsync(InterceptingPublishEventArgs args, ConnectedDevice device, ParsedTopic topic)
     {
         args.ProcessPublish = false;
+        if (!device.IsIotDevice)
+        {
+            return requests.HandleAsync(args, device, topic);
+        }
+
         var (first, remainder) = DeviceTopics.Split(topic.Rest);
         switch (first)
         {

@@ -50,7 +50,9 @@ public static class IotServiceRegistration
         services.TryAddSingleton<DeviceRegistry>();
         services.TryAddSingleton<DeviceAccess>();
         services.TryAddSingleton<DeviceWatchers>();
+        services.TryAddSingleton<IIotClusterBus, LocalIotBus>(); // cluster mode registers the Redis bus first
         services.TryAddSingleton<DevicePresence>();
+        services.TryAddSingleton<CommandEvents>();
         services.TryAddSingleton<TelemetryIds>();
         services.TryAddSingleton<TelemetryCommitQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<TelemetryCommitQueue>());
@@ -65,6 +67,7 @@ public static class IotServiceRegistration
         services.TryAddSingleton<CommandSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<CommandSweeper>());
         services.TryAddSingleton<DeviceSubscriptions>();
+        services.TryAddSingleton<CommandRequests>();
         services.TryAddSingleton<DeviceUplinks>();
         services.TryAddSingleton<IotHub>();
         services.AddSingleton<MqttIm.ImExtensions.Rpc.IRpcMethod, DeviceRpcMethod>();

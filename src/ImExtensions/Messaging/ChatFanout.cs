@@ -8,7 +8,7 @@ namespace MqttIm.ImExtensions.Messaging;
 
 /// <summary>
 /// After a commit, who gets what: the participants' online devices get the message (small groups: every member;
-/// large groups: a merged hint instead), except the sending device, which gets a send-ack.
+/// large groups: a merged hint instead), except the sending device, which gets a send-ack if its PUBACK did not carry one.
 /// </summary>
 internal sealed class ChatFanout(IOnlineRouter router, GroupDirectory groups, LargeGroupHints hints, IOptions<GroupOptions> groupOptions, IOfflineRecipientSink offline)
 {
@@ -51,7 +51,8 @@ internal sealed class ChatFanout(IOnlineRouter router, GroupDirectory groups, La
             }
         }
 
-        if (send.SenderClientId.Length > 0)
+        // Only for devices that need it (3.1.1, early-ack mode, or asked for): an MQTT 5 PUBACK after commit carries the same fields.
+        if (send.SenderClientId.Length > 0 && send.InboxSendAck)
         {
             var ack = new OutboundEvent(new InboxEvent { SendAck = SendAcks.From(message, duplicate: false) });
             delivered += await router.RouteToDeviceAsync(message.SenderId, send.SenderClientId, ack, cancellationToken).ConfigureAwait(false) ? 1 : 0;

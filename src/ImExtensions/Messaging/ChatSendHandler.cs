@@ -82,10 +82,17 @@ internal sealed class ChatSendHandler(
 
     private async Task SubmitAsync(InterceptingPublishEventArgs args, ConnectedDevice device, ChatMessage draft)
     {
+        var send = new PendingSend(draft, device.ClientId) { InboxSendAck = device.WantsInboxSendAck };
+        if (device.AckOnReceipt)
+        {
+            await AcceptOnReceiptAsync(args, device, send).ConfigureAwait(false);
+            return;
+        }
+
         SendOutcome outcome;
         try
         {
-            outcome = await commitQueue.SubmitAsync(new PendingSend(draft, device.ClientId), args.CancellationToken).ConfigureAwait(false);
+            outcome = await commitQueue.SubmitAsync(send, args.CancellationToken).ConfigureAwait(false);
         }
         catch (StoreUnavailableException)
         {
@@ -93,12 +100,66 @@ internal sealed class ChatSendHandler(
             return;
         }
 
-        UplinkResponder.Accept(args, outcome);
+        UplinkResponder.Accept(args, device, outcome);
         if (outcome.Duplicate)
         {
-            // A resend: the first send's ack may have been lost with the connection, so answer it again.
-            var ack = new OutboundEvent(new InboxEvent { SendAck = SendAcks.From(outcome.Message, duplicate: true) });
-            await router.RouteToDeviceAsync(device.UserId, device.ClientId, ack, args.CancellationToken).ConfigureAwait(false);
+            await AnswerDuplicateAsync(device, outcome, args.CancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Early-ack mode: the PUBACK goes out once the send is queued for the commit, so MQTTnet reads the connection's next
+    /// publish while this one commits; "stored" (or the failure) reaches the device on its inbox, by client message id.
+    /// </summary>
+    private async Task AcceptOnReceiptAsync(InterceptingPublishEventArgs args, ConnectedDevice device, PendingSend send)
+    {
+        // Queued before the PUBACK: a full queue holds the PUBACK back (back-pressure), and a connection's sends keep their order.
+        await commitQueue.EnqueueAsync(send, args.CancellationToken).ConfigureAwait(false);
+        UplinkResponder.Received(args, device, send.Draft.ClientMsgId);
+        _ = ReportStoredAsync(device, send, args.ApplicationMessage.Topic);
+    }
+
+    /// <summary>After an early PUBACK: a failure or a duplicate goes to the inbox here; a fresh message's send-ack comes from the fan-out.</summary>
+    private async Task ReportStoredAsync(ConnectedDevice device, PendingSend send, string topic)
+    {
+        try
+        {
+            SendOutcome outcome;
+            try
+            {
+                outcome = await send.Completion.Task.ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // Accepted but not stored (store down after retries, or the broker stopping): say so for this client message id.
+                // The device still holds the message and resends it with the same id.
+                var rejection = ex is StoreUnavailableException ? UplinkRejection.StoreUnavailable() : UplinkRejection.NotStored(ex.Message);
+                await responder.ReportNotStoredAsync(device, topic, send.Draft.ClientMsgId, rejection).ConfigureAwait(false);
+                return;
+            }
+
+            if (outcome.Duplicate)
+            {
+                await AnswerDuplicateAsync(device, outcome, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Nothing awaits this task: a failure to route the answer is logged, and the device's resend timer covers it.
+            responder.LogReportFailed(device, ex);
+        }
+    }
+
+    private async Task AnswerDuplicateAsync(ConnectedDevice device, SendOutcome outcome, CancellationToken cancellationToken)
+    {
+        if (!device.WantsInboxSendAck)
+        {
+            // The MQTT 5 PUBACK already says duplicate=true with the first send's seq.
+            return;
+        }
+
+        // A resend: the first send's ack may have been lost with the connection, so answer it again.
+        var ack = new OutboundEvent(new InboxEvent { SendAck = SendAcks.From(outcome.Message, duplicate: true) });
+        await router.RouteToDeviceAsync(device.UserId, device.ClientId, ack, cancellationToken).ConfigureAwait(false);
     }
 }

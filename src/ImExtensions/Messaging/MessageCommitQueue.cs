@@ -68,13 +68,13 @@ internal sealed class MessageCommitQueue : BackgroundService
     /// <summary>Queues the send; the task completes once the message is durable (or fails when the store cannot take it).</summary>
     public async Task<SendOutcome> SubmitAsync(PendingSend send, CancellationToken cancellationToken)
     {
-        if (!_queue.Writer.TryWrite(send))
-        {
-            await _queue.Writer.WriteAsync(send, cancellationToken).ConfigureAwait(false);
-        }
-
+        await EnqueueAsync(send, cancellationToken).ConfigureAwait(false);
         return await send.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Queues the send and returns once it is queued (waiting only when the queue is full); <see cref="PendingSend.Completion"/> tells when it is durable.</summary>
+    public ValueTask EnqueueAsync(PendingSend send, CancellationToken cancellationToken) =>
+        _queue.Writer.TryWrite(send) ? ValueTask.CompletedTask : _queue.Writer.WriteAsync(send, cancellationToken);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -129,7 +129,8 @@ internal sealed class MessageCommitQueue : BackgroundService
                     continue;
                 }
 
-                var message = send.Draft.Clone();
+                // The draft is this send's own (built per send, never shared), so it becomes the stored message as is.
+                var message = send.Draft;
                 message.ServerMsgId = Guid.CreateVersion7().ToString("N");
                 message.ServerTimeMs = now;
                 fresh.Add((send, message));

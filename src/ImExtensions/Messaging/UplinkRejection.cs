@@ -21,5 +21,7 @@ internal readonly record struct UplinkRejection(MqttPubAckReasonCode ReasonCode,
 
     public static UplinkRejection RateLimited(string message) => new(MqttPubAckReasonCode.QuotaExceeded, "rate_limited", message);
 
+    public static UplinkRejection NotStored(string why) => new(MqttPubAckReasonCode.ImplementationSpecificError, "store_unavailable", "the message was received but not stored (" + why + "); resend it with the same client_msg_id");
+
     public static UplinkRejection StoreUnavailable() => new(MqttPubAckReasonCode.ImplementationSpecificError, "store_unavailable", "the message could not be stored; retry with the same client_msg_id");
 }

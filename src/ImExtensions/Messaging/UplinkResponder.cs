@@ -16,32 +16,69 @@ internal sealed class UplinkResponder(IOnlineRouter router, ILogger<UplinkRespon
     {
         args.ProcessPublish = false;
         args.Response.ReasonCode = rejection.ReasonCode;
-        args.Response.ReasonString = rejection.Message;
-        // The stable code travels in the MQTT 5 PUBACK too, so clients need not wait for the inbox SendError.
-        args.Response.UserProperties = [UserProperty("code", rejection.Code)];
-        ImMetrics.MessagesRejected.WithLabels(rejection.Code).Inc();
+        if (device.IsMqtt5)
+        {
+            // MQTTnet drops reason string and properties for 3.1.1 anyway: build them only for MQTT 5.
+            args.Response.ReasonString = rejection.Message;
+            // The stable code travels in the MQTT 5 PUBACK too, so clients need not wait for the inbox SendError.
+            args.Response.UserProperties = [UserProperty("code", rejection.Code)];
+        }
+
         if (log)
         {
             ImLog.MessageRejected(logger, device.ClientId, args.ApplicationMessage.Topic, rejection.Message);
         }
 
+        await SendErrorAsync(device, args.ApplicationMessage.Topic, clientMsgId, rejection, args.CancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>An early-acked send the commit did not take: the failure send-ack for its client message id.</summary>
+    public async ValueTask ReportNotStoredAsync(ConnectedDevice device, string topic, string clientMsgId, UplinkRejection rejection)
+    {
+        ImLog.MessageRejected(logger, device.ClientId, topic, rejection.Message);
+        await SendErrorAsync(device, topic, clientMsgId, rejection, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    public void LogReportFailed(ConnectedDevice device, Exception exception) =>
+        ImLog.HookFailed(logger, exception, "send-report", device.ClientId);
+
+    private async ValueTask SendErrorAsync(ConnectedDevice device, string topic, string clientMsgId, UplinkRejection rejection, CancellationToken cancellationToken)
+    {
+        ImMetrics.MessagesRejected.WithLabels(rejection.Code).Inc();
         var error = new InboxEvent
         {
             SendError = new SendError
             {
                 ClientMsgId = clientMsgId,
-                Topic = args.ApplicationMessage.Topic,
+                Topic = topic,
                 Code = rejection.Code,
                 Message = rejection.Message,
             },
         };
-        await router.RouteToDeviceAsync(device.UserId, device.ClientId, new OutboundEvent(error), args.CancellationToken).ConfigureAwait(false);
+        await router.RouteToDeviceAsync(device.UserId, device.ClientId, new OutboundEvent(error), cancellationToken).ConfigureAwait(false);
     }
 
-    public static void Accept(InterceptingPublishEventArgs args, in SendOutcome outcome)
+    /// <summary>Early-ack mode: the send is queued, not stored yet; MQTT 5 says so in the PUBACK (<c>ack=received</c>).</summary>
+    public static void Received(InterceptingPublishEventArgs args, ConnectedDevice device, string clientMsgId)
     {
         args.ProcessPublish = false;
         args.Response.ReasonCode = MqttPubAckReasonCode.Success;
+        if (device.IsMqtt5)
+        {
+            args.Response.UserProperties = [ReceivedProperty, UserProperty("client_msg_id", clientMsgId)];
+        }
+    }
+
+    public static void Accept(InterceptingPublishEventArgs args, ConnectedDevice device, in SendOutcome outcome)
+    {
+        args.ProcessPublish = false;
+        args.Response.ReasonCode = MqttPubAckReasonCode.Success;
+        if (!device.IsMqtt5)
+        {
+            // A 3.1.1 PUBACK has no properties: the seq goes to the inbox send-ack only.
+            return;
+        }
+
         var message = outcome.Message;
         args.Response.UserProperties =
         [
@@ -52,6 +89,8 @@ internal sealed class UplinkResponder(IOnlineRouter router, ILogger<UplinkRespon
             UserProperty("duplicate", outcome.Duplicate ? "true" : "false"),
         ];
     }
+
+    private static readonly MqttUserProperty ReceivedProperty = UserProperty("ack", "received");
 
     private static MqttUserProperty UserProperty(string name, string value) =>
         new(name, new ReadOnlyMemory<byte>(System.Text.Encoding.UTF8.GetBytes(value)));

@@ -28,8 +28,21 @@ public sealed record BrokerMetricsSnapshot(
     IReadOnlyDictionary<string, double> CacheEntries,
     IReadOnlyDictionary<string, double> CacheEvictions,
     long ProcessResidentBytes,
-    long ManagedHeapBytes)
+    long ManagedHeapBytes,
+    IReadOnlyDictionary<string, double> DeviceCommands,
+    double TelemetryPoints,
+    long DevicesConnected,
+    long RoomViewers,
+    double RoomFrames,
+    IReadOnlyDictionary<string, double> RoomMessages,
+    double RoomViewerFramesDropped)
 {
+    /// <summary><c>mqttim_push_outcomes_total</c> summed over vendors, by result (the push bridge fills it in).</summary>
+    public IReadOnlyDictionary<string, double> PushOutcomes { get; init; } = new Dictionary<string, double>();
+
+    /// <summary><c>mqttim_push_pending_jobs</c>.</summary>
+    public double PushPendingJobs { get; init; }
+
     private static readonly DateTimeOffset Started = Process.GetCurrentProcess().StartTime.ToUniversalTime();
 
     public static BrokerMetricsSnapshot Take(string nodeId, TimeProvider time, int subscriptions) => new(
@@ -52,7 +65,14 @@ public sealed record BrokerMetricsSnapshot(
         ByLabel(Memory.CacheMetrics.Entries),
         ByLabel(Memory.CacheMetrics.Evictions),
         Environment.WorkingSet,
-        GC.GetTotalMemory(forceFullCollection: false));
+        GC.GetTotalMemory(forceFullCollection: false),
+        ByLabel(Devices.DeviceMetrics.Commands),
+        Devices.DeviceMetrics.TelemetryPoints.Value,
+        (long)Devices.DeviceMetrics.ConnectedDevices.Value,
+        (long)Rooms.RoomMetrics.Viewers.Value,
+        Rooms.RoomMetrics.Frames.Value,
+        ByLabel(Rooms.RoomMetrics.MessagesAccepted),
+        Rooms.RoomMetrics.ViewerFramesDropped.Value);
 
     private static Dictionary<string, double> ByLabel(Prometheus.Counter counter) =>
         counter.GetAllLabelValues().ToDictionary(labels => labels[0], labels => counter.WithLabels(labels).Value, StringComparer.Ordinal);

@@ -53,7 +53,26 @@ public sealed class ClientSubscriptions
             : [];
 
     public int Count => _byClient.Values.Sum(f => f.Length);
+
+    /// <summary>
+    /// Granted filters of every session whose client id or filter contains <paramref name="search"/> (ordinal, case-insensitive),
+    /// ordered by filter then client id, at most <paramref name="limit"/>; <c>Total</c> counts all matches.
+    /// </summary>
+    public (IReadOnlyList<ClientSubscriptionView> Subscriptions, int Total) List(string? search, int limit)
+    {
+        var matches = _byClient
+            .SelectMany(client => client.Value.Select(f => new ClientSubscriptionView(client.Key, f.Filter, f.Qos)))
+            .Where(s => string.IsNullOrEmpty(search)
+                || s.ClientId.Contains(search, StringComparison.OrdinalIgnoreCase)
+                || s.Filter.Contains(search, StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        var page = matches.OrderBy(s => s.Filter, StringComparer.Ordinal).ThenBy(s => s.ClientId, StringComparer.Ordinal).Take(limit).ToList();
+        return (page, matches.Count);
+    }
 }
+
+/// <summary>One session's granted filter, for the console's subscriptions view.</summary>
+public sealed record ClientSubscriptionView(string ClientId, string Filter, int Qos);
 
 /// <summary>One granted topic filter and the QoS the client asked for.</summary>
 public sealed record SubscriptionView(string Filter, int Qos);

@@ -56,6 +56,11 @@ internal sealed class PublishInterceptor(
             return Task.CompletedTask;
         }
 
+        if (topic.Kind == TopicKind.Plain)
+        {
+            Flow.MessageExpiryStamp.Apply(args.ApplicationMessage, TimeProvider.System);
+        }
+
         return topic.Kind switch
         {
             TopicKind.C2cSend => chat.HandleC2cAsync(args, device, topic.Target),

@@ -7,6 +7,8 @@ namespace MqttIm.ImExtensions.Sessions;
 /// <param name="Platform">CONNECT user property <c>platform</c>, lowercase; empty when absent (no multi-device limit applies).</param>
 /// <param name="ConnectOrder">Increases with every connection, so the oldest device of a platform is the one with the lowest.</param>
 /// <param name="IsIotDevice">An IoT device of the device registry (Devices/), not a chat user's device: other ACL, no user presence.</param>
+/// <param name="AckOnReceipt">CONNECT user property <c>ack=received</c>: a chat send's PUBACK means "received", the inbox send-ack "stored" (pipelined sends).</param>
+/// <param name="InboxSendAckRequested">CONNECT user property <c>send_ack=inbox</c>: an MQTT 5 device that wants the inbox send-ack besides the PUBACK.</param>
 public sealed record ConnectedDevice(
     string UserId,
     string ClientId,
@@ -15,7 +17,15 @@ public sealed record ConnectedDevice(
     string ConnectionKey,
     string Platform = "",
     long ConnectOrder = 0,
-    bool IsIotDevice = false)
+    bool IsIotDevice = false,
+    bool AckOnReceipt = false,
+    bool InboxSendAckRequested = false)
 {
     public bool IsMqtt5 => ProtocolVersion == MqttProtocolVersion.V500;
+
+    /// <summary>
+    /// Whether a chat send's stored ack goes to the device's inbox: 3.1.1 has no PUBACK properties, an early-ack device
+    /// learns "stored" only there, and others may ask for it. An MQTT 5 PUBACK after commit already carries it.
+    /// </summary>
+    public bool WantsInboxSendAck { get; } = ProtocolVersion != MqttProtocolVersion.V500 || AckOnReceipt || InboxSendAckRequested;
 }

@@ -21,6 +21,7 @@ internal sealed class DeviceLifecycle(
     Auth.TokenExpiryEnforcer tokenExpiry,
     MqttServer server,
     IOfflineRecipientSink offlineRecipients,
+    IClientIdClaims clientIdClaims,
     ILogger<DeviceLifecycle> logger)
 {
     private long _connectOrder;
@@ -32,6 +33,8 @@ internal sealed class DeviceLifecycle(
     {
         var format = WireFormat.Json;
         var platform = "";
+        var ackOnReceipt = false;
+        var inboxSendAck = false;
         foreach (var property in args.UserProperties ?? [])
         {
             if (property.Name == "format" && PayloadCodec.ParseFormatName(property.ReadValueAsString()) is { } chosen)
@@ -42,10 +45,18 @@ internal sealed class DeviceLifecycle(
             {
                 platform = property.ReadValueAsString().Trim().ToLowerInvariant();
             }
+            else if (property.Name == "ack")
+            {
+                ackOnReceipt = string.Equals(property.ReadValueAsString().Trim(), "received", StringComparison.OrdinalIgnoreCase);
+            }
+            else if (property.Name == "send_ack")
+            {
+                inboxSendAck = string.Equals(property.ReadValueAsString().Trim(), "inbox", StringComparison.OrdinalIgnoreCase);
+            }
         }
 
         var device = new ConnectedDevice(args.UserName, args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
-            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId));
+            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId), ackOnReceipt, inboxSendAck);
         registry.Add(device);
         sessionExpiry.Connected(device.ClientId);
         tokenExpiry.Connected(device);
@@ -56,6 +67,7 @@ internal sealed class DeviceLifecycle(
         platformLimiter.Enforce(device, server);
         ImMetrics.ConnectedDevices.Set(registry.Count);
         ImLog.DeviceConnected(logger, device.ClientId, device.UserId, args.ProtocolVersion.ToString(), format.ToString());
+        await clientIdClaims.ConnectedAsync(device).ConfigureAwait(false);
 
         if (_persistentInboxes.ContainsKey(args.ClientId) && await server.GetSessionAsync(args.ClientId).ConfigureAwait(false) is { } session)
         {
@@ -83,6 +95,7 @@ internal sealed class DeviceLifecycle(
         }
 
         await router.UnregisterAsync(args.ClientId, key, CancellationToken.None).ConfigureAwait(false);
+        await clientIdClaims.DisconnectedAsync(args.ClientId, key).ConfigureAwait(false);
     }
 
     public Task OnSessionDeletedAsync(SessionDeletedEventArgs args)

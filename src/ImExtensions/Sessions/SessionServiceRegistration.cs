@@ -34,6 +34,7 @@ internal static class SessionServiceRegistration
         services.TryAddSingleton<SessionExpirySweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionExpirySweeper>());
         services.TryAddSingleton<TokenExpiryEnforcer>();
+        services.TryAddSingleton<IClientIdClaims, LocalClientIdClaims>(); // cluster mode registers the Redis claims first
         return services;
     }
 }

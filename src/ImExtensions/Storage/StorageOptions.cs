@@ -22,6 +22,13 @@ public sealed class StorageOptions
     [RegularExpression("^(Full|Normal)$")]
     public string Synchronous { get; set; } = "Full";
 
+    /// <summary>
+    /// How long an SQLite statement waits for the database file while another process (a backup, the sqlite3 shell)
+    /// holds its write lock, before the commit fails and is retried.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan SqliteBusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Most messages one group commit writes.</summary>
     [Range(1, 100_000)]
     public int MaxCommitBatch { get; set; } = 2048;

@@ -51,6 +51,15 @@ internal sealed class OfflinePushSink(PushOptions options) : IOfflineRecipientSi
         }
     }
 
-    /// <summary>Either a missed message or a user whose device came online.</summary>
-    internal sealed record Intake(OfflineMessage? Message, string? OnlineUserId);
+    /// <summary>A device of the user came online on another node of the cluster (its jobs here are cancelled too).</summary>
+    public void DeviceOnlineElsewhere(string userId)
+    {
+        if (IsActive && !_queue.Writer.TryWrite(new Intake(null, userId, FromOtherNode: true)))
+        {
+            PushMetrics.Dropped.Inc();
+        }
+    }
+
+    /// <summary>Either a missed message or a user whose device came online (here, or on another node).</summary>
+    internal sealed record Intake(OfflineMessage? Message, string? OnlineUserId, bool FromOtherNode = false);
 }

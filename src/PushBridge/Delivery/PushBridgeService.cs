@@ -10,7 +10,7 @@ namespace MqttIm.PushBridge.Delivery;
 /// Runs the bridge: restores saved jobs, then one intake loop (reports → scheduler, in order) and one dispatch loop
 /// (sleeps on the <see cref="TimeProvider"/> until the next job is due or the scheduler changes).
 /// </summary>
-internal sealed class PushBridgeService(OfflinePushSink sink, OfflinePushScheduler scheduler, PushChannelRegistry channels, TimeProvider time,
+internal sealed class PushBridgeService(OfflinePushSink sink, OfflinePushScheduler scheduler, PushChannelRegistry channels, IPushClusterBus cluster, TimeProvider time,
     ILogger<PushBridgeService> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _changed = new(0, 1);
@@ -51,6 +51,10 @@ internal sealed class PushBridgeService(OfflinePushSink sink, OfflinePushSchedul
                     else if (item.OnlineUserId is { } userId)
                     {
                         await scheduler.DeviceOnlineAsync(userId, stoppingToken).ConfigureAwait(false);
+                        if (!item.FromOtherNode)
+                        {
+                            await cluster.DeviceOnlineAsync(userId).ConfigureAwait(false); // the user's jobs on other nodes go too
+                        }
                     }
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

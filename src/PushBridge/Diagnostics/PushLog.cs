@@ -16,4 +16,7 @@ internal static partial class PushLog
 
     [LoggerMessage(1204, LogLevel.Error, "Offline push intake failed for user {UserId}")]
     public static partial void IntakeFailed(ILogger logger, Exception exception, string userId);
+
+    [LoggerMessage(1205, LogLevel.Information, "Adopted {Count} pending push jobs of dead node {DeadNodeId}")]
+    public static partial void Adopted(ILogger logger, int count, string deadNodeId);
 }

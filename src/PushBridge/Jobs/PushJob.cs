@@ -38,6 +38,12 @@ public sealed record PushJob
 
     public int MessageCount { get; init; } = 1;
 
+    /// <summary>
+    /// The cluster node whose scheduler sends this job (empty on a single node). Only that node loads it after a restart;
+    /// when the node dies, the survivor that cleans up after it adopts its jobs.
+    /// </summary>
+    public string OwnerNode { get; init; } = "";
+
     /// <summary>How many times sending was attempted and postponed (rate limit, retries exhausted).</summary>
     public int Attempts { get; init; }
 }

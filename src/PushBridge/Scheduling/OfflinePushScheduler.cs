@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using MqttIm.ImExtensions.Cluster;
 using MqttIm.PushBridge.Delivery;
 using MqttIm.PushBridge.Diagnostics;
 using MqttIm.PushBridge.Jobs;
@@ -25,6 +26,7 @@ internal sealed class OfflinePushScheduler
     private readonly PushOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ClusterNode _node;
     private readonly SemaphoreSlim _sendSlots = new(64, 64);
     private readonly Lock _lock = new();
     private readonly Dictionary<string, PushJob> _pending = new(StringComparer.Ordinal);
@@ -32,10 +34,13 @@ internal sealed class OfflinePushScheduler
     private readonly Dictionary<string, string> _openByUser = new(StringComparer.Ordinal);
 
     public OfflinePushScheduler(IPushJobStore jobs, IPushTokenStore tokens, IPushOutcomeStore outcomes, PushSender sender, PushOptions options, TimeProvider time,
-        ILogger<OfflinePushScheduler> logger)
+        ILogger<OfflinePushScheduler> logger, ClusterNode node)
     {
-        (_jobs, _tokens, _outcomes, _sender, _options, _time, _logger) = (jobs, tokens, outcomes, sender, options, time, logger);
+        (_jobs, _tokens, _outcomes, _sender, _options, _time, _logger, _node) = (jobs, tokens, outcomes, sender, options, time, logger, node);
     }
+
+    /// <summary>The owner stamped on new jobs: this node in a cluster, nobody in particular on a single node.</summary>
+    private string Owner => _node.IsClustered ? _node.NodeId : "";
 
     /// <summary>Raised when a job was added or finished, so the dispatch loop recomputes its next wake-up.</summary>
     public event Action? Changed;
@@ -51,10 +56,10 @@ internal sealed class OfflinePushScheduler
         }
     }
 
-    /// <summary>Restores the jobs saved before a restart.</summary>
+    /// <summary>Restores the jobs saved before a restart (in a cluster: this node's own; the other nodes' are theirs to send).</summary>
     public async Task<int> LoadAsync(CancellationToken cancellationToken)
     {
-        var saved = await _jobs.GetAllAsync(cancellationToken).ConfigureAwait(false);
+        var saved = (await _jobs.GetAllAsync(cancellationToken).ConfigureAwait(false)).Where(j => !_node.IsClustered || j.OwnerNode == _node.NodeId).ToList();
         lock (_lock)
         {
             foreach (var job in saved)
@@ -71,6 +76,34 @@ internal sealed class OfflinePushScheduler
 
         Changed?.Invoke();
         return saved.Count;
+    }
+
+    /// <summary>
+    /// Takes over a dead node's pending jobs: each is saved with this node as its owner before it is scheduled here, so a
+    /// restart of either node loads it once. (A job the dead node had handed to the vendor but not yet deleted is sent again.)
+    /// </summary>
+    public async Task<int> AdoptAsync(string deadNodeId, CancellationToken cancellationToken)
+    {
+        var orphans = (await _jobs.GetAllAsync(cancellationToken).ConfigureAwait(false)).Where(j => j.OwnerNode == deadNodeId).ToList();
+        foreach (var orphan in orphans)
+        {
+            var adopted = orphan with { OwnerNode = Owner };
+            await _jobs.SaveAsync(adopted, cancellationToken).ConfigureAwait(false);
+            lock (_lock)
+            {
+                _pending[adopted.Id] = adopted;
+                if (adopted.Priority > 0)
+                {
+                    _openByUser.TryAdd(adopted.UserId, adopted.Id);
+                }
+
+                PushMetrics.PendingJobs.Set(_pending.Count);
+            }
+        }
+
+        PushLog.Adopted(_logger, orphans.Count, deadNodeId);
+        Changed?.Invoke();
+        return orphans.Count;
     }
 
     public async Task AcceptAsync(OfflineMessage message, CancellationToken cancellationToken)
@@ -98,7 +131,7 @@ internal sealed class OfflinePushScheduler
                 }
             }
 
-            job = NewJob(message, now, due);
+            job = NewJob(message, now, due) with { OwnerNode = Owner };
             lock (_lock)
             {
                 _pending[job.Id] = job;

@@ -16,7 +16,10 @@ internal sealed class RedisTestNode : IAsyncDisposable
         Keys = keys;
         Registry = new ClusterNodeRegistry(redis, keys, new MqttIm.ImExtensions.Cluster.ClusterNode(new ClusterOptions { NodeId = nodeId, Redis = "test" }), timeout, TimeProvider.System);
         Directory = new RedisDeviceDirectory(redis, keys, timeout * 3);
-        Router = new RedisOnlineRouter(redis, keys, Directory, Registry, NullLogger<RedisOnlineRouter>.Instance);
+        // No MQTT server in these tests: a takeover notice finds no local connection and does nothing.
+        var takeover = new RemoteTakeover(new MqttIm.ImExtensions.Sessions.ConnectedDeviceRegistry(), new NoServices(),
+            NullLogger<RemoteTakeover>.Instance);
+        Router = new RedisOnlineRouter(redis, keys, Directory, Registry, takeover, NullLogger<RedisOnlineRouter>.Instance);
     }
 
     public RedisKeys Keys { get; }
@@ -28,6 +31,11 @@ internal sealed class RedisTestNode : IAsyncDisposable
     public RedisOnlineRouter Router { get; }
 
     public ValueTask DisposeAsync() => Router.DisposeAsync();
+
+    private sealed class NoServices : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => null;
+    }
 }
 
 /// <summary>

@@ -1,6 +1,7 @@
 // A small MqttIm client over MQTT.js: MQTT 5 over WebSocket at /mqtt, the proto3 JSON encoding (the same payloads
 // as mosquitto_pub), RPCs by requestId answered on the inbox (docs/PROTOCOL.md#rpc). Events are dispatched as
-// DOM CustomEvents: 'status', 'message', 'sendAck', 'sendError', 'readReceipt', 'hint', 'presence'.
+// DOM CustomEvents: 'status', 'message', 'sendAck', 'sendError', 'readReceipt', 'hint', 'presence', 'roomFrame'
+// (room/{roomId}) and 'device' (device/{id}/state and device/{id}/telemetry/…, with the topic).
 import mqtt from 'mqtt';
 
 const RPC_TIMEOUT_MS = 15000;
@@ -38,10 +39,11 @@ export class ImClient extends EventTarget {
       reconnectPeriod: 2000,
       connectTimeout: 10000,
       resubscribe: false, // the 'connect' handler subscribes on every (re)connect, then catches up by sync
-      properties: { userProperties: { format: 'json', platform: 'web' } },
+      // send_ack=inbox: the demo learns its messages' seqs from the inbox send-ack (mqtt.js does not surface PUBACK properties).
+      properties: { userProperties: { format: 'json', platform: 'web', send_ack: 'inbox' } },
     });
     this.client.on('connect', () => this.onConnected());
-    this.client.on('message', (topic, payload) => this.onPacket(topic, payload));
+    this.client.on('message', (topic, payload, packet) => this.onPacket(topic, payload, packet));
     this.client.on('reconnect', () => this.setStatus('connecting'));
     this.client.on('offline', () => this.setStatus('offline'));
     this.client.on('close', () => { if (this.status === 'online') this.setStatus('offline'); });
@@ -136,12 +138,36 @@ export class ImClient extends EventTarget {
     return answer;
   }
 
-  onPacket(topic, payload) {
+  /** Same as fetch, with this user's access token as Authorization: Bearer (the device API accepts it for owned devices). */
+  async http(method, path, body) {
+    const response = await fetch(path, {
+      method,
+      headers: { Authorization: `Bearer ${this.token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    const json = text ? JSON.parse(text) : null;
+    if (!response.ok) throw new Error(`${response.status} ${json?.title ?? ''}${json?.detail ? ': ' + json.detail : ''}`);
+    return json;
+  }
+
+  onPacket(topic, payload, packet) {
+    if (topic.startsWith('device/')) {
+      // Telemetry is whatever the device sent (JSON or not): hand it on as it is, with the broker's receive time.
+      const received = packet?.properties?.userProperties?.receivedMs;
+      this.dispatchEvent(new CustomEvent('device', { detail: { topic, payload, receivedMs: Number(received) || Date.now() } }));
+      return;
+    }
     let body;
     try {
       body = JSON.parse(new TextDecoder().decode(payload));
     } catch {
       return; // not JSON: not for this page
+    }
+
+    if (topic.startsWith('room/')) {
+      this.dispatchEvent(new CustomEvent('roomFrame', { detail: body }));
+      return;
     }
 
     if (topic.startsWith('presence/')) {

@@ -12,7 +12,7 @@ internal sealed class SqliteDatabase : IDisposable
     private readonly SqliteConnection _writer;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
-    public SqliteDatabase(string databasePath, bool fullSync)
+    public SqliteDatabase(string databasePath, bool fullSync, TimeSpan? busyTimeout = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
         _connectionString = new SqliteConnectionStringBuilder
@@ -21,6 +21,7 @@ internal sealed class SqliteDatabase : IDisposable
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
             Pooling = true,
+            DefaultTimeout = (int)Math.Ceiling((busyTimeout ?? TimeSpan.FromSeconds(30)).TotalSeconds),
         }.ToString();
         _writer = new SqliteConnection(_connectionString);
         _writer.Open();
