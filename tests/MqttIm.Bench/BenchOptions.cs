@@ -5,7 +5,7 @@ namespace MqttIm.Bench;
 /// <summary>Command line: <c>--scenario relay,fanout,conns,chat,group,chat-cluster</c>, <c>--quick</c>, <c>--write path</c>, plus knobs.</summary>
 public sealed class BenchOptions
 {
-    public static readonly string[] AllScenarios = ["relay", "fanout", "conns", "chat", "group", "push", "chat-cluster", "room", "iot", "pipeline"];
+    public static string[] AllScenarios => [.. MqttIm.Bench.Scenarios.All.Select(s => s.Name)];
 
     public List<string> Scenarios { get; } = [.. AllScenarios];
 
@@ -15,8 +15,8 @@ public sealed class BenchOptions
 
     public string MosquittoPath { get; private set; } = MosquittoBroker.DefaultPath;
 
-    /// <summary>Which brokers relay/fanout/conns run against (default both).</summary>
-    public List<BrokerKind> Brokers { get; } = [BrokerKind.MqttIm, BrokerKind.Mosquitto];
+    /// <summary>Which brokers the per-broker scenarios run against (default all three, in this column order).</summary>
+    public List<BrokerKind> Brokers { get; } = [BrokerKind.Mosquitto, BrokerKind.BareMqttnet, BrokerKind.MqttIm];
 
     public string? BrokerDll { get; private set; }
 
@@ -37,7 +37,23 @@ public sealed class BenchOptions
     /// <summary>Published messages in flight (not yet delivered to every subscriber) in fanout.</summary>
     public int FanoutWindow { get; private set; } = 8;
 
-    public int Connections { get; private set; } = 10_000;
+    /// <summary>
+    /// pairs and chat-many: publisher/subscriber (sender/receiver) pairs, each with one message in flight — many
+    /// connections each carrying a little, where writes do not batch.
+    /// </summary>
+    public int ManyPairs { get; private set; } = 100;
+
+    /// <summary>pairs: total msgs/s offered (open loop) in the QoS 0 row.</summary>
+    public double ManyPairsRate { get; private set; } = 20_000;
+
+    /// <summary>iot: connected devices sending telemetry, each device's period (s), and commands/s to online devices.</summary>
+    public int IotDevices { get; private set; } = 10_000;
+
+    public double IotTelemetryPeriodSeconds { get; private set; } = 2;
+
+    public double IotCommandRate { get; private set; } = 1_000;
+
+    public int Connections { get; private set; } = 5_000;
 
     public int ConnectConcurrency { get; private set; } = 200;
 
@@ -118,6 +134,7 @@ public sealed class BenchOptions
                     o.MeasureSeconds = 3;
                     o.WarmupSeconds = 1;
                     o.Connections = 1_000;
+                    o.IotDevices = 1_000;
                     o.ChatLargeUsers = 1_000;
                     o.FanoutSubscribers = 50;
                     o.GroupLargeMembers = 5_000;
@@ -128,7 +145,8 @@ public sealed class BenchOptions
                 case "--mosquitto": o.MosquittoPath = Next(); break;
                 case "--brokers":
                     o.Brokers.Clear();
-                    o.Brokers.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(b => Enum.Parse<BrokerKind>(b, ignoreCase: true)));
+                    o.Brokers.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(b => b.Equals("bare", StringComparison.OrdinalIgnoreCase) ? BrokerKind.BareMqttnet : Enum.Parse<BrokerKind>(b, ignoreCase: true)));
                     break;
                 case "--broker-dll": o.BrokerDll = Next(); break;
                 case "--seconds": o.MeasureSeconds = NextDouble(); break;
@@ -139,6 +157,11 @@ public sealed class BenchOptions
                 case "--subscribers": o.FanoutSubscribers = NextInt(); break;
                 case "--fanout-window": o.FanoutWindow = NextInt(); break;
                 case "--connections": o.Connections = NextInt(); break;
+                case "--many-pairs": o.ManyPairs = Math.Max(1, NextInt()); break;
+                case "--many-pairs-rate": o.ManyPairsRate = Math.Max(1, NextDouble()); break;
+                case "--iot-devices": o.IotDevices = Math.Max(1, NextInt()); break;
+                case "--iot-period": o.IotTelemetryPeriodSeconds = Math.Max(0.01, NextDouble()); break;
+                case "--iot-command-rate": o.IotCommandRate = Math.Max(1, NextDouble()); break;
                 case "--connect-concurrency": o.ConnectConcurrency = NextInt(); break;
                 case "--conns-hold": o.ConnsHoldSeconds = Math.Clamp(NextDouble(), 0, 600); break;
                 case "--chat-users": o.ChatLargeUsers = NextInt(); break;
@@ -173,18 +196,20 @@ public sealed class BenchOptions
     }
 
     public const string Usage = """
-        MqttIm.Bench — load generator comparing MqttIm with Mosquitto on 127.0.0.1.
+        MqttIm.Bench — load generator comparing MqttIm with Mosquitto and a bare MQTTnet server on 127.0.0.1.
 
           dotnet run -c Release --project tests/MqttIm.Bench -- [options]
 
-          --scenario LIST      relay,fanout,conns,chat,group,push,chat-cluster,room,pipeline (default: all; chat-cluster starts 3 nodes + Redis + PostgreSQL)
+          --scenario LIST      relay,pairs,fanout,conns,chat,chat-many,group,room,iot,pipeline,push,idle,chat-cluster (default: all; chat-cluster starts 3 nodes + Redis + PostgreSQL)
           --quick              ~1 minute smoke run (3 s runs, 1,000 connections/users)
           --write PATH         write the markdown report (e.g. docs/BENCHMARKS.md)
           --seconds N          measured seconds per run (default 10), --warmup N (default 2)
           --pairs N            relay publisher/subscriber pairs (10), --window N in flight per pair (32)
           --payload N          relay/fanout payload bytes (64)
           --subscribers N      fanout subscribers (100), --fanout-window N (8)
-          --connections N      idle connections in conns (10000), --connect-concurrency N (200)
+          --connections N      idle connections in conns (5000), --connect-concurrency N (200)
+          --many-pairs N       pairs and chat-many: pairs with 1 in flight each (100); --many-pairs-rate N QoS 0 msgs/s offered (20000)
+          --iot-devices N      iot: connected devices (10000), --iot-period S telemetry period per device (2), --iot-command-rate N (1000)
           --conns-hold N       keep conns' connections up N more seconds (max 600) to inspect the broker
           --chat-users N       large chat population (10000), --chat-pairs N (5)
           --chat-devices N     sending devices (connections) per sender (10), --chat-window N in flight per device (4)
@@ -193,7 +218,7 @@ public sealed class BenchOptions
           --group-large-members N  large group size (20000), --group-online N of them online (1000)
           --group-senders N    sending members (4); --group-rate N small-group offered msgs/s (100), --group-large-rate N (200)
           --room-viewers N     viewers of the one room (10000); --room-rate N offered msgs/s, 10% gifts (400); --room-senders N (4)
-          --brokers LIST       mqttim,mosquitto (default both) for relay, fanout, conns and room
+          --brokers LIST       mosquitto,bare,mqttim (default all three; bare = MQTTnet's server, default options, no hooks) for relay, pairs, fanout, conns, room, iot
           --mosquitto PATH     mosquitto binary (/usr/sbin/mosquitto)
           --broker-dll PATH    MqttIm.Broker.dll (default: src/Broker/bin/Release/net10.0)
         """;

@@ -14,6 +14,9 @@ public enum BrokerKind
 {
     MqttIm,
     Mosquitto,
+
+    /// <summary>MQTTnet 5's server with default options and no hooks, started by this bench (the floor MqttIm builds on).</summary>
+    BareMqttnet,
 }
 
 /// <summary>A broker under test running as its own process on 127.0.0.1.</summary>
@@ -24,7 +27,9 @@ public abstract class BrokerUnderTest : IAsyncDisposable
 
     public abstract BrokerKind Kind { get; }
 
-    public string Name => Kind.ToString();
+    public string Name => NameOf(Kind);
+
+    public static string NameOf(BrokerKind kind) => kind == BrokerKind.BareMqttnet ? "bare MQTTnet" : kind.ToString();
 
     public int MqttPort { get; protected set; }
 
@@ -66,6 +71,29 @@ public abstract class BrokerUnderTest : IAsyncDisposable
 
         Process?.Dispose();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Waits (bounded) for the ready line; a broker that is not ready in time is killed, not left running.</summary>
+    protected static async Task<T> ReadyOrKillAsync<T>(BrokerUnderTest broker, Task<T> ready)
+    {
+        try
+        {
+            return await ready.WaitAsync(TimeSpan.FromSeconds(120)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await broker.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    protected static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     protected static MqttClientOptionsBuilder BaseOptions(int port, string clientId) => new MqttClientOptionsBuilder()
@@ -161,6 +189,16 @@ public sealed partial class MqttImBroker : BrokerUnderTest
             startInfo.ArgumentList.Add(arg);
         }
 
+        // MQTTIM_BENCH_BROKER_ENV="DOTNET_GCgen0size=0x400000;X=Y" sets environment variables for the MqttIm process only (A/B runs of runtime knobs).
+        foreach (var pair in (Environment.GetEnvironmentVariable("MQTTIM_BENCH_BROKER_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                startInfo.Environment[pair[..eq]] = pair[(eq + 1)..];
+            }
+        }
+
         var ready = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = broker.StartProcess(startInfo, line =>
         {
@@ -171,7 +209,7 @@ public sealed partial class MqttImBroker : BrokerUnderTest
             }
         });
         process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("MqttIm exited before it was ready:\n" + broker.Output));
-        var m = await ready.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        var m = await ReadyOrKillAsync(broker, ready.Task).ConfigureAwait(false);
         broker.MqttPort = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         broker.HttpPort = int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
         broker.Pid = int.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture);
@@ -334,13 +372,46 @@ public sealed class MosquittoBroker : BrokerUnderTest
             return "mosquitto";
         }
     }
+}
 
-    private static int FreePort()
+/// <summary>
+/// MQTTnet 5's server with default options, no hooks: this bench's own <c>bare-mqttnet</c> verb started as a child
+/// process (see <see cref="BareMqttnetServer"/>), anonymous, on a free loopback port.
+/// </summary>
+public sealed partial class BareMqttnetBroker : BrokerUnderTest
+{
+    public override BrokerKind Kind => BrokerKind.BareMqttnet;
+
+    public static async Task<BareMqttnetBroker> StartAsync()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        var broker = new BareMqttnetBroker();
+        var port = FreePort();
+        var self = typeof(BareMqttnetBroker).Assembly.Location;
+        var startInfo = new ProcessStartInfo("dotnet");
+        foreach (var arg in new[] { self, BareMqttnetServer.Verb, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        var ready = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = broker.StartProcess(startInfo, line =>
+        {
+            var match = ReadyLine().Match(line);
+            if (match.Success)
+            {
+                ready.TrySetResult(match);
+            }
+        });
+        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("bare MQTTnet exited before it was ready:\n" + broker.Output));
+        var m = await ReadyOrKillAsync(broker, ready.Task).ConfigureAwait(false);
+        broker.MqttPort = port;
+        broker.Pid = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Log.Info($"  bare MQTTnet started: pid={broker.Pid} mqtt={port}");
+        return broker;
     }
+
+    public override MqttClientOptionsBuilder ClientOptions(string userId, string clientId) => BaseOptions(MqttPort, clientId);
+
+    [GeneratedRegex(@"bare-mqttnet ready: port=\d+ pid=(\d+)")]
+    private static partial Regex ReadyLine();
 }

@@ -13,8 +13,30 @@ namespace MqttIm.Bench;
 /// messages (QoS 1, JSON) to <c>im/c2c/{peer}</c>; the rest are idle. Measures PUBACKed msgs/s and publish→inbox latency,
 /// at a fixed offered rate and flat out, then checks nothing was lost (seqs contiguous, and the sync RPC's maxSeq).
 /// </summary>
+/// <summary>
+/// One chat run's shape: pairs, sending devices per sender, messages in flight per device, the offered rates (null =
+/// flat out) and the row's scenario name.
+/// </summary>
+public sealed record ChatShape(string Scenario, int Pairs, int Devices, int Window, double?[] Rates)
+{
+    /// <summary>The original chat rows: few pairs, many devices and sends in flight per sender (commits batch).</summary>
+    public static ChatShape Batched(BenchOptions o) => new("chat", o.ChatPairs, o.ChatDevices, o.ChatWindow, [o.ChatRate, null]);
+
+    /// <summary>Many connections each carrying a little: N pairs of users × 1 device × 1 in flight, flat out.</summary>
+    public static ChatShape ManyPairs(BenchOptions o) => new("chat-many", o.ManyPairs, 1, 1, [null]);
+}
+
 public static class ChatScenario
 {
+    /// <summary>The chat scenario at the small and the large population (idle users connected and subscribed).</summary>
+    public static async Task RunPopulationsAsync(BenchRun run)
+    {
+        foreach (var users in new[] { run.Options.ChatSmallUsers, run.Options.ChatLargeUsers }.Distinct())
+        {
+            await run.GuardedAsync("chat", "MqttIm", Fmt.Inv($"U={users:N0}"), () => RunAsync(run.BrokerDll, users, run.Options, run.Emit, ChatShape.Batched(run.Options))).ConfigureAwait(false);
+        }
+    }
+
     private sealed class ChatPair(int index)
     {
         public readonly string Sender = $"s{index}";
@@ -29,10 +51,11 @@ public static class ChatScenario
         public TaskCompletionSource<JsonDocument>? SyncResponse;
     }
 
-    public static async Task RunAsync(string brokerDll, int users, BenchOptions o, Action<ResultRow> emit)
+    public static async Task RunAsync(string brokerDll, int users, BenchOptions o, Action<ResultRow> emit, ChatShape shape)
     {
         await using var broker = await MqttImBroker.StartAsync(brokerDll).ConfigureAwait(false);
-        var pairs = Enumerable.Range(0, o.ChatPairs).Select(k => new ChatPair(k)).ToArray();
+        var pairs = Enumerable.Range(0, shape.Pairs).Select(k => new ChatPair(k)).ToArray();
+        users = Math.Max(users, 2 * pairs.Length);
         var idle = users - 2 * pairs.Length;
         var runState = new RunState();
 
@@ -46,7 +69,7 @@ public static class ChatScenario
         long sendAcks = 0;
         // Device 0 of each sender is on its inbox (gets the send-acks and, as multi-device sync, copies of what the
         // user's other devices send); devices 1.. only send.
-        var devices = o.ChatDevices;
+        var devices = shape.Devices;
         var senders = await Clients.ConnectManyAsync(broker, pairs.Length * devices, 50,
             i => (pairs[i / devices].Sender, $"{pairs[i / devices].Sender}-d{i % devices}", i % devices == 0 ? $"inbox/{pairs[i / devices].Sender}" : null),
             _ => _ =>
@@ -59,9 +82,9 @@ public static class ChatScenario
 
         try
         {
-            foreach (var rate in new double?[] { o.ChatRate, null })
+            foreach (var rate in shape.Rates)
             {
-                var row = await RunOnceAsync(broker, users, idle, pairs, senders, runState, rate, o).ConfigureAwait(false);
+                var row = await RunOnceAsync(broker, users, idle, pairs, senders, runState, rate, o, shape).ConfigureAwait(false);
                 if (rate is not null && idle > 0)
                 {
                     row = row with { Notes = row.Notes + Fmt.Inv($"; {idle:N0} idle users connected+subscribed in {idleSeconds:F1} s") };
@@ -72,7 +95,7 @@ public static class ChatScenario
 
             var check = await VerifyAsync(pairs, receivers).ConfigureAwait(false);
             Log.Info($"  chat U={users:N0}: {check}");
-            emit(new ResultRow("chat", broker.Name, Fmt.Inv($"U={users:N0}: end-of-run check over both runs"), "–", "–", "–", "–", check, double.NaN, double.NaN, 0, broker.ResidentBytes()));
+            emit(new ResultRow(shape.Scenario, broker.Name, Fmt.Inv($"U={users:N0}: end-of-run check over both runs"), "–", "–", "–", "–", check, double.NaN, double.NaN, 0, broker.ResidentBytes()));
         }
         finally
         {
@@ -94,7 +117,7 @@ public static class ChatScenario
     }
 
     private static async Task<ResultRow> RunOnceAsync(
-        MqttImBroker broker, int users, int idle, ChatPair[] pairs, IMqttClient[] senders, RunState shared, double? rate, BenchOptions o)
+        MqttImBroker broker, int users, int idle, ChatPair[] pairs, IMqttClient[] senders, RunState shared, double? rate, BenchOptions o, ChatShape shape)
     {
         var state = new RunState();
         var ackLatency = new LatencyHistogram();
@@ -118,10 +141,10 @@ public static class ChatScenario
         var workers = new List<Task>();
         for (var d = 0; d < senders.Length; d++)
         {
-            var pair = pairs[d / o.ChatDevices];
+            var pair = pairs[d / shape.Devices];
             var client = senders[d];
             var topic = $"im/c2c/{pair.Receiver}";
-            for (var w = 0; w < o.ChatWindow; w++)
+            for (var w = 0; w < shape.Window; w++)
             {
                 workers.Add(Task.Run(async () =>
                 {
@@ -187,17 +210,17 @@ public static class ChatScenario
         var lost = pairs.Sum(p => Math.Max(0, Interlocked.Read(ref p.AcceptedRun) - Interlocked.Read(ref p.ReceivedRun)));
         var accepted = measuredAccepts / clock.MeasureSeconds;
         var e2e = state.EndToEnd;
-        var settings = Fmt.Inv($"U={users:N0} online ({2 * pairs.Length} active in {pairs.Length} pairs, {idle:N0} idle), QoS 1 JSON, {(rate is { } rr ? $"offered {rr:N0} msg/s" : "flat out")}, {o.ChatDevices} devices/sender × {o.ChatWindow} in flight");
+        var settings = Fmt.Inv($"U={users:N0} online ({2 * pairs.Length} active in {pairs.Length} pairs, {idle:N0} idle), QoS 1 JSON, {(rate is { } rr ? $"offered {rr:N0} msg/s" : "flat out")}, {shape.Devices} device{(shape.Devices == 1 ? "" : "s")}/sender × {shape.Window} in flight");
         var notes = Fmt.Inv($"broker {RelayScenario.PerMessage(cpu.BrokerCpu, measuredAccepts)}/msg; PUBACK p50/p99 {Fmt.Ms(ackLatency.Percentile(50))}/{Fmt.Ms(ackLatency.Percentile(99))}; not delivered live within 10 s {lost} (see the end-of-run check); {Interlocked.Read(ref state.MeasuredDeliveries) / clock.MeasureSeconds:N0} inbox deliveries/s");
         if (rejected > 0)
         {
             notes += Fmt.Inv($"; {rejected} rejected ({firstRejection})");
         }
 
-        return new ResultRow("chat", broker.Name, settings, Fmt.Rate(accepted, "msg/s"),
+        return new ResultRow(shape.Scenario, broker.Name, settings, Fmt.Rate(accepted, "msg/s"),
             Fmt.Ms(e2e.Percentile(50)), Fmt.Ms(e2e.Percentile(99)), Fmt.Ms(e2e.MaxMicros), notes,
             cpu.BrokerCpu, cpu.SelfCpu, cpu.Seconds, rss)
-        { Value = accepted, Secondary = e2e.Percentile(99), OtherCpuSeconds = cpu.OtherCpu };
+        { Value = accepted, Secondary = e2e.Percentile(99), OtherCpuSeconds = cpu.OtherCpu, CpuMicrosPerMessage = RelayScenario.CpuMicros(cpu.BrokerCpu, measuredAccepts), P99Micros = e2e.Percentile(99) };
     }
 
     // The run whose latencies receivers record (one run at a time).

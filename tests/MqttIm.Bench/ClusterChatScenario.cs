@@ -18,10 +18,11 @@ public static class ClusterChatScenario
     public static async Task RunAsync(BenchOptions o, Action<ResultRow> emit)
     {
         var cluster = new BrokerCluster();
-        await cluster.InitializeAsync().ConfigureAwait(false);
         var clients = new List<IMqttClient>();
         try
         {
+            // Inside the try: a cluster that fails to start still has its Redis, PostgreSQL and nodes stopped.
+            await cluster.InitializeAsync().ConfigureAwait(false);
             var pairs = o.ChatPairs;
             var latency = new LatencyHistogram();
             RunClock? clock = null; // started once every client is connected

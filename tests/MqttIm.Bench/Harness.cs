@@ -29,6 +29,15 @@ public sealed record ResultRow(
     /// <summary>A second number for ratios (connect seconds in conns, ack p99 in chat).</summary>
     public double Secondary { get; init; }
 
+    /// <summary>Broker CPU µs per message (delivery, acked chat message) for the cross-broker and chat ÷ relay ratios.</summary>
+    public double CpuMicrosPerMessage { get; init; } = double.NaN;
+
+    /// <summary>Which variant of its scenario a row is (e.g. conns "v311" / "v5-sub"), for pairing rows across brokers in the ratios.</summary>
+    public string Variant { get; init; } = "";
+
+    /// <summary>p99 latency in µs, for ratios.</summary>
+    public long P99Micros { get; init; } = -1;
+
     public static string Header =>
         "| Scenario | Broker | Settings | Throughput | p50 | p99 | max | Notes | Broker CPU s (cores) | Load-gen CPU s (cores) | Other CPU s | Broker RSS |\n" +
         "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|";

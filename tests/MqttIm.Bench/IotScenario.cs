@@ -1,7 +1,6 @@
 using System.Buffers;
-using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -11,250 +10,332 @@ using MQTTnet.Protocol;
 namespace MqttIm.Bench;
 
 /// <summary>
-/// iot (issue 10's benchmark). Fan-in: D connected devices (10,000; quick: 500) send QoS 1 telemetry flat out (256 in
-/// flight, round robin over the devices); MqttIm persists every point before its PUBACK, Mosquitto only relays. One
-/// subscriber watches a sample of 100 devices: p50/p99 uplink → subscriber, broker CPU per point. Commands: 1,000
-/// commands/s (quick: 200/s) issued over MQTT (<c>device/{id}/commands</c>) to 100 online devices that reply at once;
-/// p50/p99 from the issuing PUBLISH to the <c>succeeded</c> state event reaching the issuer.
+/// iot: N connected devices each publishing telemetry (QoS 1, JSON) every P seconds — fan-in, paced open loop — to an
+/// owner subscribed to every 10th device's telemetry; MqttIm stores every point before its PUBACK, Mosquitto relays it
+/// unpersisted (same devices, same subscriber topics). Then, MqttIm only: commands to online devices at a fixed rate
+/// over the HTTP API with <c>waitSeconds</c>, the devices replying at once: issue → final state (succeeded) p50/p99.
 /// </summary>
-internal static class IotScenario
+public static class IotScenario
 {
-    private const int Sampled = 100;
+    private const int SampleEvery = 10;
+    private const string Owner = "iot-owner";
 
-    public static async Task RunAsync(string brokerDll, BenchOptions o, Action<ResultRow> emit)
+    public static async Task RunAsync(BrokerUnderTest broker, BenchOptions o, Action<ResultRow> emit)
     {
-        var devices = o.Quick ? 500 : 10_000;
-        await using (var mqttIm = await MqttImBroker.StartAsync(brokerDll, "--Moderation:PublishesPerSecond=0"))
-        {
-            var ids = await RegisterAsync(mqttIm, devices, "iot-ops");
-            emit(await FanInAsync(mqttIm, ids, o, id => mqttIm.DeviceOptions(id, ids[id])));
-        }
+        var runId = Guid.NewGuid().ToString("N")[..6];
+        var n = o.IotDevices;
+        var ids = Enumerable.Range(0, n).Select(i => $"dev{runId}-{i}").ToArray();
+        var im = broker as MqttImBroker;
+        var tokens = im is null ? null : await RegisterAsync(im, ids).ConfigureAwait(false);
 
-        if (MosquittoBroker.IsInstalled(o.MosquittoPath))
-        {
-            await using var mosquitto = await MosquittoBroker.StartAsync(o.MosquittoPath);
-            var ids = Enumerable.Range(0, devices).ToDictionary(i => DeviceId(i), _ => "");
-            emit(await FanInAsync(mosquitto, ids, o, id => mosquitto.ClientOptions(id, id)));
-        }
-
-        await using (var mqttIm = await MqttImBroker.StartAsync(brokerDll, "--Moderation:PublishesPerSecond=0"))
-        {
-            emit(await CommandsAsync(mqttIm, o, o.Quick ? 200 : 1_000));
-        }
-    }
-
-    private static string DeviceId(int i) => Fmt.Inv($"bench-dev-{i:D5}");
-
-    /// <summary>Registers token-only devices (no KDF per device) owned by <paramref name="owner"/>; device id → token.</summary>
-    private static async Task<Dictionary<string, string>> RegisterAsync(MqttImBroker broker, int count, string owner)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{broker.HttpPort}"), Timeout = TimeSpan.FromSeconds(60) };
-        http.DefaultRequestHeaders.Add("X-Admin-Key", broker.AdminKey);
-        var tokens = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
-        var next = -1;
-        await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
-        {
-            while (Interlocked.Increment(ref next) is var i && i < count)
-            {
-                var response = await http.PostAsJsonAsync("/api/admin/devices", new { deviceId = DeviceId(i), owners = new[] { owner }, tokenOnly = true });
-                response.EnsureSuccessStatusCode();
-                using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-                tokens[DeviceId(i)] = body.RootElement.GetProperty("token").GetString()!;
-            }
-        }));
-        return new Dictionary<string, string>(tokens, StringComparer.Ordinal);
-    }
-
-    private static MqttClientOptionsBuilder DeviceOptions(this MqttImBroker broker, string deviceId, string token) => new MqttClientOptionsBuilder()
-        .WithTcpServer("127.0.0.1", broker.MqttPort)
-        .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-        .WithClientId(deviceId)
-        .WithCredentials(deviceId, token)
-        .WithCleanSession()
-        .WithKeepAlivePeriod(TimeSpan.FromSeconds(60))
-        .WithTimeout(TimeSpan.FromSeconds(60));
-
-    private static async Task<ResultRow> FanInAsync(BrokerUnderTest broker, Dictionary<string, string> devices, BenchOptions o, Func<string, MqttClientOptionsBuilder> options)
-    {
-        var ids = devices.Keys.Order(StringComparer.Ordinal).ToArray();
-        var clients = new IMqttClient[ids.Length];
         var latency = new LatencyHistogram();
+        long received = 0, measuredReceived = 0;
         RunClock? clock = null;
-        long received = 0, acked = 0, failed = 0;
-        using var subscriber = new MqttClientFactory().CreateMqttClient();
-        subscriber.ApplicationMessageReceivedAsync += args =>
+        var owner = await Clients.ConnectAsync(broker, Owner, $"{Owner}-{runId}", null, args =>
         {
             var now = Stopwatch.GetTimestamp();
             Interlocked.Increment(ref received);
-            var payload = args.ApplicationMessage.Payload;
-            if (payload.Length >= 8 && clock?.InWindow(now) == true)
+            if (clock is { } c && c.InWindow(now) && SentAt(args.ApplicationMessage.Payload) is var sentAt and > 0)
             {
-                Span<byte> head = stackalloc byte[8];
-                payload.Slice(0, 8).CopyTo(head);
-                latency.RecordTicks(now - BinaryPrimitives.ReadInt64LittleEndian(head));
+                latency.RecordTicks(now - sentAt);
+                Interlocked.Increment(ref measuredReceived);
             }
 
             return Task.CompletedTask;
-        };
-        try
+        }, CancellationToken.None).ConfigureAwait(false);
+        for (var i = 0; i < n; i += SampleEvery * 100)
         {
-            await subscriber.ConnectAsync(broker.ClientOptions("iot-ops", "iot-ops-console").Build());
             var subscribe = new MqttClientSubscribeOptionsBuilder();
-            foreach (var id in ids.Take(Sampled))
+            for (var k = i; k < Math.Min(n, i + SampleEvery * 100); k += SampleEvery)
             {
-                subscribe.WithTopicFilter($"device/{id}/telemetry", MqttQualityOfServiceLevel.AtMostOnce);
+                subscribe.WithTopicFilter($"device/{ids[k]}/telemetry", MqttQualityOfServiceLevel.AtLeastOnce);
             }
 
-            await subscriber.SubscribeAsync(subscribe.Build());
-            var connectNext = -1;
-            await Task.WhenAll(Enumerable.Range(0, 32).Select(async _ =>
+            var granted = await owner.SubscribeAsync(subscribe.Build()).ConfigureAwait(false);
+            if (granted.Items.FirstOrDefault(x => x.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2) is { } refused)
             {
-                while (Interlocked.Increment(ref connectNext) is var i && i < ids.Length)
-                {
-                    clients[i] = new MqttClientFactory().CreateMqttClient();
-                    await clients[i].ConnectAsync(options(ids[i]).Build());
-                }
-            }));
+                throw new InvalidOperationException($"owner subscription to {refused.TopicFilter.Topic} refused: {refused.ResultCode}");
+            }
+        }
 
-            var window = clock = new RunClock(o.WarmupSeconds, o.MeasureSeconds);
-            long index = -1;
-            var stop = 0;
-            var workers = Enumerable.Range(0, 256).Select(async _ =>
+        // Devices: MqttIm devices sign in with their device token; each listens for its commands and answers at once.
+        var devices = new IMqttClient[n];
+        long replies = 0;
+        Log.Info(Fmt.Inv($"  {broker.Name}: connecting {n:N0} devices"));
+        var connected = await Clients.ConnectManyAsync(broker, n, o.ConnectConcurrency,
+            i => (ids[i], ids[i], im is null ? null : $"device/{ids[i]}/cmd/#"),
+            i => args =>
             {
-                while (Volatile.Read(ref stop) == 0)
+                var topic = args.ApplicationMessage.Topic;
+                if (topic.Contains("/cmd/", StringComparison.Ordinal) && !topic.EndsWith("/reply", StringComparison.Ordinal))
                 {
-                    var k = Interlocked.Increment(ref index) % ids.Length;
-                    var payload = new byte[64];
-                    BinaryPrimitives.WriteInt64LittleEndian(payload, Stopwatch.GetTimestamp());
-                    Encoding.ASCII.GetBytes("""{"lat":31.23,"lon":121.47}""", payload.AsSpan(8));
-                    var result = await clients[k].PublishAsync(new MqttApplicationMessageBuilder().WithTopic($"device/{ids[k]}/telemetry")
-                        .WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-                    if (window.InWindow(Stopwatch.GetTimestamp()))
+                    Interlocked.Increment(ref replies);
+                    _ = devices[i].PublishAsync(new MqttApplicationMessage
                     {
-                        if (result.IsSuccess)
+                        Topic = topic + "/reply",
+                        PayloadSegment = "{\"status\":\"succeeded\",\"result\":{\"ok\":true}}"u8.ToArray(),
+                        QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce,
+                    });
+                }
+
+                return Task.CompletedTask;
+            },
+            TimeSpan.FromMinutes(5),
+            configure: b =>
+            {
+                if (tokens is not null)
+                {
+                    var user = b.Build().ClientId;
+                    b.WithCredentials(user, tokens[user]);
+                }
+            }).ConfigureAwait(false);
+        connected.CopyTo(devices, 0);
+
+        try
+        {
+            emit(await TelemetryAsync(broker, o, ids, devices, latency, () => Interlocked.Read(ref measuredReceived), c => clock = c).ConfigureAwait(false));
+            if (im is not null)
+            {
+                emit(await CommandsAsync(im, o, ids).ConfigureAwait(false));
+            }
+        }
+        finally
+        {
+            await Clients.DisposeAllAsync([owner, .. devices], disconnect: false).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<ResultRow> TelemetryAsync(BrokerUnderTest broker, BenchOptions o, string[] ids, IMqttClient[] devices,
+        LatencyHistogram latency, Func<long> measuredReceived, Action<RunClock> setClock)
+    {
+        var n = ids.Length;
+        var rate = n / o.IotTelemetryPeriodSeconds;
+        var clock = new RunClock(o.WarmupSeconds, o.MeasureSeconds);
+        setClock(clock);
+        long sent = 0, acked = 0, measuredAcked = 0, failures = 0, shed = 0, outstanding = 0;
+        var maxOutstanding = Math.Max(1000, (int)rate);
+        using var stop = new CancellationTokenSource();
+        // Four pacers, each owning every 4th device in turn, 10 ms ticks.
+        const int pacers = 4;
+        var loops = Enumerable.Range(0, pacers).Select(p => Task.Run(async () =>
+        {
+            var perTick = rate / pacers / 100.0;
+            var credit = 0.0;
+            var next = Stopwatch.GetTimestamp();
+            var cursor = p;
+            while (!stop.IsCancellationRequested)
+            {
+                next += Stopwatch.Frequency / 100;
+                await RunClock.DelayUntil(next).ConfigureAwait(false);
+                credit += perTick;
+                for (; credit >= 1; credit--)
+                {
+                    if (Interlocked.Read(ref outstanding) >= maxOutstanding)
+                    {
+                        Interlocked.Increment(ref shed);
+                        continue;
+                    }
+
+                    var device = devices[cursor];
+                    var topic = $"device/{ids[cursor]}/telemetry";
+                    cursor = (cursor + pacers) % n;
+                    var payload = Encoding.UTF8.GetBytes($"{{\"ts\":{Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture)},\"temp\":21.5,\"rpm\":1200}}");
+                    Interlocked.Increment(ref sent);
+                    Interlocked.Increment(ref outstanding);
+                    _ = device.PublishAsync(new MqttApplicationMessage { Topic = topic, PayloadSegment = payload, QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce, ContentType = "application/json" })
+                        .ContinueWith(t =>
                         {
-                            Interlocked.Increment(ref acked);
-                        }
-                        else
-                        {
-                            Interlocked.Increment(ref failed);
-                        }
+                            Interlocked.Decrement(ref outstanding);
+                            if (t.IsCompletedSuccessfully && t.Result.IsSuccess)
+                            {
+                                Interlocked.Increment(ref acked);
+                                if (clock.InWindow(Stopwatch.GetTimestamp()))
+                                {
+                                    Interlocked.Increment(ref measuredAcked);
+                                }
+                            }
+                            else
+                            {
+                                Interlocked.Increment(ref failures);
+                            }
+                        }, TaskScheduler.Default);
+                }
+            }
+        })).ToArray();
+
+        var cpu = await clock.MeasureCpuAsync(broker).ConfigureAwait(false);
+        var rss = broker.ResidentBytes();
+        await stop.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(loops).ConfigureAwait(false);
+        await RelayScenario.DrainAsync(() => Interlocked.Read(ref outstanding), TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        var ackRate = measuredAcked / clock.MeasureSeconds;
+        return new ResultRow("iot", broker.Name,
+            Fmt.Inv($"telemetry fan-in: {n:N0} devices × 1 QoS 1 JSON point / {o.IotTelemetryPeriodSeconds:G} s (offered {rate:N0} msg/s), owner subscribed to every {SampleEvery}th device{(broker.Kind == BrokerKind.MqttIm ? ", each point stored before PUBACK" : ", not persisted")}"),
+            Fmt.Rate(ackRate, "acked msg/s"),
+            Fmt.Ms(latency.Percentile(50)), Fmt.Ms(latency.Percentile(99)), Fmt.Ms(latency.MaxMicros),
+            Fmt.Inv($"latency = device publish → owner's subscription; broker {RelayScenario.PerMessage(cpu.BrokerCpu, measuredAcked)}/msg; {measuredReceived() / clock.MeasureSeconds:N0} msg/s to the owner; {Interlocked.Read(ref failures)} failed{(shed > 0 ? $", {shed:N0} not offered (> {maxOutstanding:N0} unacked)" : "")}"),
+            cpu.BrokerCpu, cpu.SelfCpu, cpu.Seconds, rss)
+        { Value = ackRate, OtherCpuSeconds = cpu.OtherCpu, CpuMicrosPerMessage = RelayScenario.CpuMicros(cpu.BrokerCpu, measuredAcked), P99Micros = latency.Percentile(99) };
+    }
+
+    private static async Task<ResultRow> CommandsAsync(MqttImBroker broker, BenchOptions o, string[] ids)
+    {
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256 };
+        using var http = new HttpClient(handler) { BaseAddress = new Uri($"http://127.0.0.1:{broker.HttpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Add("X-Admin-Key", broker.AdminKey);
+        var latency = new LatencyHistogram();
+        var clock = new RunClock(o.WarmupSeconds, o.MeasureSeconds);
+        long issued = 0, succeeded = 0, measured = 0, failed = 0, shed = 0, outstanding = 0;
+        string? firstFailure = null;
+        var rate = o.IotCommandRate;
+        using var stop = new CancellationTokenSource();
+        using var body = JsonContent.Create(new { name = "ping", payload = new { n = 1 }, waitSeconds = 10 });
+        await body.LoadIntoBufferAsync().ConfigureAwait(false);
+        var bodyBytes = await body.ReadAsByteArrayAsync().ConfigureAwait(false);
+        var requests = new List<Task>();
+        var pacer = Task.Run(async () =>
+        {
+            var perTick = rate / 100.0;
+            var credit = 0.0;
+            var next = Stopwatch.GetTimestamp();
+            var cursor = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                next += Stopwatch.Frequency / 100;
+                await RunClock.DelayUntil(next).ConfigureAwait(false);
+                credit += perTick;
+                for (; credit >= 1; credit--)
+                {
+                    if (Interlocked.Read(ref outstanding) >= 2_000)
+                    {
+                        Interlocked.Increment(ref shed);
+                        continue;
+                    }
+
+                    var deviceId = ids[cursor];
+                    cursor = (cursor + 1) % ids.Length;
+                    Interlocked.Increment(ref issued);
+                    Interlocked.Increment(ref outstanding);
+                    var task = IssueAsync(deviceId);
+                    lock (requests)
+                    {
+                        requests.Add(task);
                     }
                 }
-            }).ToList();
-            var cpu = await window.MeasureCpuAsync(broker);
-            Volatile.Write(ref stop, 1);
-            await Task.WhenAll(workers);
-            var rate = acked / window.MeasureSeconds;
-            var persisted = broker is MqttImBroker ? "persisted before PUBACK" : "relayed, not persisted";
-            return new ResultRow("iot-fanin", broker.Name, Fmt.Inv($"{ids.Length:N0} devices, QoS 1, 64 B, 256 in flight; subscriber on {Sampled} of them"),
-                Fmt.Inv($"{rate:N0} points/s"), Micros(latency.Percentile(50)), Micros(latency.Percentile(99)), Micros(latency.MaxMicros),
-                Fmt.Inv($"{persisted}; {failed} refused; broker CPU {cpu.BrokerCpu * 1e6 / Math.Max(1, acked):F0} µs/point"),
-                cpu.BrokerCpu, cpu.SelfCpu, window.MeasureSeconds, broker.ResidentBytes()) { Value = rate, OtherCpuSeconds = cpu.OtherCpu };
-        }
-        finally
+            }
+        });
+
+        async Task IssueAsync(string deviceId)
         {
-            foreach (var client in clients.Where(c => c is not null))
+            var started = Stopwatch.GetTimestamp();
+            try
             {
-                client.Dispose();
+                using var content = new ByteArrayContent(bodyBytes);
+                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                using var response = await http.PostAsync(new Uri($"/api/devices/{deviceId}/commands", UriKind.Relative), content).ConfigureAwait(false);
+                var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                var now = Stopwatch.GetTimestamp();
+                if ((int)response.StatusCode == 200 && text.Contains("\"succeeded\"", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref succeeded);
+                    if (clock.InWindow(now))
+                    {
+                        latency.RecordTicks(now - started);
+                        Interlocked.Increment(ref measured);
+                    }
+                }
+                else
+                {
+                    Interlocked.Increment(ref failed);
+                    firstFailure ??= $"{(int)response.StatusCode} {text[..Math.Min(120, text.Length)]}";
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                Interlocked.Increment(ref failed);
+                firstFailure ??= ex.Message;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref outstanding);
             }
         }
-    }
 
-    private static async Task<ResultRow> CommandsAsync(MqttImBroker broker, BenchOptions o, int perSecond)
-    {
-        const int deviceCount = 100;
-        var devices = await RegisterAsync(broker, deviceCount, "iot-cmd");
-        var ids = devices.Keys.Order(StringComparer.Ordinal).ToArray();
-        var clients = new List<IMqttClient>();
-        var issuedAt = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
-        var latency = new LatencyHistogram();
-        long succeeded = 0;
-        using var issuer = new MqttClientFactory().CreateMqttClient();
-        issuer.ApplicationMessageReceivedAsync += args =>
+        var cpu = await clock.MeasureCpuAsync(broker).ConfigureAwait(false);
+        var rss = broker.ResidentBytes();
+        await stop.CancelAsync().ConfigureAwait(false);
+        await pacer.ConfigureAwait(false);
+        Task[] all;
+        lock (requests)
         {
-            var now = Stopwatch.GetTimestamp();
-            using var state = JsonDocument.Parse(args.ApplicationMessage.ConvertPayloadToString());
-            if (state.RootElement.GetProperty("state").GetString() == "succeeded"
-                && issuedAt.TryRemove(state.RootElement.GetProperty("name").GetString()!, out var started))
-            {
-                latency.RecordTicks(now - started);
-                Interlocked.Increment(ref succeeded);
-            }
+            all = [.. requests];
+        }
 
-            return Task.CompletedTask;
-        };
         try
         {
-            foreach (var id in ids)
-            {
-                var device = new MqttClientFactory().CreateMqttClient();
-                device.ApplicationMessageReceivedAsync += args => device.PublishAsync(new MqttApplicationMessageBuilder()
-                    .WithTopic(args.ApplicationMessage.ResponseTopic).WithCorrelationData(args.ApplicationMessage.CorrelationData)
-                    .WithPayload("""{"status":"succeeded"}""").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-                await device.ConnectAsync(broker.DeviceOptions(id, devices[id]).Build());
-                await device.SubscribeAsync($"device/{id}/cmd/#", MqttQualityOfServiceLevel.AtLeastOnce);
-                clients.Add(device);
-            }
-
-            await issuer.ConnectAsync(broker.ClientOptions("iot-cmd", "iot-cmd-issuer").Build());
-            var subscribe = new MqttClientSubscribeOptionsBuilder();
-            foreach (var id in ids)
-            {
-                subscribe.WithTopicFilter($"device/{id}/commands/+", MqttQualityOfServiceLevel.AtMostOnce);
-            }
-
-            await issuer.SubscribeAsync(subscribe.Build());
-            var seconds = o.WarmupSeconds + o.MeasureSeconds;
-            var total = (int)(perSecond * seconds);
-            var cpu = broker.CpuSeconds();
-            var watch = Stopwatch.StartNew();
-            var inFlight = new List<Task>();
-            for (var n = 0; n < total; n++)
-            {
-                // Paced: command n goes out at n / rate seconds.
-                var due = TimeSpan.FromSeconds(n / (double)perSecond) - watch.Elapsed;
-                if (due > TimeSpan.FromMilliseconds(1))
-                {
-                    await Task.Delay(due);
-                }
-
-                inFlight.Add(IssueAsync(issuer, ids[n % ids.Length], Fmt.Inv($"ping-{n}"), issuedAt));
-            }
-
-            await Task.WhenAll(inFlight);
-            var deadline = Stopwatch.StartNew();
-            while (Interlocked.Read(ref succeeded) < total && deadline.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                await Task.Delay(50);
-            }
-
-            watch.Stop();
-            return new ResultRow("iot-commands", "MqttIm", Fmt.Inv($"{perSecond:N0} commands/s over MQTT to {deviceCount} online devices, {total:N0} commands"),
-                Fmt.Inv($"{Interlocked.Read(ref succeeded) / watch.Elapsed.TotalSeconds:N0} succeeded/s"), Micros(latency.Percentile(50)), Micros(latency.Percentile(99)),
-                Micros(latency.MaxMicros), Fmt.Inv($"issue PUBLISH → succeeded state event; {total - Interlocked.Read(ref succeeded)} not succeeded in time"),
-                broker.CpuSeconds() - cpu, double.NaN, watch.Elapsed.TotalSeconds, broker.ResidentBytes()) { Value = succeeded / watch.Elapsed.TotalSeconds };
+            await Task.WhenAll(all).WaitAsync(TimeSpan.FromSeconds(40)).ConfigureAwait(false);
         }
-        finally
+        catch (TimeoutException)
         {
-            foreach (var client in clients)
-            {
-                client.Dispose();
-            }
+            firstFailure ??= "requests still open 40 s after the run";
         }
+
+        var okRate = measured / clock.MeasureSeconds;
+        return new ResultRow("iot", broker.Name,
+            Fmt.Inv($"commands: {rate:N0}/s offered over HTTP (POST /api/devices/{{id}}/commands, waitSeconds 10) to {ids.Length:N0} online devices, each replying at once"),
+            Fmt.Rate(okRate, "succeeded cmd/s"),
+            Fmt.Ms(latency.Percentile(50)), Fmt.Ms(latency.Percentile(99)), Fmt.Ms(latency.MaxMicros),
+            Fmt.Inv($"latency = issue → HTTP answer with the final state succeeded (stored, sent, PUBACKed, reply stored); broker {RelayScenario.PerMessage(cpu.BrokerCpu, measured)}/command; {issued:N0} issued, {succeeded:N0} succeeded, {failed:N0} failed{(firstFailure is null ? "" : $" (first: {firstFailure})")}{(shed > 0 ? $", {shed:N0} not offered (> 2,000 open)" : "")}"),
+            cpu.BrokerCpu, cpu.SelfCpu, cpu.Seconds, rss)
+        { Value = okRate, OtherCpuSeconds = cpu.OtherCpu, CpuMicrosPerMessage = RelayScenario.CpuMicros(cpu.BrokerCpu, measured), P99Micros = latency.Percentile(99) };
     }
 
-    /// <summary>Each command has its own name, so its state events are matched even when they overtake the PUBACK.</summary>
-    private static async Task IssueAsync(IMqttClient issuer, string deviceId, string name, ConcurrentDictionary<string, long> issuedAt)
+    /// <summary>Registers the devices (token-only: no PBKDF2 secret to verify at every connect) owned by <see cref="Owner"/>; device id → token.</summary>
+    private static async Task<Dictionary<string, string>> RegisterAsync(MqttImBroker broker, string[] ids)
     {
-        issuedAt[name] = Stopwatch.GetTimestamp();
-        var result = await issuer.PublishAsync(new MqttApplicationMessageBuilder().WithTopic($"device/{deviceId}/commands")
-            .WithPayload("{\"name\":\"" + name + "\",\"timeoutSeconds\":60}").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        if (!result.IsSuccess)
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{broker.HttpPort}"), Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Add("X-Admin-Key", broker.AdminKey);
+        var tokens = new Dictionary<string, string>(StringComparer.Ordinal);
+        var next = -1;
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
         {
-            issuedAt.TryRemove(name, out _);
-        }
+            while (Interlocked.Increment(ref next) is var i && i < ids.Length)
+            {
+                using var response = await http.PostAsJsonAsync("/api/admin/devices", new { deviceId = ids[i], owners = new[] { Owner }, tokenOnly = true }).ConfigureAwait(false);
+                response.EnsureSuccessStatusCode();
+                using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync().ConfigureAwait(false));
+                var token = doc.RootElement.GetProperty("token").GetString()!;
+                lock (tokens)
+                {
+                    tokens[ids[i]] = token;
+                }
+            }
+        })).ConfigureAwait(false);
+        Log.Info(Fmt.Inv($"  MqttIm: {ids.Length:N0} devices registered in {watch.Elapsed.TotalSeconds:F1} s"));
+        return tokens;
     }
 
-    private static string Micros(long micros) => micros >= 1000 ? Fmt.Inv($"{micros / 1000.0:F1} ms") : Fmt.Inv($"{micros} µs");
+    /// <summary>The Stopwatch timestamp after <c>"ts":</c> in a telemetry payload (MqttIm forwards it as stored), or 0.</summary>
+    private static long SentAt(ReadOnlySequence<byte> payload)
+    {
+        Span<byte> head = stackalloc byte[32];
+        var len = (int)Math.Min(payload.Length, head.Length);
+        payload.Slice(0, len).CopyTo(head);
+        var text = Encoding.ASCII.GetString(head[..len]);
+        var at = text.IndexOf("\"ts\":", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return 0;
+        }
+
+        var digits = text[(at + 5)..];
+        var end = 0;
+        while (end < digits.Length && char.IsAsciiDigit(digits[end]))
+        {
+            end++;
+        }
+
+        return long.TryParse(digits[..end], NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : 0;
+    }
 }

@@ -70,9 +70,29 @@ internal static class PlainPayload
     }
 }
 
-/// <summary>relay: P publisher→subscriber pairs, one plain topic each, closed loop with W messages in flight per pair.</summary>
+/// <summary>
+/// One relay run's shape: P pairs with W messages in flight each (closed loop), or — when <see cref="OfferedRate"/> is
+/// set — an open loop offering that many msgs/s in total, paced in 10 ms ticks, read at p99.
+/// </summary>
+public sealed record RelayShape(string Scenario, MqttQualityOfServiceLevel Qos, int Pairs, int Window, double? OfferedRate, double WarmupSeconds)
+{
+    /// <summary>The original relay rows: few pairs, many in flight (writes batch).</summary>
+    public static RelayShape Batched(BenchOptions o, MqttQualityOfServiceLevel qos) => new("relay", qos, o.RelayPairs, o.RelayWindow, null, o.WarmupSeconds);
+
+    /// <summary>Many connections each carrying a little: N pairs × 1 in flight at QoS 1, and the same pairs at QoS 0 at a fixed offered rate.</summary>
+    public static RelayShape[] ManyPairs(BenchOptions o) =>
+    [
+        new("pairs", MqttQualityOfServiceLevel.AtLeastOnce, o.ManyPairs, 1, null, Math.Max(3, o.WarmupSeconds)),
+        new("pairs", MqttQualityOfServiceLevel.AtMostOnce, o.ManyPairs, 1, o.ManyPairsRate, Math.Max(3, o.WarmupSeconds)),
+    ];
+}
+
+/// <summary>relay: P publisher→subscriber pairs, one plain topic each (see <see cref="RelayShape"/>).</summary>
 public static class RelayScenario
 {
+    // Open loop: a pair that has this many messages sent but not delivered stops offering until it catches up (counted).
+    private const int OpenLoopBacklogCap = 2_000;
+
     private sealed class Pair(int window)
     {
         public readonly SemaphoreSlim Credits = new(window);
@@ -80,9 +100,11 @@ public static class RelayScenario
         public long Received;
     }
 
-    public static async Task<ResultRow> RunAsync(BrokerUnderTest broker, MqttQualityOfServiceLevel qos, BenchOptions o)
+    public static async Task<ResultRow> RunAsync(BrokerUnderTest broker, BenchOptions o, RelayShape shape)
     {
-        var pairs = Enumerable.Range(0, o.RelayPairs).Select(_ => new Pair(o.RelayWindow)).ToArray();
+        var qos = shape.Qos;
+        var openLoop = shape.OfferedRate is not null;
+        var pairs = Enumerable.Range(0, shape.Pairs).Select(_ => new Pair(shape.Window)).ToArray();
         var histogram = new LatencyHistogram();
         long measured = 0;
         RunClock? clock = null;
@@ -101,41 +123,66 @@ public static class RelayScenario
                 }
 
                 Interlocked.Increment(ref pairs[i].Received);
-                pairs[i].Credits.Release();
+                if (!openLoop)
+                {
+                    pairs[i].Credits.Release();
+                }
+
                 return Task.CompletedTask;
             },
-            TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            TimeSpan.FromSeconds(60), qos).ConfigureAwait(false);
         var publishers = await Clients.ConnectManyAsync(broker, pairs.Length, 50,
             i => ($"relay-pub-{i}", $"relay-pub-{runId}-{i}", null), null, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
 
-        long stalls = 0, failures = 0;
-        clock = new RunClock(o.WarmupSeconds, o.MeasureSeconds);
+        long stalls = 0, failures = 0, shed = 0;
+        clock = new RunClock(shape.WarmupSeconds, o.MeasureSeconds);
         using var stop = new CancellationTokenSource();
         var maxPerPair = 50_000_000L;
         var loops = pairs.Select((pair, i) => Task.Run(async () =>
         {
             var topic = $"bench/relay/{i}";
             var pending = new Queue<Task<MqttClientPublishResult>>();
+            var perTick = openLoop ? shape.OfferedRate!.Value / pairs.Length / 100.0 : 0;
+            var credit = 0.0;
+            var nextTick = Stopwatch.GetTimestamp();
             try
             {
                 while (!stop.IsCancellationRequested && pair.Sent < maxPerPair)
                 {
-                    if (!await pair.Credits.WaitAsync(TimeSpan.FromSeconds(2), stop.Token).ConfigureAwait(false))
+                    var burst = 1;
+                    if (openLoop)
+                    {
+                        nextTick += Stopwatch.Frequency / 100;
+                        await RunClock.DelayUntil(nextTick).ConfigureAwait(false);
+                        credit += perTick;
+                        burst = (int)credit;
+                        credit -= burst;
+                        if (Interlocked.Read(ref pair.Sent) - Interlocked.Read(ref pair.Received) > OpenLoopBacklogCap)
+                        {
+                            Interlocked.Add(ref shed, burst);
+                            continue;
+                        }
+                    }
+                    else if (!await pair.Credits.WaitAsync(TimeSpan.FromSeconds(2), stop.Token).ConfigureAwait(false))
                     {
                         // A delivery went missing (QoS 0 may drop): go on rather than stall the pair for good.
                         Interlocked.Increment(ref stalls);
                     }
 
-                    var message = new MqttApplicationMessage
+                    for (var n = 0; n < burst; n++)
                     {
-                        Topic = topic,
-                        PayloadSegment = PlainPayload.Create(o.PayloadBytes, pair.Sent),
-                        QualityOfServiceLevel = qos,
-                    };
-                    // Never cancel a publish in flight: it would count as sent but never arrive.
-                    pending.Enqueue(publishers[i].PublishAsync(message, CancellationToken.None));
-                    Interlocked.Increment(ref pair.Sent);
-                    while (pending.Count > 0 && (pending.Peek().IsCompleted || pending.Count >= o.RelayWindow))
+                        var message = new MqttApplicationMessage
+                        {
+                            Topic = topic,
+                            PayloadSegment = PlainPayload.Create(o.PayloadBytes, pair.Sent),
+                            QualityOfServiceLevel = qos,
+                        };
+                        // Never cancel a publish in flight: it would count as sent but never arrive.
+                        pending.Enqueue(publishers[i].PublishAsync(message, CancellationToken.None));
+                        Interlocked.Increment(ref pair.Sent);
+                    }
+
+                    while (pending.Count > 0 && (pending.Peek().IsCompleted || pending.Count >= Math.Max(shape.Window, 64)))
                     {
                         if (!await PublishSucceeded(pending.Dequeue()).ConfigureAwait(false))
                         {
@@ -166,15 +213,24 @@ public static class RelayScenario
 
         await Clients.DisposeAllAsync([.. publishers, .. subscribers]).ConfigureAwait(false);
         var rate = measured / clock.MeasureSeconds;
+        var load = openLoop ? Fmt.Inv($"offered {shape.OfferedRate:N0} msg/s in all") : Fmt.Inv($"{shape.Window} in flight/pair");
+        var notes = Fmt.Inv($"broker {PerMessage(cpu.BrokerCpu, measured)}/msg; lost {lost}{(stalls > 0 ? $", {stalls} stalls" : "")}{(failures > 0 ? $", {failures} publish errors" : "")}");
+        if (openLoop)
+        {
+            notes += Fmt.Inv($"; {rate / shape.OfferedRate!.Value:P0} of offered delivered in the window{(shed > 0 ? $", {shed:N0} not offered (pair backlog > {OpenLoopBacklogCap:N0})" : "")}");
+        }
+
         return new ResultRow(
-            "relay", broker.Name,
-            Fmt.Inv($"QoS {(int)qos}, {o.RelayPairs} pairs, {o.RelayWindow} in flight/pair, {o.PayloadBytes} B"),
+            shape.Scenario, broker.Name,
+            Fmt.Inv($"QoS {(int)qos}, {shape.Pairs} pairs, {load}, {o.PayloadBytes} B, {shape.WarmupSeconds:F0} s warm-up"),
             Fmt.Rate(rate, "msg/s"),
             Fmt.Ms(histogram.Percentile(50)), Fmt.Ms(histogram.Percentile(99)), Fmt.Ms(histogram.MaxMicros),
-            Fmt.Inv($"broker {PerMessage(cpu.BrokerCpu, measured)}/msg; lost {lost}{(stalls > 0 ? $", {stalls} stalls" : "")}{(failures > 0 ? $", {failures} publish errors" : "")}"),
+            notes,
             cpu.BrokerCpu, cpu.SelfCpu, cpu.Seconds, rss)
-        { Value = rate, OtherCpuSeconds = cpu.OtherCpu };
+        { Value = rate, OtherCpuSeconds = cpu.OtherCpu, CpuMicrosPerMessage = CpuMicros(cpu.BrokerCpu, measured), P99Micros = histogram.Percentile(99) };
     }
+
+    internal static double CpuMicros(double cpuSeconds, long messages) => messages > 0 ? cpuSeconds * 1e6 / messages : double.NaN;
 
     /// <summary>Broker CPU per message in µs: the comparison that survives a noisy, shared machine.</summary>
     internal static string PerMessage(double cpuSeconds, long messages) =>
@@ -300,6 +356,6 @@ public static class FanoutScenario
             Fmt.Ms(histogram.Percentile(50)), Fmt.Ms(histogram.Percentile(99)), Fmt.Ms(histogram.MaxMicros),
             Fmt.Inv($"{rate / subscriberCount:N0} publishes/s; broker {RelayScenario.PerMessage(cpu.BrokerCpu, measured)}/delivery; lost {lost}{(stalls > 0 ? $", {stalls} stalls" : "")}{(failures > 0 ? $", {failures} publish errors" : "")}"),
             cpu.BrokerCpu, cpu.SelfCpu, cpu.Seconds, rss)
-        { Value = rate, OtherCpuSeconds = cpu.OtherCpu };
+        { Value = rate, OtherCpuSeconds = cpu.OtherCpu, CpuMicrosPerMessage = RelayScenario.CpuMicros(cpu.BrokerCpu, measured), P99Micros = histogram.Percentile(99) };
     }
 }

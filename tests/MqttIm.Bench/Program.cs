@@ -3,6 +3,11 @@ using System.Text;
 using MQTTnet.Protocol;
 using MqttIm.Bench;
 
+if (args.Length > 0 && args[0] == BareMqttnetServer.Verb)
+{
+    return await BareMqttnetServer.RunAsync(args[1..]);
+}
+
 BenchOptions options;
 try
 {
@@ -34,7 +39,6 @@ ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
 ThreadPool.SetMinThreads(Math.Max(minWorkers, 16), Math.Max(minIo, 16));
 
 var mosquittoInstalled = MosquittoBroker.IsInstalled(options.MosquittoPath);
-var mosquittoSkip = $"skipped: mosquitto not found at {options.MosquittoPath} (install it: apt-get install -y mosquitto)";
 if (!mosquittoInstalled)
 {
     Console.Error.WriteLine($"Mosquitto is not installed at {options.MosquittoPath}; its rows are skipped. Install it with: apt-get install -y mosquitto");
@@ -57,125 +61,17 @@ var suiteWatch = Stopwatch.StartNew();
 var selfCpuStart = ProcInfo.CpuSeconds(0);
 Console.WriteLine(ResultRow.Header);
 
-async Task<BrokerUnderTest> StartBroker(BrokerKind kind) => kind == BrokerKind.MqttIm
-    ? await MqttImBroker.StartAsync(brokerDll)
-    : await MosquittoBroker.StartAsync(options.MosquittoPath);
-
-async Task PerBroker(string scenario, string settings, Func<BrokerUnderTest, Task> run)
+async Task<BrokerUnderTest> StartBroker(BrokerKind kind) => kind switch
 {
-    foreach (var kind in options.Brokers)
-    {
-        if (kind == BrokerKind.Mosquitto && !mosquittoInstalled)
-        {
-            Emit(ResultRow.Skipped(scenario, kind.ToString(), settings, mosquittoSkip));
-            continue;
-        }
+    BrokerKind.MqttIm => await MqttImBroker.StartAsync(brokerDll),
+    BrokerKind.BareMqttnet => await BareMqttnetBroker.StartAsync(),
+    _ => await MosquittoBroker.StartAsync(options.MosquittoPath),
+};
 
-        Log.Info($"{scenario} on {kind}");
-        BrokerUnderTest? broker = null;
-        try
-        {
-            broker = await StartBroker(kind);
-            await run(broker);
-        }
-        catch (Exception ex)
-        {
-            Emit(ResultRow.Skipped(scenario, kind.ToString(), settings, "FAILED: " + ex.GetType().Name + ": " + ex.Message.ReplaceLineEndings(" ")));
-            Log.Info(ex.ToString());
-            if (broker is not null)
-            {
-                Log.Info("broker output:\n" + broker.Output);
-            }
-        }
-        finally
-        {
-            if (broker is not null)
-            {
-                await broker.DisposeAsync();
-            }
-        }
-    }
-}
-
-foreach (var scenario in options.Scenarios)
+var run = new BenchRun(options, brokerDll, Emit, StartBroker, mosquittoInstalled);
+foreach (var scenario in Scenarios.All.Where(s => options.Scenarios.Contains(s.Name)))
 {
-    switch (scenario)
-    {
-        case "relay":
-            await PerBroker("relay", "QoS 0 and 1", async broker =>
-            {
-                foreach (var qos in new[] { MqttQualityOfServiceLevel.AtMostOnce, MqttQualityOfServiceLevel.AtLeastOnce })
-                {
-                    Emit(await RelayScenario.RunAsync(broker, qos, options));
-                }
-            });
-            break;
-        case "fanout":
-            await PerBroker("fanout", "QoS 0 and 1", async broker =>
-            {
-                foreach (var qos in new[] { MqttQualityOfServiceLevel.AtMostOnce, MqttQualityOfServiceLevel.AtLeastOnce })
-                {
-                    Emit(await FanoutScenario.RunAsync(broker, qos, options));
-                }
-            });
-            break;
-        case "conns":
-            await PerBroker("conns", Fmt.Inv($"{options.Connections:N0} idle connections"), async broker => Emit(await ConnsScenario.RunAsync(broker, options)));
-            break;
-        case "chat":
-            foreach (var users in new[] { options.ChatSmallUsers, options.ChatLargeUsers }.Distinct())
-            {
-                Log.Info($"chat with U={users:N0} on MqttIm");
-                try
-                {
-                    await ChatScenario.RunAsync(brokerDll, users, options, Emit);
-                }
-                catch (Exception ex)
-                {
-                    Emit(ResultRow.Skipped("chat", "MqttIm", Fmt.Inv($"U={users:N0}"), "FAILED: " + ex.GetType().Name + ": " + ex.Message.ReplaceLineEndings(" ")));
-                    Log.Info(ex.ToString());
-                }
-            }
-
-            break;
-        case "room":
-            await PerBroker("room", Fmt.Inv($"{options.RoomViewers:N0} viewers"), async broker => Emit(await RoomScenario.RunAsync(broker, options)));
-            break;
-        case "group":
-            Log.Info("group on MqttIm");
-            await GroupScenario.RunAsync(brokerDll, options, Emit);
-            break;
-        case "push":
-            Log.Info("push on MqttIm");
-            try
-            {
-                await PushScenario.RunAsync(brokerDll, options, Emit);
-            }
-            catch (Exception ex)
-            {
-                Emit(ResultRow.Skipped("push", "MqttIm", "fake APNs", "FAILED: " + ex.GetType().Name + ": " + ex.Message.ReplaceLineEndings(" ")));
-                Log.Info(ex.ToString());
-            }
-
-            break;
-        case "pipeline":
-            await PipelineScenario.RunAsync(brokerDll, options, Emit);
-            break;
-        case "chat-cluster":
-            Log.Info("chat across a 3-node cluster (Redis + PostgreSQL)");
-            try
-            {
-                await ClusterChatScenario.RunAsync(options, Emit);
-            }
-            catch (Exception ex)
-            {
-                Emit(ResultRow.Skipped("chat-cluster", "MqttIm×3", "3 nodes", "FAILED: " + ex.GetType().Name + ": " + ex.Message.ReplaceLineEndings(" ")));
-                Log.Info(ex.ToString());
-            }
-
-            break;
-        case "iot": Log.Info("iot: telemetry fan-in (MqttIm persisted, Mosquitto relayed) and commands/s"); await IotScenario.RunAsync(brokerDll, options, Emit); break;
-    }
+    await scenario.Run(run);
 }
 
 var summary = Summary(rows, options);
@@ -214,18 +110,68 @@ static string Summary(List<ResultRow> rows, BenchOptions o)
 {
     var sb = new StringBuilder();
     sb.AppendLine("Ratios:");
-    string Ratio(double a, double b) => b > 0 && a > 0 ? Fmt.Inv($"{a / b:F2}×") : "n/a";
-    foreach (var scenario in new[] { "relay", "fanout" })
+    string Goal(double ratio, double goal) => double.IsNaN(ratio) ? "" : Fmt.Inv($" — goal ≤ {goal:F2}×: {(ratio <= goal ? "met" : "NOT met")}");
+    ResultRow? Find(string scenario, string broker, Func<ResultRow, bool> match) =>
+        rows.FirstOrDefault(r => r.Scenario == scenario && r.Broker == broker && r.Value > 0 && match(r));
+    var bare = BrokerUnderTest.NameOf(BrokerKind.BareMqttnet);
+
+    // Plain relay: CPU per message against the MQTTnet floor (the issue-8 goal) and against Mosquitto.
+    foreach (var scenario in new[] { "pairs", "relay", "fanout" })
     {
-        foreach (var qos in new[] { "QoS 0", "QoS 1" })
+        foreach (var qos in new[] { "QoS 1", "QoS 0" })
         {
-            var im = rows.FirstOrDefault(r => r.Scenario == scenario && r.Broker == "MqttIm" && r.Settings.StartsWith(qos, StringComparison.Ordinal) && r.Value > 0);
-            var mq = rows.FirstOrDefault(r => r.Scenario == scenario && r.Broker == "Mosquitto" && r.Settings.StartsWith(qos, StringComparison.Ordinal) && r.Value > 0);
-            if (im is not null && mq is not null)
+            bool Match(ResultRow r) => r.Settings.StartsWith(qos, StringComparison.Ordinal);
+            var im = Find(scenario, "MqttIm", Match);
+            var floor = Find(scenario, bare, Match);
+            var mq = Find(scenario, "Mosquitto", Match);
+            // A row whose window saw (almost) no messages has no meaningful CPU per message: leave it out of the ratios.
+            if (im is null || !(im.CpuMicrosPerMessage > 0) || (floor is null && mq is null))
             {
-                sb.AppendLine(Fmt.Inv($"- {scenario} {qos}: MqttIm / Mosquitto throughput = {Ratio(im.Value, mq.Value)} ({im.Throughput} vs {mq.Throughput}; p99 {im.P99} vs {mq.P99})"));
+                continue;
             }
+
+            floor = floor is { CpuMicrosPerMessage: > 0 } ? floor : null;
+            mq = mq is { CpuMicrosPerMessage: > 0 } ? mq : null;
+            var line = Fmt.Inv($"- {scenario} {qos}: broker CPU per {(scenario == "fanout" ? "delivery" : "message")}");
+            if (floor is not null)
+            {
+                var cpu = im.CpuMicrosPerMessage / floor.CpuMicrosPerMessage;
+                line += Fmt.Inv($" MqttIm ÷ bare MQTTnet = {cpu:F2}× ({im.CpuMicrosPerMessage:F1} vs {floor.CpuMicrosPerMessage:F1} µs){(scenario == "fanout" ? "" : Goal(cpu, 1.05))}");
+            }
+
+            if (mq is not null)
+            {
+                line += Fmt.Inv($"{(floor is not null ? ";" : "")} MqttIm ÷ Mosquitto = {im.CpuMicrosPerMessage / mq.CpuMicrosPerMessage:F2}× ({mq.CpuMicrosPerMessage:F1} µs)");
+            }
+
+            line += Fmt.Inv($"; throughput {im.Throughput} / {floor?.Throughput ?? "–"} / {mq?.Throughput ?? "–"}, p99 {im.P99} / {floor?.P99 ?? "–"} / {mq?.P99 ?? "–"} (MqttIm / bare MQTTnet / Mosquitto)");
+            sb.AppendLine(line);
         }
+    }
+
+    // Idle connections: RSS per connection against the MQTTnet floor (goal ≤ 1.1×) and Mosquitto.
+    foreach (var variant in new[] { "v311", "v5-sub" })
+    {
+        var im = Find("conns", "MqttIm", r => r.Variant == variant);
+        var floor = Find("conns", bare, r => r.Variant == variant);
+        var mq = Find("conns", "Mosquitto", r => r.Variant == variant);
+        if (im is null || (floor is null && mq is null))
+        {
+            continue;
+        }
+
+        var label = variant == "v311" ? "MQTT 3.1.1, no subscription" : "MQTT 5, 1 subscription (MqttIm: inbox)";
+        var mem = floor is null ? double.NaN : im.Value / floor.Value;
+        sb.AppendLine(Fmt.Inv($"- conns ({label}): RSS per idle connection MqttIm ÷ bare MQTTnet = {(floor is null ? "n/a" : Fmt.Inv($"{mem:F2}×"))}{Goal(mem, 1.10)} ({im.Value / 1024:F1} vs {(floor is null ? "–" : Fmt.Inv($"{floor.Value / 1024:F1}"))} KiB; Mosquitto {(mq is null ? "–" : Fmt.Inv($"{mq.Value / 1024:F1}"))} KiB); time to connect all {im.Secondary:F1} / {floor?.Secondary ?? double.NaN:F1} / {mq?.Secondary ?? double.NaN:F1} s"));
+    }
+
+    // Chat under the many-connection load against a relayed QoS 1 plain message in the same run (issue 8: ≤ 1.2×).
+    var chatMany = Find("chat-many", "MqttIm", r => !double.IsNaN(r.CpuMicrosPerMessage));
+    var relay1 = Find("pairs", "MqttIm", r => r.Settings.StartsWith("QoS 1", StringComparison.Ordinal));
+    if (chatMany is not null && relay1 is not null)
+    {
+        var ratio = chatMany.CpuMicrosPerMessage / relay1.CpuMicrosPerMessage;
+        sb.AppendLine(Fmt.Inv($"- chat-many ÷ pairs QoS 1 (MqttIm, {o.ManyPairs} pairs × 1 in flight each): broker CPU per acked chat message ÷ per relayed QoS 1 message = {ratio:F2}× ({chatMany.CpuMicrosPerMessage:F1} vs {relay1.CpuMicrosPerMessage:F1} µs){Goal(ratio, 1.2)}; {chatMany.Throughput} acked vs {relay1.Throughput} relayed"));
     }
 
     var ri = rows.FirstOrDefault(r => r.Scenario == "room" && r.Broker == "MqttIm" && r.Secondary > 0);
@@ -233,14 +179,7 @@ static string Summary(List<ResultRow> rows, BenchOptions o)
     if (ri is not null && rm is not null)
     {
         var cpuRatio = ri.Secondary / rm.Secondary;
-        sb.AppendLine(Fmt.Inv($"- room: broker CPU per delivered room message MqttIm / Mosquitto = {cpuRatio:F2}× ({ri.Secondary:F2} vs {rm.Secondary:F2} µs; delivered {ri.Throughput} vs {rm.Throughput}; p99 {ri.P99} vs {rm.P99}) — target ≤ 0.25: {(cpuRatio <= 0.25 ? "met" : "NOT met")}"));
-    }
-
-    var ci = rows.FirstOrDefault(r => r.Scenario == "conns" && r.Broker == "MqttIm" && r.Secondary > 0);
-    var cm = rows.FirstOrDefault(r => r.Scenario == "conns" && r.Broker == "Mosquitto" && r.Secondary > 0);
-    if (ci is not null && cm is not null)
-    {
-        sb.AppendLine(Fmt.Inv($"- conns: MqttIm / Mosquitto RSS per connection = {Ratio(ci.Value, cm.Value)} ({ci.Value / 1024:F1} vs {cm.Value / 1024:F1} KiB); time to connect all = {Ratio(ci.Secondary, cm.Secondary)} ({ci.Secondary:F1} s vs {cm.Secondary:F1} s)"));
+        sb.AppendLine(Fmt.Inv($"- room: broker CPU per delivered room message MqttIm ÷ Mosquitto = {cpuRatio:F2}× ({ri.Secondary:F2} vs {rm.Secondary:F2} µs; delivered {ri.Throughput} vs {rm.Throughput}; p99 {ri.P99} vs {rm.P99}) — goal ≤ 0.25: {(cpuRatio <= 0.25 ? "met" : "NOT met")}"));
     }
 
     foreach (var offered in new[] { "offered", "flat out" })
@@ -250,7 +189,7 @@ static string Summary(List<ResultRow> rows, BenchOptions o)
         if (small is not null && large is not null && !ReferenceEquals(small, large))
         {
             var ratio = large.Value / small.Value;
-            sb.AppendLine(Fmt.Inv($"- chat {offered}: U={o.ChatLargeUsers:N0} / U={o.ChatSmallUsers:N0} accepted throughput = {ratio:F2}× ({large.Throughput} vs {small.Throughput}; e2e p99 {large.P99} vs {small.P99}) — target ≥ 0.80: {(ratio >= 0.8 ? "met" : "NOT met")}"));
+            sb.AppendLine(Fmt.Inv($"- chat {offered}: U={o.ChatLargeUsers:N0} ÷ U={o.ChatSmallUsers:N0} accepted throughput = {ratio:F2}× ({large.Throughput} vs {small.Throughput}; e2e p99 {large.P99} vs {small.P99}) — target ≥ 0.80: {(ratio >= 0.8 ? "met" : "NOT met")}"));
         }
     }
 

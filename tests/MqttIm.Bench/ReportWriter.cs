@@ -20,9 +20,11 @@ public static class ReportWriter
         generated.AppendLine(CultureInfo.InvariantCulture, $"- **Date:** {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         generated.AppendLine(CultureInfo.InvariantCulture, $"- **Machine:** {ProcInfo.Machine()}");
         generated.AppendLine(CultureInfo.InvariantCulture, $"- **Command:** `{o.CommandLine}`{(o.Quick ? " (quick smoke run: short runs, fewer connections — not representative)" : "")}");
-        generated.AppendLine(CultureInfo.InvariantCulture, $"- **Brokers:** MqttIm (Release build, `src/Broker/bin/Release/net10.0/MqttIm.Broker.dll`, SQLite store with `Synchronous=Full`); {MosquittoBroker.Version ?? "Mosquitto (not run)"} (`max_queued_messages 1000`, no persistence)");
+        generated.AppendLine(CultureInfo.InvariantCulture, $"- **Brokers:** MqttIm (Release build, `src/Broker/bin/Release/net10.0/MqttIm.Broker.dll`, SQLite store with `Synchronous=Full`); {MosquittoBroker.Version ?? "Mosquitto (not run)"} (`max_queued_messages 1000`, no persistence); *bare MQTTnet* = MQTTnet.Server 5.2 with default options and no hooks, run by the bench itself as its own process (`MqttIm.Bench bare-mqttnet`): the floor MqttIm is built on");
         generated.AppendLine(CultureInfo.InvariantCulture, $"- **Load:** all clients are MQTTnet 5 clients (MQTT 5, TCP to 127.0.0.1) in the one load-generator process; broker and load generator share the {Environment.ProcessorCount} cores, so the CPU columns show who used them. Open-files limit {openFiles.Soft} (hard {openFiles.Hard}).");
-        generated.AppendLine(CultureInfo.InvariantCulture, $"- **Runs:** {o.WarmupSeconds:F0} s warm-up + {o.MeasureSeconds:F0} s measured per row; throughput, latency and CPU cover the measured window only. The whole suite took {suiteSeconds:F0} s; the load generator used {loadGenCpu:F0} CPU s in total.");
+        generated.AppendLine(CultureInfo.InvariantCulture, $"- **Runs:** {o.WarmupSeconds:F0} s warm-up (pairs: at least 3 s) + {o.MeasureSeconds:F0} s measured per row; throughput, latency and CPU cover the measured window only. The whole suite took {suiteSeconds:F0} s; the load generator used {loadGenCpu:F0} CPU s in total.");
+        var otherCpu = rows.Where(r => !double.IsNaN(r.OtherCpuSeconds) && r.Seconds > 0).Select(r => r.OtherCpuSeconds / r.Seconds).DefaultIfEmpty(0).Average();
+        generated.AppendLine(CultureInfo.InvariantCulture, $"- **Machine load:** other processes used {otherCpu:F2} cores on average during the measured windows (*Other CPU s*){(otherCpu > 0.2 ? " — a loaded, shared machine: rates and latencies are depressed and noisy; broker CPU per message (from /proc) is the figure to compare" : "")}.");
         generated.AppendLine();
         generated.AppendLine(ResultRow.Header);
         foreach (var row in rows)
@@ -34,8 +36,10 @@ public static class ReportWriter
         generated.AppendLine(summary);
         generated.AppendLine();
         generated.AppendLine("""
-            Columns: *Throughput* is messages delivered to subscribers per second (relay, fanout), PUBACKed chat messages per second (chat),
-            PUBACKed group messages per second (group; deliveries/s in *Notes*), or connections per second (conns). In the large-group rows
+            Columns: *Throughput* is messages delivered to subscribers per second (relay, pairs, fanout), PUBACKed chat messages per second (chat, chat-many),
+            PUBACKed group messages per second (group; deliveries/s in *Notes*), connections per second (conns), PUBACKed telemetry points or
+            succeeded commands per second (iot). *relay* is few connections with many messages in flight (writes batch); *pairs* and
+            *chat-many* are many connections each carrying one message at a time (the common case, where they do not). In the large-group rows
             the latency is publish → the member holds the message after the sync pull its hint triggered. Latency is publish → delivered in the subscriber's handler, from a `Stopwatch` timestamp the
             sender put in the payload (same process, so the clocks agree); percentiles from a log-linear histogram (±3 %).
             *Broker CPU s* and *Load-gen CPU s* are utime+stime from `/proc/{pid}/stat` over the measured window (in parentheses: cores used

@@ -26,7 +26,7 @@ internal sealed class GuardedMqttConnectionHandler(
     private readonly BrokerLimitsOptions _limits = limits.Value;
     private readonly LogThrottle _pendingLog = new(TimeProvider.System, TimeSpan.FromSeconds(1));
 
-    public override async Task OnConnectedAsync(ConnectionContext connection)
+    public override Task OnConnectedAsync(ConnectionContext connection)
     {
         var slot = pending.TryEnter();
         if (slot is null)
@@ -37,12 +37,33 @@ internal sealed class GuardedMqttConnectionHandler(
             }
 
             connection.Abort(new ConnectionAbortedException("too many connections waiting for CONNACK"));
-            return;
+            return Task.CompletedTask;
         }
 
+        return ServeAsync(connection, slot);
+    }
+
+    // One async frame stays alive for the whole (mostly idle) connection: it holds only what the end of the connection
+    // needs. What the CONNECT phase needs lives in AcceptAsync's frame, which is gone once MQTTnet takes over.
+    private async Task ServeAsync(ConnectionContext connection, PendingConnectionGate.Slot slot)
+    {
         try
         {
-            await ServeAsync(connection, slot).ConfigureAwait(false);
+            if (await AcceptAsync(connection, slot).ConfigureAwait(false) is not (var input, var closeWriter))
+            {
+                return;
+            }
+
+            try
+            {
+                await mqtt.OnConnectedAsync(connection).ConfigureAwait(false);
+                await closeWriter.FlushFinalPacketAsync().ConfigureAwait(false);
+                await LingerAsync(input).ConfigureAwait(false);
+            }
+            finally
+            {
+                await input.CompleteAsync().ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -50,7 +71,11 @@ internal sealed class GuardedMqttConnectionHandler(
         }
     }
 
-    private async Task ServeAsync(ConnectionContext connection, PendingConnectionGate.Slot slot)
+    /// <summary>
+    /// Reads and checks the CONNECT, then puts the guards between the transport and MQTTnet. Null when the connection
+    /// was refused or dropped before CONNECT; otherwise the transport's real input and the writer of the final packet.
+    /// </summary>
+    private async Task<(PipeReader Input, GracefulCloseWriter CloseWriter)?> AcceptAsync(ConnectionContext connection, PendingConnectionGate.Slot slot)
     {
         var transport = connection.Transport;
         PipeReader input = transport.Input;
@@ -64,13 +89,13 @@ internal sealed class GuardedMqttConnectionHandler(
             ListenerLog.DroppedBeforeConnect(logger, connection.RemoteEndPoint?.ToString(),
                 ex is OperationCanceledException ? "no complete CONNECT within Limits:ConnectTimeout" : ex.Message);
             connection.Abort();
-            return;
+            return null;
         }
 
         if (connect.Refusal is { } refusal)
         {
             await RefuseAsync(connection, transport, refusal, connect.RefusalConnAck).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (connect.Rewritten is not null)
@@ -128,16 +153,7 @@ internal sealed class GuardedMqttConnectionHandler(
             validator.IsMqtt5 ? bytes => ConnAckRewriter.Rewrite(bytes.Span, announce) ?? bytes : bytes => bytes,
             slot.Release);
         connection.Transport = new GuardedDuplexPipe(guarded, output);
-        try
-        {
-            await mqtt.OnConnectedAsync(connection).ConfigureAwait(false);
-            await closeWriter.FlushFinalPacketAsync().ConfigureAwait(false);
-            await LingerAsync(input).ConfigureAwait(false);
-        }
-        finally
-        {
-            await input.CompleteAsync().ConfigureAwait(false);
-        }
+        return (input, closeWriter);
     }
 
     private async Task RefuseAsync(ConnectionContext connection, IDuplexPipe transport, ProtocolViolation refusal, byte[]? connAck)

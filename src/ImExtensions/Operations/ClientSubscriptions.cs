@@ -9,16 +9,38 @@ namespace MqttIm.ImExtensions.Operations;
 /// </summary>
 public sealed class ClientSubscriptions
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, int>> _byClient = new(StringComparer.Ordinal);
+    // Client id → its filters as a small array replaced on every change (copy-on-write): a device holds a handful of
+    // subscriptions, and a dictionary per client cost every subscribed connection ~600 B.
+    private readonly ConcurrentDictionary<string, SubscriptionView[]> _byClient = new(StringComparer.Ordinal);
 
     public void Granted(string clientId, string filter, int qos) =>
-        _byClient.GetOrAdd(clientId, _ => new ConcurrentDictionary<string, int>(StringComparer.Ordinal))[filter] = qos;
+        _byClient.AddOrUpdate(clientId, static (_, added) => [added], static (_, filters, added) =>
+        {
+            var i = Array.FindIndex(filters, f => string.Equals(f.Filter, added.Filter, StringComparison.Ordinal));
+            if (i < 0)
+            {
+                return [.. filters, added];
+            }
+
+            if (filters[i].Qos == added.Qos)
+            {
+                return filters;
+            }
+
+            var copy = (SubscriptionView[])filters.Clone();
+            copy[i] = added;
+            return copy;
+        }, new SubscriptionView(filter, qos));
 
     public void Removed(string clientId, string filter)
     {
-        if (_byClient.TryGetValue(clientId, out var filters))
+        while (_byClient.TryGetValue(clientId, out var filters))
         {
-            filters.TryRemove(filter, out _);
+            var remaining = Array.FindAll(filters, f => !string.Equals(f.Filter, filter, StringComparison.Ordinal));
+            if (remaining.Length == filters.Length || _byClient.TryUpdate(clientId, remaining, filters))
+            {
+                return;
+            }
         }
     }
 
@@ -27,10 +49,10 @@ public sealed class ClientSubscriptions
 
     public IReadOnlyList<SubscriptionView> Of(string clientId) =>
         _byClient.TryGetValue(clientId, out var filters)
-            ? [.. filters.Select(f => new SubscriptionView(f.Key, f.Value)).OrderBy(s => s.Filter, StringComparer.Ordinal)]
+            ? [.. filters.OrderBy(s => s.Filter, StringComparer.Ordinal)]
             : [];
 
-    public int Count => _byClient.Values.Sum(f => f.Count);
+    public int Count => _byClient.Values.Sum(f => f.Length);
 
     /// <summary>
     /// Granted filters of every session whose client id or filter contains <paramref name="search"/> (ordinal, case-insensitive),
@@ -39,7 +61,7 @@ public sealed class ClientSubscriptions
     public (IReadOnlyList<ClientSubscriptionView> Subscriptions, int Total) List(string? search, int limit)
     {
         var matches = _byClient
-            .SelectMany(client => client.Value.Select(f => new ClientSubscriptionView(client.Key, f.Key, f.Value)))
+            .SelectMany(client => client.Value.Select(f => new ClientSubscriptionView(client.Key, f.Filter, f.Qos)))
             .Where(s => string.IsNullOrEmpty(search)
                 || s.ClientId.Contains(search, StringComparison.OrdinalIgnoreCase)
                 || s.Filter.Contains(search, StringComparison.OrdinalIgnoreCase))
