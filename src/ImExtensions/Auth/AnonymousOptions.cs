@@ -7,6 +7,9 @@ namespace MqttIm.ImExtensions.Auth;
 /// </summary>
 public sealed class AnonymousOptions
 {
+    /// <summary>The owner recorded for client ids that anonymous clients use, so no user can resume or take over such a session (and the reverse).</summary>
+    public const string ClientIdOwner = "$anonymous";
+
     /// <summary>Topic filters an anonymous client may publish to (a topic must match one). Unset: every plain topic.</summary>
     public string[]? Publish { get; set; }
 

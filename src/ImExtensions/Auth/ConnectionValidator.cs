@@ -71,7 +71,7 @@ internal sealed class ConnectionValidator(
         args.ReasonCode = MqttConnectReasonCode.Success;
     }
 
-    /// <summary>No user name and no password: allowed only with <c>Auth:AllowAnonymous</c>, for plain topics (<see cref="AnonymousTopicAcl"/>).</summary>
+    /// <summary>No user name and no password: allowed only with <c>Auth:AllowAnonymous</c>, for plain topics (<c>Routing.AnonymousTopicAcl</c>).</summary>
     private async Task ValidateAnonymousAsync(ValidatingConnectionEventArgs args)
     {
         if (!authOptions.Value.AllowAnonymous)
@@ -86,7 +86,7 @@ internal sealed class ConnectionValidator(
         {
             args.AssignedClientIdentifier = $"anonymous-{Guid.NewGuid():N}";
         }
-        else if (!await ownership.TryClaimAsync(args.ClientId, AnonymousTopicAcl.ClientIdOwner, CancellationToken.None).ConfigureAwait(false))
+        else if (!await ownership.TryClaimAsync(args.ClientId, AnonymousOptions.ClientIdOwner, CancellationToken.None).ConfigureAwait(false))
         {
             Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client id belongs to a user");
             return;

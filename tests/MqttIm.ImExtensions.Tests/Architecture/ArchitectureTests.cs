@@ -21,6 +21,7 @@ public sealed class ArchitectureTests
     /// </summary>
     private static readonly Dictionary<string, string> MqttnetAllowList = new()
     {
+        ["BrokerState"] = "persists MQTTnet's own retained messages and sessions (its MqttApplicationMessage and session types are the data)",
         ["Auth"] = "ConnectionValidator reads the CONNECT packet's args; TokenExpiryEnforcer disconnects through MqttServer",
         ["Cluster"] = "RedisOnlineRouter publishes to local sessions for remote nodes (a Delivery piece living with the Redis code)",
         ["Flow"] = "MessageExpiryStamp reads and sets the MQTT 5 message expiry on MQTTnet's application messages",
@@ -54,6 +55,7 @@ public sealed class ArchitectureTests
         ["Messaging->Delivery"] = "ChatFanout (a fan-out type still in Messaging), ChatSendHandler and UplinkResponder publish to devices",
         ["Messaging->Groups"] = "ChatFanout and ChatSendHandler look up group members",
         ["Cluster->Devices"] = "IotClusterRelay and RedisIotBus carry IoT traffic between nodes (Devices' cluster pieces living in Cluster)",
+        ["Sessions->BrokerState"] = "SessionExpirySweeper deletes an expired session's persisted state too (BrokerState restores sessions through Sessions)",
         ["Devices->Routing"] = "the IoT hub parses topics with Routing.ParsedTopic",
     };
 

@@ -1,12 +1,12 @@
-using MqttIm.ImExtensions.Routing;
+using MqttIm.ImExtensions.Auth;
 
-namespace MqttIm.ImExtensions.Auth;
+namespace MqttIm.ImExtensions.Routing;
 
 /// <summary>The ACL of clients without a user name (<c>Auth:AllowAnonymous</c>): plain topics inside <c>Auth:Anonymous</c>'s lists only.</summary>
 internal sealed class AnonymousTopicAcl(AnonymousOptions options)
 {
-    /// <summary>The owner recorded for client ids that anonymous clients use, so no user can resume or take over such a session (and the reverse).</summary>
-    public const string ClientIdOwner = "$anonymous";
+    /// <summary>The owner recorded for client ids that anonymous clients use (<see cref="AnonymousOptions.ClientIdOwner"/>).</summary>
+    public const string ClientIdOwner = AnonymousOptions.ClientIdOwner;
 
     public AclDecision CheckSubscribe(in ParsedTopic filter)
     {

@@ -3,7 +3,7 @@ using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.ImExtensions.Tests.Auth;
+namespace MqttIm.ImExtensions.Tests.Routing;
 
 /// <summary>Anonymous mode's ACL (<c>Auth:Anonymous</c>) and the filter algebra behind it.</summary>
 public sealed class AnonymousAclTests
