@@ -35,13 +35,28 @@ public static class BareMqttnetServer
         await server.StartAsync().ConfigureAwait(false);
         Console.WriteLine(Fmt.Inv($"bare-mqttnet ready: port={port} pid={Environment.ProcessId}"));
 
-        // Stay up until the bench (the parent) is gone or kills this process.
-        while (parentPid <= 0 || Directory.Exists($"/proc/{parentPid}"))
-        {
-            await Task.Delay(1000).ConfigureAwait(false);
-        }
+        // Stay up until the bench (the parent) exits or kills this process.
+        await WaitForExitAsync(parentPid).ConfigureAwait(false);
 
         await server.StopAsync().ConfigureAwait(false);
         return 0;
+    }
+
+    private static async Task WaitForExitAsync(int pid)
+    {
+        if (pid <= 0)
+        {
+            await Task.Delay(Timeout.Infinite).ConfigureAwait(false);
+        }
+
+        try
+        {
+            using var parent = System.Diagnostics.Process.GetProcessById(pid);
+            await parent.WaitForExitAsync().ConfigureAwait(false);
+        }
+        catch (ArgumentException)
+        {
+            // Already gone.
+        }
     }
 }
