@@ -174,12 +174,18 @@ static string Summary(List<ResultRow> rows, BenchOptions o)
         sb.AppendLine(Fmt.Inv($"- chat-many ÷ pairs QoS 1 (MqttIm, {o.ManyPairs} pairs × 1 in flight each): broker CPU per acked chat message ÷ per relayed QoS 1 message = {ratio:F2}× ({chatMany.CpuMicrosPerMessage:F1} vs {relay1.CpuMicrosPerMessage:F1} µs){Goal(ratio, 1.2)}; {chatMany.Throughput} acked vs {relay1.Throughput} relayed"));
     }
 
-    var ri = rows.FirstOrDefault(r => r.Scenario == "room" && r.Broker == "MqttIm" && r.Secondary > 0);
-    var rm = rows.FirstOrDefault(r => r.Scenario == "room" && r.Broker == "Mosquitto" && r.Secondary > 0);
-    if (ri is not null && rm is not null)
+    // Room: one line per offered rate, MqttIm and Mosquitto paired by rate (same run, same viewers).
+    foreach (var ri in rows.Where(r => r.Scenario == "room" && r.Broker == "MqttIm" && r.Secondary > 0))
     {
+        var rm = rows.FirstOrDefault(r => r.Scenario == "room" && r.Broker == "Mosquitto" && r.Variant == ri.Variant && r.Secondary > 0);
+        if (rm is null)
+        {
+            continue;
+        }
+
         var cpuRatio = ri.Secondary / rm.Secondary;
-        sb.AppendLine(Fmt.Inv($"- room: broker CPU per delivered room message MqttIm ÷ Mosquitto = {cpuRatio:F2}× ({ri.Secondary:F2} vs {rm.Secondary:F2} µs; delivered {ri.Throughput} vs {rm.Throughput}; p99 {ri.P99} vs {rm.P99}) — goal ≤ 0.25: {(cpuRatio <= 0.25 ? "met" : "NOT met")}"));
+        var offered = double.Parse(ri.Variant, System.Globalization.CultureInfo.InvariantCulture) * o.RoomViewers;
+        sb.AppendLine(Fmt.Inv($"- room at {ri.Variant} msgs/s × {o.RoomViewers:N0} viewers: broker CPU per delivered room message MqttIm ÷ Mosquitto = {cpuRatio:F2}× ({ri.Secondary:F2} vs {rm.Secondary:F2} µs; delivered {ri.Throughput} vs {rm.Throughput} = {ri.Value / offered:P0} vs {rm.Value / offered:P0} of offered; p99 {ri.P99} vs {rm.P99}) — goal ≤ 0.25: {(cpuRatio <= 0.25 ? "met" : "NOT met")}"));
     }
 
     foreach (var offered in new[] { "offered", "flat out" })

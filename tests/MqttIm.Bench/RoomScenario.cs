@@ -9,93 +9,148 @@ using MqttIm.Contracts.V1;
 namespace MqttIm.Bench;
 
 /// <summary>
-/// room: one live room with V viewers on one node and a mixed stream (gifts + danmaku at R msgs/s offered by S senders).
-/// MqttIm merges the room's messages into one frame per 100 ms per viewer; Mosquitto fans the same messages out one
-/// PUBLISH each to V subscribers of one topic. Measured in the same run: room messages delivered per second, frames
-/// (PUBLISH packets) per second, p50/p99 send → viewer, broker CPU per delivered room message.
-/// Every viewer counts what it receives (MqttIm viewers parse each frame to count its messages); latency is recorded at
-/// every <see cref="LatencySampleEvery"/>th viewer. At 10,000 viewers the load generator shares the 2 cores: its CPU is
-/// reported beside the broker's, and Mosquitto's deliveries may be limited by how fast the viewers read.
+/// room: one live room with V viewers on one node and a mixed stream (gifts + danmaku offered by S senders), at each
+/// rate of <see cref="BenchOptions.RoomRates"/> in turn on the same connected viewers (lowest first; the room drains
+/// between rates). MqttIm merges the room's messages into one frame per 100 ms per viewer; Mosquitto fans the same
+/// messages out one PUBLISH each to V subscribers of one topic. Measured per rate in the same run: room messages
+/// delivered per second and as a share of the offered deliveries (rate × V), frames (PUBLISH packets) per second,
+/// p50/p99 send → viewer, broker CPU per delivered room message.
+/// The viewers are <see cref="RawRoomViewer"/>s (raw sockets that count packets and a frame's messages), so the load
+/// generator is not what limits the deliveries; latency is read at ~100 sampled viewers.
 /// </summary>
 public static class RoomScenario
 {
-    private const int LatencySampleEvery = 50;
+    private const int LatencySamples = 100;
     private const string MosquittoTopic = "bench/room";
 
-    public static async Task<ResultRow> RunAsync(BrokerUnderTest broker, BenchOptions o)
+    public static async Task RunAsync(BrokerUnderTest broker, BenchOptions o, Action<ResultRow> emit)
     {
         var runId = Guid.NewGuid().ToString("N")[..6];
         var roomId = "bench-" + runId;
         var im = broker as MqttImBroker;
+        var rates = o.RoomRates.Order().ToArray();
         if (im is not null)
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{im.HttpPort}"), Timeout = TimeSpan.FromSeconds(30) };
             http.DefaultRequestHeaders.Add("X-Admin-Key", im.AdminKey);
-            // The room's cap above the offered rate: every message is delivered, as with Mosquitto (sampling is not measured here).
-            var created = await http.PostAsJsonAsync("/api/admin/rooms", new { roomId, title = "bench", maxMessagesPerSecond = (int)Math.Min(100_000, o.RoomRate * 2) }).ConfigureAwait(false);
+            // The room's cap above the highest offered rate: every message is delivered, as with Mosquitto (sampling is not measured here).
+            var created = await http.PostAsJsonAsync("/api/admin/rooms", new { roomId, title = "bench", maxMessagesPerSecond = (int)Math.Min(100_000, rates[^1] * 2) }).ConfigureAwait(false);
             created.EnsureSuccessStatusCode();
         }
 
         var topic = im is not null ? "room/" + roomId : MosquittoTopic;
-        var histogram = new LatencyHistogram();
-        long messages = 0, packets = 0, measuredMessages = 0, measuredPackets = 0;
-        RunClock? clock = null;
-
-        Func<MqttApplicationMessageReceivedEventArgs, Task> Handler(int viewer) => args =>
+        ViewerWindow? window = null;
+        var sampleEvery = Math.Max(1, o.RoomViewers / LatencySamples);
+        Log.Info(Fmt.Inv($"  {broker.Name}: connecting {o.RoomViewers:N0} raw-socket viewers"));
+        var viewers = await ConnectViewersAsync(broker, im, o, runId, topic, sampleEvery, () => Volatile.Read(ref window)).ConfigureAwait(false);
+        var senders = new IMqttClient[o.RoomSenders];
+        try
         {
-            var now = Stopwatch.GetTimestamp();
-            var inWindow = clock is { } c && c.InWindow(now);
-            var sample = viewer % LatencySampleEvery == 0;
-            long count = 1;
-            if (im is not null)
+            for (var i = 0; i < senders.Length; i++)
             {
-                var frame = RoomFrame.Parser.ParseFrom(args.ApplicationMessage.Payload);
-                count = frame.Messages.Count;
-                if (sample && inWindow)
+                senders[i] = await Clients.ConnectAsync(broker, $"rs{i}", $"rs-{runId}-{i}", null, null, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            long windowMessagesBefore = 0, windowPacketsBefore = 0;
+            for (var r = 0; r < rates.Length; r++)
+            {
+                var rate = rates[r];
+                var clock = new RunClock(o.WarmupSeconds, o.MeasureSeconds);
+                var histogram = new LatencyHistogram();
+                Volatile.Write(ref window, new ViewerWindow(clock.MeasureFrom, clock.MeasureTo, histogram));
+                var (cpu, sent, gifts, failures) = await OfferAsync(broker, im is not null, topic, senders, rate, clock, o).ConfigureAwait(false);
+                var rss = broker.ResidentBytes();
+
+                var windowMessages = viewers.Sum(v => v.WindowMessages);
+                var windowPackets = viewers.Sum(v => v.WindowPackets);
+                var measuredMessages = windowMessages - windowMessagesBefore;
+                var measuredPackets = windowPackets - windowPacketsBefore;
+                (windowMessagesBefore, windowPacketsBefore) = (windowMessages, windowPackets);
+                var ended = viewers.Count(v => v.Ended is not null);
+
+                var deliveredPerSecond = measuredMessages / clock.MeasureSeconds;
+                var packetsPerSecond = measuredPackets / clock.MeasureSeconds;
+                var cpuPerMessage = measuredMessages > 0 ? cpu.BrokerCpu * 1e6 / measuredMessages : double.NaN;
+                var offered = rate * o.RoomViewers;
+                emit(new ResultRow(
+                    "room", broker.Name,
+                    Fmt.Inv($"1 room, {o.RoomViewers:N0} raw-socket viewers, {rate:N0} msgs/s offered (10% gifts), {o.RoomSenders} senders"),
+                    Fmt.Rate(deliveredPerSecond, "room msgs delivered/s"),
+                    Fmt.Ms(histogram.Percentile(50)), Fmt.Ms(histogram.Percentile(99)), Fmt.Ms(histogram.MaxMicros),
+                    Fmt.Inv($"{packetsPerSecond:N0} {(im is not null ? "frames" : "PUBLISHes")}/s to viewers; broker {cpuPerMessage:F2} µs CPU per delivered room msg; {deliveredPerSecond / Math.Max(1, offered):P0} of offered deliveries ({offered:N0}/s) in the window; {sent:N0} sent, {gifts:N0} gifts; latency at {(o.RoomViewers + sampleEvery - 1) / sampleEvery} viewers{(failures > 0 ? $", {failures} publish errors" : "")}{(ended > 0 ? $"; {ended:N0} viewers dropped by the broker" : "")}"),
+                    cpu.BrokerCpu, cpu.SelfCpu, cpu.Seconds, rss)
                 {
-                    foreach (var m in frame.Messages)
-                    {
-                        if (long.TryParse(m.ClientMsgId, NumberStyles.Integer, CultureInfo.InvariantCulture, out var sentAt))
-                        {
-                            histogram.RecordTicks(now - sentAt);
-                        }
-                    }
+                    Value = deliveredPerSecond,
+                    Secondary = cpuPerMessage,
+                    OtherCpuSeconds = cpu.OtherCpu,
+                    Variant = rate.ToString(CultureInfo.InvariantCulture),
+                });
+
+                if (r < rates.Length - 1)
+                {
+                    await DrainAsync(broker, viewers).ConfigureAwait(false);
                 }
             }
-            else if (sample && inWindow)
-            {
-                histogram.RecordTicks(now - PlainPayload.Read(args.ApplicationMessage.Payload).Timestamp);
-            }
-
-            Interlocked.Add(ref messages, count);
-            Interlocked.Increment(ref packets);
-            if (inWindow)
-            {
-                Interlocked.Add(ref measuredMessages, count);
-                Interlocked.Increment(ref measuredPackets);
-            }
-
-            return Task.CompletedTask;
-        };
-
-        Log.Info(Fmt.Inv($"  {broker.Name}: connecting {o.RoomViewers:N0} viewers"));
-        var viewers = await Clients.ConnectManyAsync(broker, o.RoomViewers, o.ConnectConcurrency,
-            i => ($"rv{i}", $"rv-{runId}-{i}", topic), Handler, TimeSpan.FromMinutes(5), MqttQualityOfServiceLevel.AtMostOnce,
-            // MqttIm viewers ask for protobuf frames (MQTT 5 CONNECT user property), the cheaper decode for the load generator.
-            b => b.WithUserProperty("format", new ReadOnlyMemory<byte>("protobuf"u8.ToArray()))).ConfigureAwait(false);
-        var senders = new IMqttClient[o.RoomSenders];
-        for (var i = 0; i < senders.Length; i++)
+        }
+        finally
         {
-            senders[i] = await Clients.ConnectAsync(broker, $"rs{i}", $"rs-{runId}-{i}", null, null, CancellationToken.None).ConfigureAwait(false);
+            await Clients.DisposeAllAsync([.. senders.Where(s => s is not null)]).ConfigureAwait(false);
+            await Task.WhenAll(viewers.Select(v => v.DisposeAsync().AsTask())).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<RawRoomViewer[]> ConnectViewersAsync(
+        BrokerUnderTest broker, MqttImBroker? im, BenchOptions o, string runId, string topic, int sampleEvery, Func<ViewerWindow?> window)
+    {
+        var viewers = new RawRoomViewer[o.RoomViewers];
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var next = -1;
+        var progress = Stopwatch.StartNew();
+        var workers = Enumerable.Range(0, Math.Max(1, Math.Min(o.ConnectConcurrency, viewers.Length))).Select(async _ =>
+        {
+            while (true)
+            {
+                var i = Interlocked.Increment(ref next);
+                if (i >= viewers.Length)
+                {
+                    return;
+                }
+
+                var user = $"rv{i}";
+                viewers[i] = await RawRoomViewer.ConnectAsync(
+                    broker.MqttPort, $"rv-{runId}-{i}", im is null ? null : user, im?.Token(user), topic,
+                    protobufFrames: im is not null, sampled: i % sampleEvery == 0, window, cts.Token).ConfigureAwait(false);
+                if (viewers.Length >= 2000 && (i + 1) % 2000 == 0)
+                {
+                    Log.Info(Fmt.Inv($"  {broker.Name}: {i + 1:N0}/{viewers.Length:N0} viewers subscribed after {progress.Elapsed.TotalSeconds:F1} s"));
+                }
+            }
+        }).ToArray();
+        try
+        {
+            await Task.WhenAll(workers).ConfigureAwait(false);
+        }
+        catch
+        {
+            await Task.WhenAll(viewers.Where(v => v is not null).Select(v => v.DisposeAsync().AsTask())).ConfigureAwait(false);
+            throw;
         }
 
-        clock = new RunClock(o.WarmupSeconds, o.MeasureSeconds);
+        return viewers;
+    }
+
+    /// <summary>
+    /// Offers <paramref name="rate"/> msgs/s for the warm-up and the measured window, paced in 10 ms ticks; every 10th
+    /// message is a gift (QoS 1: stored before its PUBACK on MqttIm), the rest danmaku (QoS 0).
+    /// </summary>
+    private static async Task<(CpuWindow Cpu, long Sent, long Gifts, long Failures)> OfferAsync(
+        BrokerUnderTest broker, bool mqttIm, string topic, IMqttClient[] senders, double rate, RunClock clock, BenchOptions o)
+    {
         using var stop = new CancellationTokenSource();
         long sent = 0, gifts = 0, failures = 0;
-        // Paced in 10 ms ticks; every 10th message is a gift (QoS 1: stored before its PUBACK on MqttIm), the rest danmaku (QoS 0).
-        var loops = senders.Select((sender, n) => Task.Run(async () =>
+        var loops = senders.Select(sender => Task.Run(async () =>
         {
-            var perTick = o.RoomRate / senders.Length / 100.0;
+            var perTick = rate / senders.Length / 100.0;
             var credit = 0.0;
             var pending = new List<Task<MqttClientPublishResult>>();
             var next = Stopwatch.GetTimestamp();
@@ -111,7 +166,7 @@ public static class RoomScenario
                         Interlocked.Increment(ref gifts);
                     }
 
-                    pending.Add(sender.PublishAsync(Message(im is not null, topic, gift, seq, o.PayloadBytes), CancellationToken.None));
+                    pending.Add(sender.PublishAsync(Message(mqttIm, topic, gift, seq, o.PayloadBytes), CancellationToken.None));
                 }
 
                 pending.RemoveAll(t => t.IsCompleted && (t.IsCompletedSuccessfully || Interlocked.Increment(ref failures) > 0));
@@ -130,27 +185,34 @@ public static class RoomScenario
                 }
             }
 
-            await Task.WhenAll(pending.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
+            // Bounded: a publish the broker never answers does not hold the run.
+            await Task.WhenAny(Task.WhenAll(pending), Task.Delay(TimeSpan.FromSeconds(30))).ConfigureAwait(false);
         })).ToArray();
 
         var cpu = await clock.MeasureCpuAsync(broker).ConfigureAwait(false);
-        var rss = broker.ResidentBytes();
         await stop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(loops).ConfigureAwait(false);
-        await Clients.DisposeAllAsync([.. senders, .. viewers]).ConfigureAwait(false);
+        return (cpu, Interlocked.Read(ref sent), Interlocked.Read(ref gifts), Interlocked.Read(ref failures));
+    }
 
-        var deliveredPerSecond = measuredMessages / clock.MeasureSeconds;
-        var packetsPerSecond = measuredPackets / clock.MeasureSeconds;
-        var cpuPerMessage = measuredMessages > 0 ? cpu.BrokerCpu * 1e6 / measuredMessages : double.NaN;
-        var offered = o.RoomRate * o.RoomViewers;
-        return new ResultRow(
-            "room", broker.Name,
-            Fmt.Inv($"1 room, {o.RoomViewers:N0} viewers, {o.RoomRate:N0} msgs/s offered (10% gifts), {o.RoomSenders} senders"),
-            Fmt.Rate(deliveredPerSecond, "room msgs delivered/s"),
-            Fmt.Ms(histogram.Percentile(50)), Fmt.Ms(histogram.Percentile(99)), Fmt.Ms(histogram.MaxMicros),
-            Fmt.Inv($"{packetsPerSecond:N0} {(im is not null ? "frames" : "PUBLISHes")}/s to viewers; broker {cpuPerMessage:F2} µs CPU per delivered room msg; {deliveredPerSecond / Math.Max(1, offered):P0} of offered deliveries; {Interlocked.Read(ref sent):N0} sent, {gifts:N0} gifts{(failures > 0 ? $", {failures} publish errors" : "")}"),
-            cpu.BrokerCpu, cpu.SelfCpu, cpu.Seconds, rss)
-        { Value = deliveredPerSecond, Secondary = cpuPerMessage, OtherCpuSeconds = cpu.OtherCpu };
+    /// <summary>Waits (at most 30 s) until the viewers have read nothing for a second, so the next rate starts from an empty room.</summary>
+    private static async Task DrainAsync(BrokerUnderTest broker, RawRoomViewer[] viewers)
+    {
+        var started = Stopwatch.StartNew();
+        var last = viewers.Sum(v => v.Packets);
+        var quietSince = Stopwatch.StartNew();
+        while (started.Elapsed < TimeSpan.FromSeconds(30) && quietSince.Elapsed < TimeSpan.FromSeconds(1))
+        {
+            await Task.Delay(100).ConfigureAwait(false);
+            var now = viewers.Sum(v => v.Packets);
+            if (now != last)
+            {
+                last = now;
+                quietSince.Restart();
+            }
+        }
+
+        Log.Info(Fmt.Inv($"  {broker.Name}: drained in {started.Elapsed.TotalSeconds:F1} s{(quietSince.Elapsed < TimeSpan.FromSeconds(1) ? " (still delivering: the next rate starts with a backlog)" : "")}"));
     }
 
     private static MqttApplicationMessage Message(bool mqttIm, string topic, bool gift, long seq, int payloadBytes)

@@ -80,7 +80,7 @@ public static class Scenarios
         ("chat", r => ChatScenario.RunPopulationsAsync(r)),
         ("chat-many", r => r.GuardedAsync("chat-many", "MqttIm", "100 pairs × 1 device × 1", () => ChatScenario.RunAsync(r.BrokerDll, 2 * r.Options.ManyPairs, r.Options, r.Emit, ChatShape.ManyPairs(r.Options)))),
         ("group", r => r.GuardedAsync("group", "MqttIm", "groups", () => GroupScenario.RunAsync(r.BrokerDll, r.Options, r.Emit))),
-        ("room", r => r.PerBrokerAsync("room", Fmt.Inv($"{r.Options.RoomViewers:N0} viewers"), async b => r.Emit(await RoomScenario.RunAsync(b, r.Options).ConfigureAwait(false)), BrokerKind.MqttIm, BrokerKind.Mosquitto)),
+        ("room", r => r.PerBrokerAsync("room", Fmt.Inv($"{r.Options.RoomViewers:N0} viewers"), b => RoomScenario.RunAsync(b, r.Options, r.Emit), BrokerKind.MqttIm, BrokerKind.Mosquitto)),
         ("iot", r => r.PerBrokerAsync("iot", Fmt.Inv($"{r.Options.IotDevices:N0} devices"), b => IotScenario.RunAsync(b, r.Options, r.Emit), BrokerKind.MqttIm, BrokerKind.Mosquitto)),
         ("pipeline", r => r.GuardedAsync("pipeline", "MqttIm", "1 connection, both ack modes", () => PipelineScenario.RunAsync(r.BrokerDll, r.Options, r.Emit))),
         ("push", r => r.GuardedAsync("push", "MqttIm", "fake APNs", () => PushScenario.RunAsync(r.BrokerDll, r.Options, r.Emit))),
