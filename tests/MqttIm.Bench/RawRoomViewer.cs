@@ -36,6 +36,7 @@ internal sealed class RawRoomViewer : IAsyncDisposable
     private int _start;
     private int _end;
     private Task _loop = Task.CompletedTask;
+    private int _lastFlags;
 
     private RawRoomViewer(Socket socket, bool frames, bool sampled, Func<ViewerWindow?> window)
     {
@@ -77,7 +78,18 @@ internal sealed class RawRoomViewer : IAsyncDisposable
             }
 
             await socket.SendAsync(SubscribePacket(topic), SocketFlags.None, ct).ConfigureAwait(false);
-            (type, body) = await viewer.ReadHandshakePacketAsync(ct).ConfigureAwait(false);
+            // The room may deliver its next frame before MQTTnet has sent the SUBACK: such PUBLISHes are counted as usual.
+            for (var early = 0; early < 1000; early++)
+            {
+                (type, body) = await viewer.ReadHandshakePacketAsync(ct).ConfigureAwait(false);
+                if (type != 3)
+                {
+                    break;
+                }
+
+                viewer.OnPublish(viewer._lastFlags, body, Stopwatch.GetTimestamp());
+            }
+
             // SUBACK v5: packet id, properties, one reason code per filter (< 0x80 = granted).
             var reason = type == 9 && body.Length >= 3 ? SubackReason(body) : 0xFF;
             if (reason >= 0x80)
@@ -218,7 +230,8 @@ internal sealed class RawRoomViewer : IAsyncDisposable
                     pos += 8;
                     break;
                 case 2:
-                    pos += (int)ReadVarint64(frame, ref pos);
+                    var length = (int)ReadVarint64(frame, ref pos);
+                    pos += length;
                     if (tag >> 3 == 2)
                     {
                         count++;
@@ -308,7 +321,7 @@ internal sealed class RawRoomViewer : IAsyncDisposable
     {
         for (var reads = 0; reads < 1000; reads++)
         {
-            if (TryFrame(out var type, out _, out var bodyStart, out var bodyLength))
+            if (TryFrame(out var type, out _lastFlags, out var bodyStart, out var bodyLength))
             {
                 var body = _buffer.AsSpan(bodyStart, bodyLength).ToArray();
                 _start = bodyStart + bodyLength;
@@ -331,7 +344,8 @@ internal sealed class RawRoomViewer : IAsyncDisposable
     private static int SubackReason(byte[] body)
     {
         var pos = 2;
-        pos += ReadVarint(body, ref pos);
+        var propertiesLength = ReadVarint(body, ref pos);
+        pos += propertiesLength;
         return pos < body.Length ? body[pos] : 0xFF;
     }
 

@@ -67,6 +67,11 @@ public static class RoomScenario
                 var measuredPackets = windowPackets - windowPacketsBefore;
                 (windowMessagesBefore, windowPacketsBefore) = (windowMessages, windowPackets);
                 var ended = viewers.Count(v => v.Ended is not null);
+                foreach (var reason in viewers.Where(v => v.Ended is not null).GroupBy(v => v.Ended).OrderByDescending(g => g.Count()).Take(3))
+                {
+                    Log.Info(Fmt.Inv($"  {broker.Name}: {reason.Count():N0} viewers ended: {reason.Key}"));
+                }
+
 
                 var deliveredPerSecond = measuredMessages / clock.MeasureSeconds;
                 var packetsPerSecond = measuredPackets / clock.MeasureSeconds;
@@ -195,13 +200,13 @@ public static class RoomScenario
         return (cpu, Interlocked.Read(ref sent), Interlocked.Read(ref gifts), Interlocked.Read(ref failures));
     }
 
-    /// <summary>Waits (at most 30 s) until the viewers have read nothing for a second, so the next rate starts from an empty room.</summary>
+    /// <summary>Waits (at most 60 s) until the viewers have read nothing for a second, so the next rate starts from an empty room.</summary>
     private static async Task DrainAsync(BrokerUnderTest broker, RawRoomViewer[] viewers)
     {
         var started = Stopwatch.StartNew();
         var last = viewers.Sum(v => v.Packets);
         var quietSince = Stopwatch.StartNew();
-        while (started.Elapsed < TimeSpan.FromSeconds(30) && quietSince.Elapsed < TimeSpan.FromSeconds(1))
+        while (started.Elapsed < TimeSpan.FromSeconds(60) && quietSince.Elapsed < TimeSpan.FromSeconds(1))
         {
             await Task.Delay(100).ConfigureAwait(false);
             var now = viewers.Sum(v => v.Packets);
