@@ -46,15 +46,22 @@ public static class RoomScenario
         var senders = new IMqttClient[o.RoomSenders];
         try
         {
-            for (var i = 0; i < senders.Length; i++)
-            {
-                senders[i] = await Clients.ConnectAsync(broker, $"rs{i}", $"rs-{runId}-{i}", null, null, CancellationToken.None).ConfigureAwait(false);
-            }
-
             long windowMessagesBefore = 0, windowPacketsBefore = 0;
             for (var r = 0; r < rates.Length; r++)
             {
                 var rate = rates[r];
+                // (Re)connected per rate: a broker still flushing a backlog to 10,000 viewers may drop a sender's
+                // connection (keep-alive off, but it can still time out); the next rate starts with live senders.
+                for (var i = 0; i < senders.Length; i++)
+                {
+                    if (senders[i] is not { IsConnected: true })
+                    {
+                        senders[i]?.Dispose();
+                        senders[i] = await Clients.ConnectAsync(broker, $"rs{i}", $"rs-{runId}-{i}-{r}", null, null, CancellationToken.None,
+                            configure: b => b.WithKeepAlivePeriod(TimeSpan.Zero).WithTimeout(TimeSpan.FromSeconds(60))).ConfigureAwait(false);
+                    }
+                }
+
                 var clock = new RunClock(o.WarmupSeconds, o.MeasureSeconds);
                 var histogram = new LatencyHistogram();
                 Volatile.Write(ref window, new ViewerWindow(clock.MeasureFrom, clock.MeasureTo, histogram));
@@ -171,7 +178,15 @@ public static class RoomScenario
                         Interlocked.Increment(ref gifts);
                     }
 
-                    pending.Add(sender.PublishAsync(Message(mqttIm, topic, gift, seq, o.PayloadBytes), CancellationToken.None));
+                    try
+                    {
+                        pending.Add(sender.PublishAsync(Message(mqttIm, topic, gift, seq, o.PayloadBytes), CancellationToken.None));
+                    }
+                    catch (MQTTnet.Exceptions.MqttCommunicationException)
+                    {
+                        // Not connected (the broker dropped this sender): counted as a publish error, the run goes on.
+                        Interlocked.Increment(ref failures);
+                    }
                 }
 
                 pending.RemoveAll(t => t.IsCompleted && (t.IsCompletedSuccessfully || Interlocked.Increment(ref failures) > 0));
