@@ -30,6 +30,9 @@ internal sealed class LiveRoom(string roomId)
     /// <summary>Chat allowance carried between windows (the pump's only).</summary>
     public double ChatCredit { get; set; }
 
+    /// <summary>When the pump last built this room's window (0 = never): a late tick earns the chat allowance of the time it covers.</summary>
+    public long LastWindowAt { get; set; }
+
     public long LastSeq { get; set; }
 
     public long LikesTotal { get; set; }

@@ -50,14 +50,14 @@ internal sealed class RoomFrameBuilder(IOptions<RoomOptions> options, RoomCatalo
             }
         }
 
+        var now = time.GetTimestamp();
         var frame = new RoomFrame { RoomId = room.RoomId, LastSeq = room.LastSeq, Likes = likes, LikesTotal = room.LikesTotal, Closed = closed };
         frame.Messages.AddRange(_reliable);
-        var kept = Sample(room, _chat.Count, _reliable.Count);
+        var kept = Sample(room, _chat.Count, _reliable.Count, WindowSeconds(room, now));
         AddSampled(frame, kept);
         frame.SampledOut = _chat.Count - kept;
         RoomMetrics.MessagesSampledOut.Inc(frame.SampledOut);
 
-        var now = time.GetTimestamp();
         var countDue = time.GetElapsedTime(room.LastCountFrameAt, now).TotalMilliseconds >= _options.CountIntervalMs;
         var news = false;
         if (countDue)
@@ -81,12 +81,23 @@ internal sealed class RoomFrameBuilder(IOptions<RoomOptions> options, RoomCatalo
         return new RoomFrameBuffers(room.Topic, frame, hasReliable: _reliable.Count > 0 || closed, hasEphemeral: kept > 0 || likes > 0 || news);
     }
 
+    /// <summary>
+    /// Seconds this window covers: the frame interval, or more when the pump ran late (a loaded machine), so the room's
+    /// rate holds per second rather than per tick; at most one second (the credit cap bounds it anyway).
+    /// </summary>
+    private double WindowSeconds(LiveRoom room, long now)
+    {
+        var nominal = _options.FrameIntervalMs / 1000.0;
+        var last = room.LastWindowAt;
+        room.LastWindowAt = now;
+        return last == 0 ? nominal : Math.Clamp(time.GetElapsedTime(last, now).TotalSeconds, nominal, Math.Max(nominal, 1.0));
+    }
+
     /// <summary>How many chat messages this window may carry; the allowance is carried between windows, up to one second's worth.</summary>
-    private int Sample(LiveRoom room, int chatCount, int reliableCount)
+    private int Sample(LiveRoom room, int chatCount, int reliableCount, double window)
     {
         var info = catalog.Cached(room.RoomId);
         var rate = info is { MaxMessagesPerSecond: > 0 } ? info.MaxMessagesPerSecond : _options.DefaultMessagesPerSecond;
-        var window = _options.FrameIntervalMs / 1000.0;
         var total = rate * window;
         var reserved = total * _options.HighPriorityShare;
         var chatAllowance = Math.Max(0, total - Math.Max(reserved, reliableCount));
