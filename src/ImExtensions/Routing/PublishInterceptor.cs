@@ -44,11 +44,26 @@ internal sealed class PublishInterceptor(
             return Task.CompletedTask;
         }
 
-        if (!rateGate.TryAdmit(args, device, out var refusal))
+        var admission = rateGate.AdmitAsync(args, device);
+        if (!admission.IsCompletedSuccessfully)
         {
-            return refusal;
+            return AdmitThenDispatchAsync(admission, args, device);
         }
 
+        return admission.Result ? Dispatch(args, device) : Task.CompletedTask;
+    }
+
+    /// <summary>The slow path: the user's budget is being asked of Redis (cluster mode).</summary>
+    private async Task AdmitThenDispatchAsync(ValueTask<bool> admission, InterceptingPublishEventArgs args, ConnectedDevice device)
+    {
+        if (await admission.ConfigureAwait(false))
+        {
+            await Dispatch(args, device).ConfigureAwait(false);
+        }
+    }
+
+    private Task Dispatch(InterceptingPublishEventArgs args, ConnectedDevice device)
+    {
         var topic = ParsedTopic.Parse(args.ApplicationMessage.Topic);
         var decision = acl.CheckPublish(device, topic);
         if (!decision.Allowed)
