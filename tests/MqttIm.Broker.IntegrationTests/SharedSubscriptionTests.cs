@@ -219,14 +219,16 @@ public sealed class SharedSubscriptionTests(AnonymousBrokerFixture fixture) : IC
     }
 
     [Theory]
-    [InlineData(4)]
-    [InlineData(5)]
-    public async Task UnacknowledgedQos1_OfAMemberThatDrops_GoesToAnotherMember(int level)
+    [InlineData(4, Transport.Tcp)]
+    [InlineData(5, Transport.Tcp)]
+    [InlineData(5, Transport.WebSocket)]
+    public async Task UnacknowledgedQos1_OfAMemberThatDrops_GoesToAnotherMember(int level, Transport transport)
     {
-        var filter = $"$share/redo/redo{level}/t";
+        var name = $"redo{level}{transport}".ToLowerInvariant();
+        var filter = $"$share/redo/{name}/t";
         // Member A never acknowledges (raw socket); it joins first, so it gets the first message.
-        var a = await RawMqttClient.ConnectAsync(_broker, Transport.Tcp);
-        Assert.Equal(0x00, (await a.ConnectMqttAsync(MqttBytes.Connect(level, $"redo-a-{level}", "redoa", _broker.Token("redoa"))))[3]);
+        var a = await RawMqttClient.ConnectAsync(_broker, transport);
+        Assert.Equal(0x00, (await a.ConnectMqttAsync(MqttBytes.Connect(level, "a-" + name, "redoa", _broker.Token("redoa"))))[3]);
         await a.SendAsync(Subscribe(level, 1, filter, 0x01));
         Assert.Equal(0x01, (await a.ReceivePacketAsync(Timeout))![^1]);
         await using var b = await Collector.ConnectAsync(_broker, "redob" + level, level == 5 ? MqttProtocolVersion.V500 : MqttProtocolVersion.V311);
@@ -235,7 +237,7 @@ public sealed class SharedSubscriptionTests(AnonymousBrokerFixture fixture) : IC
 
         for (var i = 0; i < 4; i++)
         {
-            await publisher.PublishAsync($"redo{level}/t", Encoding.UTF8.GetBytes("m" + i));
+            await publisher.PublishAsync(name + "/t", Encoding.UTF8.GetBytes("m" + i));
         }
 
         var toA = await a.ReceivePacketAsync(Timeout);
