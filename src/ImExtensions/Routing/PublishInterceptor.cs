@@ -37,14 +37,16 @@ internal sealed class PublishInterceptor(
             return Task.CompletedTask;
         }
 
-        var device = registry.Find(args.ClientId);
+        // A will (Wills/) is published after its connection is gone: it comes with the device that set it.
+        var will = Wills.WillPublication.PublisherOf(args.SessionItems);
+        var device = will ?? registry.Find(args.ClientId);
         if (device is null)
         {
             Deny(args, "unknown", new AclDecision(false, "connection is not registered"));
             return Task.CompletedTask;
         }
 
-        if (!rateGate.TryAdmit(args, device, out var refusal))
+        if (will is null && !rateGate.TryAdmit(args, device, out var refusal))
         {
             return refusal;
         }
