@@ -27,6 +27,7 @@ internal sealed class MqttServerHooks
     private readonly BrokerState.PersistentSessions _persistentSessions;
     private readonly BrokerState.RetainedMessagePersistence _retained;
     private readonly Wills.WillDelayScheduler _wills;
+    private readonly SharedSubscriptionHooks _shared;
 
     public MqttServerHooks(
         ConnectionValidator connections,
@@ -39,9 +40,11 @@ internal sealed class MqttServerHooks
         Rooms.RoomJoinHandler rooms,
         BrokerState.PersistentSessions persistentSessions,
         BrokerState.RetainedMessagePersistence retained,
+        SharedSubscriptionHooks shared,
         Wills.WillDelayScheduler wills)
     {
         _wills = wills;
+        _shared = shared;
         _persistentSessions = persistentSessions;
         _retained = retained;
         _iot = iot;
@@ -83,6 +86,8 @@ internal sealed class MqttServerHooks
 
             return Task.CompletedTask;
         };
+
+        _shared.Attach(server); // $share/ groups follow sessions and acknowledgements
 
         server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
@@ -153,7 +158,7 @@ internal sealed class MqttServerHooks
                 if ((int)args.Response.ReasonCode < 0x80)
                 {
                     _grantedSubscriptions.Granted(args.ClientId, args.TopicFilter.Topic, (int)args.TopicFilter.QualityOfServiceLevel);
-                    if (args.ProcessSubscription)
+                    if (args.ProcessSubscription || SharedSubscriptions.SharedFilter.IsShared(args.TopicFilter.Topic))
                     {
                         _persistentSessions.Subscribed(args.ClientId, args.TopicFilter);
                     }
