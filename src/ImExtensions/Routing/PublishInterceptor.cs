@@ -38,11 +38,18 @@ internal sealed class PublishInterceptor(
             return Task.CompletedTask;
         }
 
-        var device = registry.Find(args.ClientId);
+        // A will (Wills/) is published after its connection is gone: it comes with the device that set it.
+        var will = Wills.WillPublication.PublisherOf(args.SessionItems);
+        var device = will ?? registry.Find(args.ClientId);
         if (device is null)
         {
             Deny(args, "unknown", new AclDecision(false, "connection is not registered"));
             return Task.CompletedTask;
+        }
+
+        if (will is not null)
+        {
+            return Dispatch(args, device); // wills skip the rate gate (the connection that set them is gone)
         }
 
         var admission = rateGate.AdmitAsync(args, device);
