@@ -50,6 +50,22 @@ internal sealed class MqttPacketSizeGuard : PipeReader
         init => _checkedUpTo = value;
     }
 
+    /// <summary>
+    /// A packet MQTTnet reads before the inner input (a rewritten CONNECT whose original the input has consumed), served
+    /// like a stand-in: it is not scanned or validated again.
+    /// </summary>
+    public byte[]? FirstPacket
+    {
+        init
+        {
+            if (value is not null)
+            {
+                _standIn = new ReadOnlySequence<byte>(value);
+                _servingStandIn = true;
+            }
+        }
+    }
+
     public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         if (_servingStandIn || TryServeInjected())
@@ -269,7 +285,12 @@ internal sealed class MqttPacketSizeGuard : PipeReader
             Validate(buffer, first, (int)length);
             if (_validator.TakeDuplicate(out var packetId))
             {
-                return ReplaceDuplicate(buffer, length, packetId);
+                return ServeInstead(buffer, length, DuplicateStandIn(packetId, _validator.IsMqtt5));
+            }
+
+            if (_validator.TakeRewritten(out var rewritten))
+            {
+                return ServeInstead(buffer, length, rewritten);
             }
         }
 
@@ -277,13 +298,14 @@ internal sealed class MqttPacketSizeGuard : PipeReader
         return result;
     }
 
-    private ReadResult ReplaceDuplicate(in ReadOnlySequence<byte> buffer, long length, ushort packetId)
+    /// <summary>Consumes the client's packet and serves <paramref name="standIn"/> to MQTTnet in its place.</summary>
+    private ReadResult ServeInstead(in ReadOnlySequence<byte> buffer, long length, byte[] standIn)
     {
         _lastBuffer = buffer;
         _inner.AdvanceTo(buffer.GetPosition(length));
         _consumedTotal += length;
         _checkedUpTo = _consumedTotal;
-        _standIn = new ReadOnlySequence<byte>(DuplicateStandIn(packetId, _validator!.IsMqtt5));
+        _standIn = new ReadOnlySequence<byte>(standIn);
         _servingStandIn = true;
         return new ReadResult(_standIn, isCanceled: false, isCompleted: false);
     }

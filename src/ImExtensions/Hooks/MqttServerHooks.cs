@@ -26,6 +26,8 @@ internal sealed class MqttServerHooks
     private readonly ClientSubscriptions _grantedSubscriptions;
     private readonly BrokerState.PersistentSessions _persistentSessions;
     private readonly BrokerState.RetainedMessagePersistence _retained;
+    private readonly Wills.WillDelayScheduler _wills;
+    private readonly SharedSubscriptionHooks _shared;
 
     public MqttServerHooks(
         ConnectionValidator connections,
@@ -37,8 +39,12 @@ internal sealed class MqttServerHooks
         ClientSubscriptions grantedSubscriptions,
         Rooms.RoomJoinHandler rooms,
         BrokerState.PersistentSessions persistentSessions,
-        BrokerState.RetainedMessagePersistence retained)
+        BrokerState.RetainedMessagePersistence retained,
+        SharedSubscriptionHooks shared,
+        Wills.WillDelayScheduler wills)
     {
+        _wills = wills;
+        _shared = shared;
         _persistentSessions = persistentSessions;
         _retained = retained;
         _iot = iot;
@@ -81,10 +87,34 @@ internal sealed class MqttServerHooks
             return Task.CompletedTask;
         };
 
+        _shared.Attach(server); // $share/ groups follow sessions and acknowledgements
+
         server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("room-leave", args.ClientId, () => _rooms.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("session-deleted", args.Id, () => _lifecycle.OnSessionDeletedAsync(args));
+
+        // Wills (Wills/): after the lifecycle's handlers (MQTTnet runs them in order), so the device is registered when bound.
+        server.ClientConnectedAsync += args => Guard("will-connected", args.ClientId, () =>
+        {
+            _wills.Connected(args.ClientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint), args.SessionItems);
+            return Task.CompletedTask;
+        });
+        server.ClientDisconnectedAsync += args => Guard("will-disconnected", args.ClientId, () =>
+        {
+            _wills.Disconnected(args.ClientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint), args.DisconnectType switch
+            {
+                MqttClientDisconnectType.Takeover => Wills.WillConnectionEnd.Takeover,
+                MqttClientDisconnectType.Clean when args.ReasonCode is null or MqttDisconnectReasonCode.NormalDisconnection => Wills.WillConnectionEnd.NormalDisconnect,
+                _ => Wills.WillConnectionEnd.Abnormal, // DISCONNECT 0x04 "with Will Message" (or any other code) included
+            });
+            return Task.CompletedTask;
+        });
+        server.SessionDeletedAsync += args => Guard("will-session-deleted", args.Id, () =>
+        {
+            _wills.SessionEnded(args.Id);
+            return Task.CompletedTask;
+        });
         server.ClientConnectedAsync += args => Guard("device-connected", args.ClientId, () => _iot.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("device-disconnected", args.ClientId, () => _iot.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("device-session-deleted", args.Id, () => _iot.OnSessionDeletedAsync(args));
@@ -128,7 +158,7 @@ internal sealed class MqttServerHooks
                 if ((int)args.Response.ReasonCode < 0x80)
                 {
                     _grantedSubscriptions.Granted(args.ClientId, args.TopicFilter.Topic, (int)args.TopicFilter.QualityOfServiceLevel);
-                    if (args.ProcessSubscription)
+                    if (args.ProcessSubscription || SharedSubscriptions.SharedFilter.IsShared(args.TopicFilter.Topic))
                     {
                         _persistentSessions.Subscribed(args.ClientId, args.TopicFilter);
                     }

@@ -18,9 +18,10 @@ internal sealed class SubscriptionInterceptor(
     DeviceLifecycle lifecycle,
     PresenceWatchPolicy presencePolicy,
     PresenceWatchers presenceWatchers,
-    PresenceTracker presenceTracker,
+    IPresenceLookup presenceLookup,
     Devices.DeviceSubscriptions deviceSubscriptions,
     Rooms.RoomJoinHandler rooms,
+    SharedSubscriptionInterceptor shared,
     ILogger<SubscriptionInterceptor> logger)
 {
     public async Task InterceptSubscribeAsync(InterceptingSubscriptionEventArgs args)
@@ -30,6 +31,16 @@ internal sealed class SubscriptionInterceptor(
         if (device is null)
         {
             Deny(args, "unknown", "connection is not registered");
+            return;
+        }
+
+        if (SharedSubscriptions.SharedFilter.IsShared(filter))
+        {
+            if (shared.Subscribe(args, device) is { } sharedDenial)
+            {
+                Deny(args, device.UserId, sharedDenial);
+            }
+
             return;
         }
 
@@ -65,7 +76,7 @@ internal sealed class SubscriptionInterceptor(
             var channel = new Delivery.MqttSessionChannel(args.Session);
             var ownPresence = parsed.Target == device.UserId;
             presenceWatchers.Add(args.ClientId, parsed.Target, channel, ownPresence);
-            var state = presenceTracker.Get(parsed.Target);
+            var state = await presenceLookup.CurrentAsync(parsed.Target).ConfigureAwait(false);
             channel.TryPublish(Presence.PresenceMessages.For(ownPresence ? state : Presence.PresenceMessages.WithoutDevices(state)));
             return;
         }
@@ -96,6 +107,12 @@ internal sealed class SubscriptionInterceptor(
 
     public async Task InterceptUnsubscribeAsync(InterceptingUnsubscriptionEventArgs args)
     {
+        if (SharedSubscriptions.SharedFilter.IsShared(args.Topic))
+        {
+            shared.Unsubscribe(args);
+            return;
+        }
+
         var parsed = ParsedTopic.Parse(args.Topic);
         if (parsed.Kind == TopicKind.Device)
         {
