@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Net.Http.Json;
 using System.Text;
 using MQTTnet;
 using MQTTnet.Protocol;
@@ -19,16 +21,24 @@ public sealed class DeviceAlertPushTests(PushBrokerFixture fixture) : IClassFixt
     private static string Token(string prefix) => prefix + Guid.NewGuid().ToString("N");
 
     [Fact]
-    public async Task CriticalAlert_OfflineOwnerIsPushedAtOnceAsP0_OnlineOwnerGetsItLive_AndIsNotPushed()
+    public async Task CriticalAlert_OfflineOwnerIsPushedAsP0ThroughQuietHours_OnlineOwnerGetsItLive_AndIsNotPushed()
     {
         var (paul, quinn, deviceId) = (TestUsers.Unique("paul"), TestUsers.Unique("quin"), TestUsers.Unique("door"));
         var (paulToken, quinnToken) = (Token("p"), Token("q"));
         await _broker.RegisterAsync(paul, "apns", VendorSetup.Bundle, paulToken);
         await _broker.RegisterAsync(quinn, "apns", VendorSetup.Bundle, quinnToken);
+        // Paul is inside his quiet hours for the next two hours: only a P0 reaches his phone now.
+        var now = DateTime.UtcNow;
+        using (var http = _broker.Http())
+        {
+            var quiet = await http.PutAsJsonAsync($"/api/admin/push/quiet-hours/{paul}",
+                new { start = now.AddHours(-2).ToString("HH:mm", CultureInfo.InvariantCulture), end = now.AddHours(2).ToString("HH:mm", CultureInfo.InvariantCulture), timeZone = "UTC" });
+            Assert.True(quiet.IsSuccessStatusCode, await quiet.Content.ReadAsStringAsync());
+        }
+
         await using var quinnPhone = await TestDevice.ConnectAsync(_broker, quinn);
         using var device = await ConnectDeviceAsync(deviceId, [paul, quinn]);
 
-        var started = DateTimeOffset.UtcNow;
         var ack = await PublishAlertAsync(device, deviceId, """{"severity":"critical","title":"Door forced","text":"rear door opened","data":{"door":"rear"}}""");
         Assert.True(ack.IsSuccess, $"{ack.ReasonCode} {ack.ReasonString}");
 
@@ -38,16 +48,21 @@ public sealed class DeviceAlertPushTests(PushBrokerFixture fixture) : IClassFixt
             (live.Kind, live.Priority, live.NotificationType, live.Title, live.Text));
         Assert.Equal((deviceId, "critical", "rear"), (live.Ext["deviceId"], live.Ext["severity"], live.Ext["door"]));
 
-        // The offline owner: pushed at once (P0 is never merged), high priority.
+        // The offline owner: pushed, high priority, through his quiet hours (P0 is never held).
         var push = Assert.Single(await _vendors.WaitForAsync(paulToken));
         Assert.Equal(("Door forced", "rear door opened", "10"), (push.Json!["aps"]!["alert"]!["title"]!.GetValue<string>(),
             push.Json["aps"]!["alert"]!["body"]!.GetValue<string>(), push.Headers["apns-priority"]));
-        Assert.True(push.At - started < PushBrokerFixture.MergeWindow, $"a P0 alert waited {push.At - started} (the merge window is {PushBrokerFixture.MergeWindow})");
+        await _broker.WaitForAdminAsync($"/api/admin/push/outcomes?userId={paul}", j => j.GetArrayLength() == 1 && j[0].GetProperty("result").GetString() == "delivered");
 
-        // Quinn was online: no push job at all (a P0 job would have been sent by the time paul's was).
+        // A warning (P1) alert to paul now waits for the end of his quiet hours instead.
+        Assert.True((await PublishAlertAsync(device, deviceId, """{"severity":"warning","text":"door left open"}""")).IsSuccess);
+        var pending = await _broker.WaitForAdminAsync($"/api/admin/push/pending?userId={paul}", j => j.GetArrayLength() == 1);
+        Assert.True(pending[0].GetProperty("dueMs").GetInt64() > DateTimeOffset.UtcNow.AddMinutes(30).ToUnixTimeMilliseconds(), pending.ToString());
+
+        // Quinn was online for both: no push job at all (the P0 one would have been sent by the time paul's was).
         Assert.Empty(_vendors.RequestsFor(quinnToken));
         Assert.Empty(await _broker.OutcomesAsync(quinn));
-        Assert.Equal(["delivered"], await _broker.OutcomesAsync(paul));
+        Assert.Equal(0, (await _broker.AdminGetAsync($"/api/admin/push/pending?userId={quinn}")).GetArrayLength());
     }
 
     [Fact]

@@ -15,6 +15,10 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
     private static readonly CommandState[] Sendable = [CommandState.Queued, CommandState.Sent];
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _flushLocks = new(StringComparer.Ordinal);
 
+    // Commands already put into each connection's session: a later flush on the same connection (another command issued
+    // before this one's PUBACK came) does not send them again. A new connection is a new route, so it resends them.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<CommandRoute, HashSet<string>> _sentOn = new();
+
     /// <summary>A device's sync request: open commands after <paramref name="afterSeq"/> are sent again (delivered ones too, unchanged in state).</summary>
     public async Task ResendAsync(string deviceId, long afterSeq, CancellationToken cancellationToken)
     {
@@ -53,6 +57,7 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
             // Every due write is queued at once (one group commit for a reconnecting device's whole backlog), then the
             // commands go into the session in seq order, each only after its sent state is stored.
             var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            var sentHere = _sentOn.GetValue(route, _ => new HashSet<string>(StringComparer.Ordinal)); // used under the device's flush lock only
             var expiring = new List<Task<CommandRecord?>>();
             var sending = new List<Task<CommandRecord?>>();
             foreach (var command in await store.ListOpenAsync(deviceId, options.Value.MaxQueuedCommandsPerDevice, cancellationToken).ConfigureAwait(false))
@@ -66,6 +71,11 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
                 {
                     expiring.Add(outcomes.MoveAsync(command.CommandId, Sendable, CommandState.Expired, "expired before delivery", null, cancellationToken));
                     continue;
+                }
+
+                if (command.State == CommandState.Sent && sentHere.Contains(command.CommandId))
+                {
+                    continue; // in this connection's session already, its PUBACK not stored yet
                 }
 
                 sending.Add(writes.TransitionAsync(command.CommandId, Sendable, CommandState.Sent, now, command.State == CommandState.Sent ? "resent" : null, null));
@@ -86,6 +96,8 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
                     // The session is gone or full: the rest stays sent (not delivered) and goes out again on the next flush or connect.
                     break;
                 }
+
+                sentHere.Add(sent.CommandId);
             }
         }
         finally
