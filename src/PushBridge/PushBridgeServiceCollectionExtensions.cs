@@ -12,6 +12,7 @@ using MqttIm.PushBridge.Delivery;
 using MqttIm.PushBridge.Jobs;
 using MqttIm.PushBridge.Outcomes;
 using MqttIm.PushBridge.Rpc;
+using MqttIm.PushBridge.Storage;
 using MqttIm.PushBridge.Scheduling;
 using MqttIm.PushBridge.Storage.Mongo;
 using MqttIm.PushBridge.Storage.Postgres;
@@ -35,18 +36,19 @@ public static class PushBridgeServiceCollectionExtensions
             StorageProviders.MongoDB => new MongoPushTokenStore(sp.GetRequiredService<MongoDatabaseHandle>()),
             _ => new SqlitePushTokenStore(sp.GetRequiredService<SqliteDatabase>()),
         });
-        services.TryAddSingleton<IPushJobStore>(sp => Provider(sp) switch
+        // Jobs and outcomes are written once or twice per push: group-committed, so concurrent sends share commits.
+        services.TryAddSingleton<IPushJobStore>(sp => new GroupCommittingPushJobStore(Provider(sp) switch
         {
             StorageProviders.PostgreSQL => new PostgresPushJobStore(sp.GetRequiredService<PostgresDatabase>()),
             StorageProviders.MongoDB => new MongoPushJobStore(sp.GetRequiredService<MongoDatabaseHandle>()),
             _ => new SqlitePushJobStore(sp.GetRequiredService<SqliteDatabase>()),
-        });
-        services.TryAddSingleton<IPushOutcomeStore>(sp => Provider(sp) switch
+        }));
+        services.TryAddSingleton<IPushOutcomeStore>(sp => new GroupCommittingPushOutcomeStore(Provider(sp) switch
         {
             StorageProviders.PostgreSQL => new PostgresPushOutcomeStore(sp.GetRequiredService<PostgresDatabase>()),
             StorageProviders.MongoDB => new MongoPushOutcomeStore(sp.GetRequiredService<MongoDatabaseHandle>()),
             _ => new SqlitePushOutcomeStore(sp.GetRequiredService<SqliteDatabase>()),
-        });
+        }));
         services.TryAddSingleton<PushTokenRegistry>();
         services.TryAddSingleton(sp => PushChannelRegistry.FromOptions(Options(sp), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IBadgeCounter, ConversationBadgeCounter>();

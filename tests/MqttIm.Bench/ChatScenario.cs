@@ -17,13 +17,13 @@ namespace MqttIm.Bench;
 /// One chat run's shape: pairs, sending devices per sender, messages in flight per device, the offered rates (null =
 /// flat out) and the row's scenario name.
 /// </summary>
-public sealed record ChatShape(string Scenario, int Pairs, int Devices, int Window, double?[] Rates)
+public sealed record ChatShape(string Scenario, int Pairs, int Devices, int Window, double?[] Rates, double WarmupSeconds)
 {
     /// <summary>The original chat rows: few pairs, many devices and sends in flight per sender (commits batch).</summary>
-    public static ChatShape Batched(BenchOptions o) => new("chat", o.ChatPairs, o.ChatDevices, o.ChatWindow, [o.ChatRate, null]);
+    public static ChatShape Batched(BenchOptions o) => new("chat", o.ChatPairs, o.ChatDevices, o.ChatWindow, [o.ChatRate, null], o.WarmupSeconds);
 
     /// <summary>Many connections each carrying a little: N pairs of users × 1 device × 1 in flight, flat out.</summary>
-    public static ChatShape ManyPairs(BenchOptions o) => new("chat-many", o.ManyPairs, 1, 1, [null]);
+    public static ChatShape ManyPairs(BenchOptions o) => new("chat-many", o.ManyPairs, 1, 1, [null], Math.Max(o.ManyWarmupSeconds, o.WarmupSeconds));
 }
 
 public static class ChatScenario
@@ -130,7 +130,7 @@ public static class ChatScenario
         }
 
         var runId = Guid.NewGuid().ToString("N")[..8];
-        var clock = new RunClock(o.WarmupSeconds, o.MeasureSeconds);
+        var clock = new RunClock(shape.WarmupSeconds, o.MeasureSeconds);
         lock (shared)
         {
             shared.Clock = clock;
@@ -210,7 +210,7 @@ public static class ChatScenario
         var lost = pairs.Sum(p => Math.Max(0, Interlocked.Read(ref p.AcceptedRun) - Interlocked.Read(ref p.ReceivedRun)));
         var accepted = measuredAccepts / clock.MeasureSeconds;
         var e2e = state.EndToEnd;
-        var settings = Fmt.Inv($"U={users:N0} online ({2 * pairs.Length} active in {pairs.Length} pairs, {idle:N0} idle), QoS 1 JSON, {(rate is { } rr ? $"offered {rr:N0} msg/s" : "flat out")}, {shape.Devices} device{(shape.Devices == 1 ? "" : "s")}/sender × {shape.Window} in flight");
+        var settings = Fmt.Inv($"U={users:N0} online ({2 * pairs.Length} active in {pairs.Length} pairs, {idle:N0} idle), QoS 1 JSON, {(rate is { } rr ? $"offered {rr:N0} msg/s" : "flat out")}, {shape.Devices} device{(shape.Devices == 1 ? "" : "s")}/sender × {shape.Window} in flight, {shape.WarmupSeconds:F0} s warm-up");
         var notes = Fmt.Inv($"broker {RelayScenario.PerMessage(cpu.BrokerCpu, measuredAccepts)}/msg; PUBACK p50/p99 {Fmt.Ms(ackLatency.Percentile(50))}/{Fmt.Ms(ackLatency.Percentile(99))}; not delivered live within 10 s {lost} (see the end-of-run check); {Interlocked.Read(ref state.MeasuredDeliveries) / clock.MeasureSeconds:N0} inbox deliveries/s");
         if (rejected > 0)
         {

@@ -82,8 +82,8 @@ public sealed record RelayShape(string Scenario, MqttQualityOfServiceLevel Qos, 
     /// <summary>Many connections each carrying a little: N pairs × 1 in flight at QoS 1, and the same pairs at QoS 0 at a fixed offered rate.</summary>
     public static RelayShape[] ManyPairs(BenchOptions o) =>
     [
-        new("pairs", MqttQualityOfServiceLevel.AtLeastOnce, o.ManyPairs, 1, null, Math.Max(3, o.WarmupSeconds)),
-        new("pairs", MqttQualityOfServiceLevel.AtMostOnce, o.ManyPairs, 1, o.ManyPairsRate, Math.Max(3, o.WarmupSeconds)),
+        new("pairs", MqttQualityOfServiceLevel.AtLeastOnce, o.ManyPairs, 1, null, Math.Max(o.ManyWarmupSeconds, o.WarmupSeconds)),
+        new("pairs", MqttQualityOfServiceLevel.AtMostOnce, o.ManyPairs, 1, o.ManyPairsRate, Math.Max(o.ManyWarmupSeconds, o.WarmupSeconds)),
     ];
 }
 

@@ -161,12 +161,66 @@ public sealed class ClusterIotTests(BrokerCluster cluster) : IClassFixture<Broke
             var issued = await Node(0).IssueAsync(deviceId, new { name = "snapshot" });
             var received = await moved.NextAsync();
             Assert.Equal(issued.GetProperty("commandId").GetString(), IotDevice.Json(received.ApplicationMessage).GetProperty("commandId").GetString());
+
+            // The shared presence hash keeps nothing the dead node reported: its devices' entries were pruned by the
+            // survivor that cleaned up after it, and this device's entry is its new node's.
+            await WaitForPresenceEntriesAsync(entries => !entries.Any(e => e.Value.StartsWith("node-2|", StringComparison.Ordinal))
+                && entries.TryGetValue(deviceId, out var entry) && entry.StartsWith("node-1|1|", StringComparison.Ordinal));
         }
         finally
         {
             await victim.RestartAsync();
             await cluster.WaitForNodesAsync(3, TimeSpan.FromSeconds(60));
         }
+    }
+
+    [Fact]
+    public async Task DeletedDevice_LeavesTheSharedPresenceHash_AndIsForgottenOnEveryNode()
+    {
+        var (deviceId, owner) = (TestUsers.Unique("gone"), TestUsers.Unique("own"));
+        var secret = await Node(0).RegisterAsync(deviceId, owner);
+        var device = await IotDevice.ConnectAsync(Node(1), deviceId, secret);
+        await WaitForOnlineAsync(Node(2), deviceId, true);
+        await WaitForPresenceEntriesAsync(entries => entries.ContainsKey(deviceId));
+
+        // Deleted through node A while connected to node B: B closes the connection, and no node keeps its presence.
+        var disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        device.Client.DisconnectedAsync += _ =>
+        {
+            disconnected.TrySetResult();
+            return Task.CompletedTask;
+        };
+        using (var http = Node(0).Http())
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, (await http.DeleteAsync($"/api/admin/devices/{deviceId}")).StatusCode);
+        }
+
+        await disconnected.Task.WaitAsync(Wait);
+        await WaitForPresenceEntriesAsync(entries => !entries.ContainsKey(deviceId));
+        await device.DisposeAsync();
+        using var admin = Node(2).Http();
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await admin.GetAsync($"/api/admin/devices/{deviceId}")).StatusCode);
+    }
+
+    /// <summary>Polls the cluster's device presence hash (written by the nodes, asynchronously) until <paramref name="done"/> holds.</summary>
+    private async Task WaitForPresenceEntriesAsync(Func<Dictionary<string, string>, bool> done)
+    {
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster.Redis.Configuration);
+        var deadline = DateTime.UtcNow + Wait;
+        Dictionary<string, string> entries;
+        do
+        {
+            entries = (await redis.GetDatabase().HashGetAllAsync("mqttim:device-states")).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
+            if (done(entries))
+            {
+                return;
+            }
+
+            await Task.Delay(50); // other processes write the hash: no event to wait on here
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Fail($"the presence hash kept {string.Join(", ", entries.Select(e => e.Key + "=" + e.Value))}");
     }
 
     /// <summary>Polls a node's device view (other nodes' changes arrive over Redis, asynchronously).</summary>

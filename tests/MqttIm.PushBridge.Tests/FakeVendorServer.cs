@@ -21,6 +21,7 @@ public sealed class FakeVendorServer : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, ConcurrentQueue<Func<HttpContext, Task>>> _scripts = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<VendorRequest> _requests = new();
+    private TaskCompletionSource _answered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<string, bool> _issuedTokens = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _revokedTokens = new(StringComparer.Ordinal);
     private int _issued;
@@ -105,23 +106,37 @@ public sealed class FakeVendorServer : IAsyncDisposable
 
     public IReadOnlyList<VendorRequest> RequestsFor(string token) => Requests.Where(r => r.DeviceTokens.Contains(token)).ToList();
 
-    /// <summary>Waits until <paramref name="count"/> requests concern <paramref name="token"/> (bounded by <paramref name="timeout"/>).</summary>
-    public async Task<IReadOnlyList<VendorRequest>> WaitForAsync(string token, int count = 1, TimeSpan? timeout = null, Action? whileWaiting = null)
+    /// <summary>
+    /// Waits until <paramref name="count"/> requests concerning <paramref name="token"/> have been answered (their
+    /// <see cref="VendorRequest.Status"/> is set), woken by each answer; bounded by <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<VendorRequest>> WaitForAsync(string token, int count = 1, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (DateTime.UtcNow < deadline)
+        while (true)
         {
-            var found = RequestsFor(token);
+            var answered = Volatile.Read(ref _answered).Task; // taken before looking, so an answer in between is not missed
+            var found = RequestsFor(token).Where(r => r.Status != 0).ToList();
             if (found.Count >= count)
             {
                 return found;
             }
 
-            whileWaiting?.Invoke();
-            await Task.Delay(20);
-        }
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                throw new TimeoutException($"expected {count} answered vendor request(s) for token {token}, got {found.Count}; all: {string.Join(", ", Requests.Select(r => r.Path))}");
+            }
 
-        throw new TimeoutException($"expected {count} vendor request(s) for token {token}, got {RequestsFor(token).Count}; all: {string.Join(", ", Requests.Select(r => r.Path))}");
+            await Task.WhenAny(answered, Task.Delay(left));
+        }
+    }
+
+    /// <summary>Sets the request's answer and wakes the waiters.</summary>
+    private void Answered(VendorRequest request, int status)
+    {
+        request.Status = status;
+        Interlocked.Exchange(ref _answered, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     public static Func<HttpContext, Task> Status(int status, string json = "", int? retryAfterSeconds = null) => async context =>
@@ -274,10 +289,10 @@ public sealed class FakeVendorServer : IAsyncDisposable
         return _issuedTokens.ContainsKey(token) && !_revokedTokens.ContainsKey(token);
     }
 
-    private static async Task Answer(HttpContext context, VendorRequest request, Func<HttpContext, Task> reply)
+    private async Task Answer(HttpContext context, VendorRequest request, Func<HttpContext, Task> reply)
     {
         await reply(context);
-        request.Status = context.Response.StatusCode;
+        Answered(request, context.Response.StatusCode);
     }
 
     private async Task ReplyAsync(HttpContext context, string token, VendorRequest request, Func<HttpContext, Task>? success = null)
@@ -296,7 +311,7 @@ public sealed class FakeVendorServer : IAsyncDisposable
             context.Response.Headers["apns-id"] = Guid.NewGuid().ToString();
         }
 
-        request.Status = context.Response.StatusCode;
+        Answered(request, context.Response.StatusCode);
     }
 
     private VendorRequest Record(HttpContext context, string vendor, string[] tokens, string body, string authorization)

@@ -168,7 +168,7 @@ internal static class DeviceEndpoints
 
             if (request.WaitSeconds is > 0 and var wait)
             {
-                var final = await commands.WaitAsync(command!.CommandId, TimeSpan.FromSeconds(wait), ct) ?? command;
+                var final = await commands.WaitForIssuedAsync(command!, TimeSpan.FromSeconds(wait), ct) ?? command!;
                 return final.IsOpen ? Results.Accepted($"/api/devices/{deviceId}/commands/{final.CommandId}", DeviceViews.Command(final)) : Results.Ok(DeviceViews.Command(final));
             }
 

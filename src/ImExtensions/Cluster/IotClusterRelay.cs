@@ -23,6 +23,7 @@ internal sealed class IotClusterRelay(
     CommandWaiters waiters,
     ICommandStore commands,
     DevicePresence presence,
+    DeviceKicker kicker,
     ILogger<IotClusterRelay> logger) : IHostedService, IDeadNodeCleanup
 {
     private ChannelMessageQueue? _queue;
@@ -48,18 +49,11 @@ internal sealed class IotClusterRelay(
         }
     }
 
-    /// <summary>The dead node's devices went offline with it (their next connect, anywhere, brings them back); every node, this one included, applies the broadcast.</summary>
-    public async Task NodeDiedAsync(string deadNodeId)
-    {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        foreach (var (deviceId, nodeId, online, _) in await bus.LoadStatesAsync().ConfigureAwait(false))
-        {
-            if (online && nodeId == deadNodeId)
-            {
-                await bus.DeviceStateChangedAsyncFor(deadNodeId, new DeviceState(deviceId, false, now, now)).ConfigureAwait(false);
-            }
-        }
-    }
+    /// <summary>
+    /// The dead node's devices went offline with it (their next connect, anywhere, brings them back); every node, this one
+    /// included, applies the broadcast. Its entries then leave the shared presence hash.
+    /// </summary>
+    public Task NodeDiedAsync(string deadNodeId) => bus.ReportNodeDeadAsync(deadNodeId, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
     private async Task OnMessageAsync(ChannelMessage message)
     {
@@ -90,6 +84,10 @@ internal sealed class IotClusterRelay(
                     break;
                 case IotClusterEvent.State:
                     presence.ApplyRemote(received.DeviceId, received.Online, received.AtMs, received.Origin);
+                    break;
+                case IotClusterEvent.Deleted:
+                    presence.ForgetDeleted(received.DeviceId);
+                    await kicker.KickAsync(received.DeviceId, "the device was deleted").ConfigureAwait(false);
                     break;
             }
         }

@@ -17,6 +17,20 @@ namespace MqttIm.ImExtensions.Cluster;
 /// </remarks>
 internal sealed class RedisIotBus(IConnectionMultiplexer redis, RedisKeys keys, ClusterNode node, ILogger<RedisIotBus> logger) : IIotClusterBus
 {
+    // Deletes, in one step on the server, every entry whose value starts with ARGV[1] (a node's "nodeId|"): a device that
+    // moved on to a live node has that node's entry by then and keeps it.
+    private const string PruneReportedBy = """
+        local all = redis.call('HGETALL', KEYS[1])
+        local removed = 0
+        for i = 1, #all, 2 do
+          if string.sub(all[i + 1], 1, string.len(ARGV[1])) == ARGV[1] then
+            redis.call('HDEL', KEYS[1], all[i])
+            removed = removed + 1
+          end
+        end
+        return removed
+        """;
+
     public Task CommandsQueuedAsync(string deviceId) => PublishAsync(new IotClusterEvent { Kind = IotClusterEvent.Queued, Origin = node.NodeId, DeviceId = deviceId });
 
     public Task CommandChangedAsync(string deviceId, string commandId, bool final, byte[] stateEvent) => PublishAsync(new IotClusterEvent
@@ -48,6 +62,38 @@ internal sealed class RedisIotBus(IConnectionMultiplexer redis, RedisKeys keys, 
 
         await PublishAsync(new IotClusterEvent { Kind = IotClusterEvent.State, Origin = reportingNode, DeviceId = state.DeviceId, Online = state.Online, AtMs = state.ChangedMs })
             .ConfigureAwait(false);
+    }
+
+    public async Task DeviceDeletedAsync(string deviceId)
+    {
+        try
+        {
+            await redis.GetDatabase().HashDeleteAsync(keys.DeviceStates, deviceId).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            ClusterLog.RedisUnavailable(logger, ex, node.NodeId, "device state");
+        }
+
+        await PublishAsync(new IotClusterEvent { Kind = IotClusterEvent.Deleted, Origin = node.NodeId, DeviceId = deviceId }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A dead node's devices: each one it showed online is reported offline in its name (every node applies that broadcast),
+    /// then every entry it reported is removed, so the hash does not keep dead nodes' devices (a node that starts later
+    /// shows such a device offline with no last-seen until it connects again). The number of entries removed.
+    /// </summary>
+    public async Task<long> ReportNodeDeadAsync(string deadNodeId, long nowMs)
+    {
+        foreach (var (deviceId, nodeId, online, _) in await LoadStatesAsync().ConfigureAwait(false))
+        {
+            if (online && nodeId == deadNodeId)
+            {
+                await DeviceStateChangedAsyncFor(deadNodeId, new DeviceState(deviceId, false, nowMs, nowMs)).ConfigureAwait(false);
+            }
+        }
+
+        return (long)await redis.GetDatabase().ScriptEvaluateAsync(PruneReportedBy, new RedisKey[] { keys.DeviceStates }, new RedisValue[] { deadNodeId + "|" }).ConfigureAwait(false);
     }
 
     /// <summary>The stored presence of every device: (device, node, online, changed at).</summary>
@@ -87,6 +133,7 @@ internal sealed class IotClusterEvent
     public const string Queued = "queued";
     public const string Command = "command";
     public const string State = "state";
+    public const string Deleted = "deleted";
 
     [JsonPropertyName("k")] public string Kind { get; set; } = "";
 

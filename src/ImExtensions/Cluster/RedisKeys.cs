@@ -28,7 +28,10 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Channel every node subscribes to for the IoT hub's cross-node events (commands queued, command states, device presence).</summary>
     public RedisChannel IotEvents => RedisChannel.Literal(Prefix + "iot");
 
-    /// <summary>Hash deviceId → JSON of the device's presence (online, last seen, node), readable from every node.</summary>
+    /// <summary>
+    /// Hash deviceId → <c>node|online(1/0)|changedMs</c>: the device's presence as last reported, read by a node at start-up.
+    /// Entries go with their device (deleted) and with the node that reported them (dead).
+    /// </summary>
     public RedisKey DeviceStates => Prefix + "device-states";
 
     /// <summary>Channel of push-bridge events between nodes (a user's device came online: pending pushes are cancelled everywhere).</summary>

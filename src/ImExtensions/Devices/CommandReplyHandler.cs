@@ -22,8 +22,10 @@ internal sealed class CommandReplyHandler(CommandOutcomes outcomes, CommandDispa
             return;
         }
 
-        await outcomes.MoveAsync(commandId, [CommandState.Sent], CommandState.Delivered, "implied by the reply", null, args.CancellationToken).ConfigureAwait(false);
-        var moved = await outcomes.MoveAsync(commandId, [CommandState.Delivered], state, message, result, args.CancellationToken).ConfigureAwait(false);
+        // Both in one commit; the PUBACK of this reply goes out once its state is stored.
+        var moved = await outcomes.MoveTwiceAsync(commandId,
+            new CommandOutcomes.Move([CommandState.Sent], CommandState.Delivered, "implied by the reply", null),
+            new CommandOutcomes.Move([CommandState.Delivered], state, message, result)).ConfigureAwait(false);
         if (moved is null)
         {
             Refuse(args, deviceId, MqttPubAckReasonCode.ImplementationSpecificError, $"command {commandId} is not awaiting a reply (unknown, final, or not this device's)");

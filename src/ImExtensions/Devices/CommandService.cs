@@ -20,6 +20,7 @@ public enum CommandRefusal
 /// <summary>Issuing, cancelling and waiting for commands.</summary>
 internal sealed class CommandService(
     ICommandStore store,
+    CommandCommitQueue writes,
     IDeviceStore devices,
     CommandDispatcher dispatcher,
     CommandOutcomes outcomes,
@@ -61,39 +62,70 @@ internal sealed class CommandService(
             _ = waiters.Register(draft.CommandId);
         }
 
-        var command = await store.CreateAsync(draft, options.Value.MaxQueuedCommandsPerDevice, cancellationToken).ConfigureAwait(false);
-        if (command is null)
+        try
         {
+            var command = await writes.CreateAsync(draft, options.Value.MaxQueuedCommandsPerDevice).ConfigureAwait(false);
+            if (command is null)
+            {
+                waiters.Forget(draft.CommandId);
+                return (null, CommandRefusal.QueueFull, $"device {deviceId} already has {options.Value.MaxQueuedCommandsPerDevice} open commands (Iot:MaxQueuedCommandsPerDevice)");
+            }
+
+            DeviceMetrics.Commands.WithLabels("issued").Inc();
+            await events.PublishAsync(command).ConfigureAwait(false);
+            if (routes.TryGet(deviceId, out _))
+            {
+                await dispatcher.FlushAsync(deviceId, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                // Not connected here: the node that holds the device (if any) sends it; otherwise it waits for the connect.
+                await bus.CommandsQueuedAsync(deviceId).ConfigureAwait(false);
+            }
+
+            return (command, CommandRefusal.None, null);
+        }
+        catch
+        {
+            // The caller never gets to wait (the command may be stored all the same: it is sent and swept as usual).
             waiters.Forget(draft.CommandId);
-            return (null, CommandRefusal.QueueFull, $"device {deviceId} already has {options.Value.MaxQueuedCommandsPerDevice} open commands (Iot:MaxQueuedCommandsPerDevice)");
+            throw;
         }
-
-        DeviceMetrics.Commands.WithLabels("issued").Inc();
-        await events.PublishAsync(command).ConfigureAwait(false);
-        if (routes.TryGet(deviceId, out _))
-        {
-            await dispatcher.FlushAsync(deviceId, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            // Not connected here: the node that holds the device (if any) sends it; otherwise it waits for the connect.
-            await bus.CommandsQueuedAsync(deviceId).ConfigureAwait(false);
-        }
-
-        return (command, CommandRefusal.None, null);
     }
 
     /// <summary>Waits up to <paramref name="wait"/> for a final state; returns the command as it is then.</summary>
     public async Task<CommandRecord?> WaitAsync(string commandId, TimeSpan wait, CancellationToken cancellationToken)
     {
         var final = waiters.Register(commandId);
-        var current = await store.GetAsync(commandId, cancellationToken).ConfigureAwait(false);
-        if (current is null || !current.IsOpen)
+        try
+        {
+            var current = await store.GetAsync(commandId, cancellationToken).ConfigureAwait(false);
+            return current is null || !current.IsOpen ? current : await WaitOrReadAsync(final, commandId, wait, cancellationToken).ConfigureAwait(false);
+        }
+        finally
         {
             waiters.Forget(commandId);
-            return current;
         }
+    }
 
+    /// <summary>
+    /// <see cref="WaitAsync"/> for a command issued with <c>registerWaiter</c>: its waiter has seen every state since
+    /// before the command was stored, so no store read is needed unless the wait times out.
+    /// </summary>
+    public async Task<CommandRecord?> WaitForIssuedAsync(CommandRecord issued, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await WaitOrReadAsync(waiters.Register(issued.CommandId), issued.CommandId, wait, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            waiters.Forget(issued.CommandId);
+        }
+    }
+
+    private async Task<CommandRecord?> WaitOrReadAsync(Task<CommandRecord> final, string commandId, TimeSpan wait, CancellationToken cancellationToken)
+    {
         try
         {
             return await final.WaitAsync(wait, cancellationToken).ConfigureAwait(false);

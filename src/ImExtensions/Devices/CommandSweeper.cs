@@ -34,19 +34,23 @@ internal sealed class CommandSweeper(ICommandStore store, CommandOutcomes outcom
     public async Task SweepAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var requeuedDevices = new HashSet<string>(StringComparer.Ordinal);
+        // All due moves are queued at once so they share group commits instead of paying one commit each.
+        var moves = new List<Task<CommandRecord?>>();
         foreach (var command in await store.ListOpenAsync(null, PageSize, cancellationToken).ConfigureAwait(false))
         {
-            CommandRecord? moved = null;
             if (command.State is CommandState.Queued or CommandState.Sent && now >= command.ExpiresAtMs)
             {
-                moved = await outcomes.MoveAsync(command.CommandId, [command.State], CommandState.Expired, "not delivered before its expiry", null, cancellationToken).ConfigureAwait(false);
+                moves.Add(outcomes.MoveAsync(command.CommandId, [command.State], CommandState.Expired, "not delivered before its expiry", null, cancellationToken));
             }
             else if (command.State == CommandState.Delivered && now >= command.StateSinceMs + command.TimeoutMs)
             {
-                moved = await outcomes.MoveAsync(command.CommandId, [CommandState.Delivered], CommandState.TimedOut, $"no reply within {command.TimeoutMs} ms of delivery", null, cancellationToken).ConfigureAwait(false);
+                moves.Add(outcomes.MoveAsync(command.CommandId, [CommandState.Delivered], CommandState.TimedOut, $"no reply within {command.TimeoutMs} ms of delivery", null, cancellationToken));
             }
+        }
 
+        var requeuedDevices = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var moved in await Task.WhenAll(moves).ConfigureAwait(false))
+        {
             if (moved?.State == CommandState.Queued)
             {
                 requeuedDevices.Add(moved.DeviceId);

@@ -32,6 +32,25 @@ internal sealed class DeviceAccess(IDeviceStore devices, GroupDirectory groups, 
         return false;
     }
 
+    /// <summary>Every user who owns the device: its user owners and the members of its group owners (an alert's recipients).</summary>
+    public async Task<IReadOnlyCollection<string>> OwnerUsersAsync(DeviceRecord device, CancellationToken cancellationToken)
+    {
+        var users = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var owner in device.Owners)
+        {
+            if (!owner.StartsWith(DeviceRegistry.GroupPrefix, StringComparison.Ordinal))
+            {
+                users.Add(owner);
+            }
+            else if (await groups.GetAsync(owner[DeviceRegistry.GroupPrefix.Length..], cancellationToken).ConfigureAwait(false) is { } group)
+            {
+                users.UnionWith(group.Members.Keys);
+            }
+        }
+
+        return users;
+    }
+
     /// <summary>The owner principals that stand for this user: the user id and <c>group:{id}</c> of each of its groups.</summary>
     public async Task<IReadOnlyCollection<string>> PrincipalsOfAsync(string userId, CancellationToken cancellationToken)
     {

@@ -34,4 +34,10 @@ internal static partial class DeviceLog
 
     [LoggerMessage(1010, LogLevel.Warning, "Schedule {ScheduleId} could not be registered: {Reason}")]
     public static partial void ScheduleInvalid(ILogger logger, string scheduleId, string reason);
+
+    [LoggerMessage(1011, LogLevel.Warning, "Command batch of {Count} writes failed; applying them one at a time")]
+    public static partial void CommandBatchFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(1012, LogLevel.Warning, "Device alert of {DeviceId} refused: {Reason}")]
+    public static partial void AlertRefused(ILogger logger, string deviceId, string reason);
 }

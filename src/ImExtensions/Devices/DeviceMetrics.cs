@@ -11,6 +11,9 @@ internal static class DeviceMetrics
     public static readonly Counter TelemetryPoints = Metrics.CreateCounter(
         "mqttim_device_telemetry_points_total", "Telemetry uplinks stored.");
 
+    public static readonly Counter Alerts = Metrics.CreateCounter(
+        "mqttim_device_alerts_total", "Device alerts handed to their owners, by priority (p0-p3).", "priority");
+
     public static readonly Gauge ConnectedDevices = Metrics.CreateGauge(
         "mqttim_devices_connected", "IoT devices connected to this node.");
 }

@@ -22,6 +22,10 @@ internal sealed class DevicePresence(DeviceWatchers watchers, IIotClusterBus bus
 {
     private readonly ConcurrentDictionary<string, DeviceState> _states = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _onlineAt = new(StringComparer.Ordinal);
+
+    // Deleted devices (id → when): their late disconnect must not write a presence entry back. Kept for a while only.
+    private readonly ConcurrentDictionary<string, long> _deleted = new(StringComparer.Ordinal);
+    private static readonly TimeSpan DeletedMemory = TimeSpan.FromMinutes(10);
     private readonly Lock _gate = new();
     private int _localOnline;
 
@@ -38,6 +42,11 @@ internal sealed class DevicePresence(DeviceWatchers watchers, IIotClusterBus bus
 
     public void SetOnline(string deviceId, bool online)
     {
+        if (_deleted.ContainsKey(deviceId))
+        {
+            return;
+        }
+
         if (Apply(deviceId, online, Now(), node.NodeId) is { } state)
         {
             DeviceMetrics.ConnectedDevices.Set(OnlineCount);
@@ -46,7 +55,51 @@ internal sealed class DevicePresence(DeviceWatchers watchers, IIotClusterBus bus
     }
 
     /// <summary>A change reported by another node (or found in Redis at start-up): applied under the same node rule, forwarded to local watchers.</summary>
-    public void ApplyRemote(string deviceId, bool online, long atMs, string reportingNode) => Apply(deviceId, online, atMs, reportingNode);
+    public void ApplyRemote(string deviceId, bool online, long atMs, string reportingNode)
+    {
+        if (!_deleted.ContainsKey(deviceId))
+        {
+            Apply(deviceId, online, atMs, reportingNode);
+        }
+    }
+
+    /// <summary>The device was deleted here: forgotten on this node, then on every other node and in the shared presence record.</summary>
+    public Task DeletedAsync(string deviceId)
+    {
+        ForgetDeleted(deviceId);
+        DeviceMetrics.ConnectedDevices.Set(OnlineCount);
+        return bus.DeviceDeletedAsync(deviceId);
+    }
+
+    /// <summary>Forgets a deleted device's presence (another node deleted it, or <see cref="DeletedAsync"/>).</summary>
+    public void ForgetDeleted(string deviceId)
+    {
+        var now = Now();
+        if (_deleted.Count >= 1024)
+        {
+            foreach (var (id, at) in _deleted)
+            {
+                if (now - at > DeletedMemory.TotalMilliseconds)
+                {
+                    _deleted.TryRemove(id, out _);
+                }
+            }
+        }
+
+        lock (_gate)
+        {
+            _deleted[deviceId] = now;
+            if (_onlineAt.TryRemove(deviceId, out var holder) && holder == node.NodeId)
+            {
+                _localOnline--;
+            }
+
+            _states.TryRemove(deviceId, out _);
+        }
+    }
+
+    /// <summary>A device id registered (again): its presence counts from now on.</summary>
+    public void Registered(string deviceId) => _deleted.TryRemove(deviceId, out _);
 
     /// <summary>Telemetry and replies count as "seen" without being a state change worth publishing.</summary>
     public void Touch(string deviceId)

@@ -6,7 +6,7 @@ using MqttIm.ImExtensions.Devices.Storage;
 namespace MqttIm.ImExtensions.Devices;
 
 /// <summary>Registering, disabling, rotating and deleting devices; the one place that creates secrets.</summary>
-internal sealed class DeviceRegistry(IDeviceStore store, DeviceKicker kicker, IOptions<IotOptions> options, TimeProvider clock, ILogger<DeviceRegistry> logger)
+internal sealed class DeviceRegistry(IDeviceStore store, DeviceKicker kicker, DevicePresence presence, IOptions<IotOptions> options, TimeProvider clock, ILogger<DeviceRegistry> logger)
 {
     public const string GroupPrefix = "group:";
     public const string OwnerRule = "an owner is a user id, or group:{groupId} for every member of that group";
@@ -28,6 +28,7 @@ internal sealed class DeviceRegistry(IDeviceStore store, DeviceKicker kicker, IO
             return null;
         }
 
+        presence.Registered(deviceId);
         DeviceLog.Registered(logger, deviceId);
         return (device, secret);
     }
@@ -94,6 +95,7 @@ internal sealed class DeviceRegistry(IDeviceStore store, DeviceKicker kicker, IO
         {
             DeviceLog.Changed(logger, deviceId, "deleted");
             await kicker.KickAsync(deviceId, "the device was deleted").ConfigureAwait(false);
+            await presence.DeletedAsync(deviceId).ConfigureAwait(false); // every node forgets it (and closes its connection there)
         }
 
         return deleted;

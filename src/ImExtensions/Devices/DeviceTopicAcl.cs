@@ -10,7 +10,7 @@ namespace MqttIm.ImExtensions.Devices;
 /// </summary>
 internal static class DeviceTopicAcl
 {
-    private const string DeviceRule = "a device may publish only on its own device/{id}/telemetry[/…], device/{id}/cmd/{commandId}/reply and device/{id}/sync";
+    private const string DeviceRule = "a device may publish only on its own device/{id}/telemetry[/…], device/{id}/alert, device/{id}/cmd/{commandId}/reply and device/{id}/sync";
 
     public static AclDecision CheckDeviceSubscribe(ConnectedDevice device, in ParsedTopic filter)
     {
@@ -41,6 +41,7 @@ internal static class DeviceTopicAcl
         {
             DeviceTopics.Telemetry => AclDecision.Allow,
             DeviceTopics.Sync when remainder.Length == 0 => AclDecision.Allow,
+            DeviceTopics.Alert when remainder.Length == 0 => AclDecision.Allow,
             DeviceTopics.Commands when IsReply(remainder) => AclDecision.Allow,
             DeviceTopics.Commands => AclDecision.Deny("device/{id}/cmd/{commandId} is the broker's downlink; reply on device/{id}/cmd/{commandId}/reply"),
             DeviceTopics.State => AclDecision.Deny("device/{id}/state is published by the broker"),

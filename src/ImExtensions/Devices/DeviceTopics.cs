@@ -9,6 +9,7 @@ internal static class DeviceTopics
     public const string Commands = "cmd";
     public const string State = "state";
     public const string Sync = "sync";
+    public const string Alert = "alert";
 
     /// <summary>Users' side: <c>device/{id}/commands</c> issues, <c>…/commands/{commandId}</c> carries each state, <c>…/{commandId}/cancel</c> cancels.</summary>
     public const string CommandRequests = "commands";

@@ -7,10 +7,10 @@ using MqttIm.ImExtensions.Sessions;
 namespace MqttIm.ImExtensions.Devices;
 
 /// <summary>
-/// PUBLISH on <c>device/{id}/…</c> (the ACL allowed it): by the device, telemetry, command replies and sync requests; by a
+/// PUBLISH on <c>device/{id}/…</c> (the ACL allowed it): by the device, telemetry, alerts, command replies and sync requests; by a
 /// user, command requests (<see cref="CommandRequests"/>).
 /// </summary>
-internal sealed class DeviceUplinks(TelemetryIngest telemetry, CommandReplyHandler replies, CommandDispatcher dispatcher, CommandRequests requests)
+internal sealed class DeviceUplinks(TelemetryIngest telemetry, CommandReplyHandler replies, CommandDispatcher dispatcher, CommandRequests requests, DeviceAlerts alerts)
 {
     public Task HandleAsync(InterceptingPublishEventArgs args, ConnectedDevice device, ParsedTopic topic)
     {
@@ -29,6 +29,8 @@ internal sealed class DeviceUplinks(TelemetryIngest telemetry, CommandReplyHandl
                 return replies.HandleAsync(args, device.UserId, remainder[..remainder.IndexOf('/')]);
             case DeviceTopics.Sync:
                 return SyncAsync(args, device.UserId);
+            case DeviceTopics.Alert:
+                return alerts.HandleAsync(args, device.UserId);
             default:
                 args.Response.ReasonCode = MqttPubAckReasonCode.TopicNameInvalid;
                 return Task.CompletedTask;

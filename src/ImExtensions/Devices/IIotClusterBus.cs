@@ -13,6 +13,9 @@ public interface IIotClusterBus
     Task CommandChangedAsync(string deviceId, string commandId, bool final, byte[] stateEvent);
 
     Task DeviceStateChangedAsync(DeviceState state);
+
+    /// <summary>The device was deleted: its presence is forgotten on every node and in the shared presence record.</summary>
+    Task DeviceDeletedAsync(string deviceId);
 }
 
 /// <summary>The single-node bus: every event is already handled where it happened.</summary>
@@ -23,4 +26,6 @@ internal sealed class LocalIotBus : IIotClusterBus
     public Task CommandChangedAsync(string deviceId, string commandId, bool final, byte[] stateEvent) => Task.CompletedTask;
 
     public Task DeviceStateChangedAsync(DeviceState state) => Task.CompletedTask;
+
+    public Task DeviceDeletedAsync(string deviceId) => Task.CompletedTask;
 }

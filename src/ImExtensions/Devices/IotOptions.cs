@@ -26,6 +26,18 @@ public sealed class IotOptions
     [Range(1, 100_000)]
     public int TelemetryBatch { get; set; } = 2048;
 
+    /// <summary>Largest alert payload (<c>device/{id}/alert</c>); larger ones are refused with QuotaExceeded.</summary>
+    [Range(64, 65_536)]
+    public int MaxAlertBytes { get; set; } = 4096;
+
+    /// <summary>Alerts one device may raise per minute (each reaches every owner, and the phones of offline ones).</summary>
+    [Range(1, 100_000)]
+    public int MaxAlertsPerMinute { get; set; } = 60;
+
+    /// <summary>Most command writes (issues and state changes) applied by one group commit.</summary>
+    [Range(1, 100_000)]
+    public int CommandBatch { get; set; } = 1024;
+
     /// <summary>Open (queued, sent or delivered) commands one device may have; further commands are refused.</summary>
     [Range(1, 100_000)]
     public int MaxQueuedCommandsPerDevice { get; set; } = 100;

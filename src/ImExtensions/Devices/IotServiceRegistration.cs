@@ -58,6 +58,8 @@ public static class IotServiceRegistration
         services.AddHostedService(sp => sp.GetRequiredService<TelemetryCommitQueue>());
         services.AddHostedService<TelemetryRetention>();
         services.TryAddSingleton<TelemetryIngest>();
+        services.TryAddSingleton<CommandCommitQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<CommandCommitQueue>()); // before the sweeper: stops after it
         services.TryAddSingleton<CommandRoutes>();
         services.TryAddSingleton<CommandWaiters>();
         services.TryAddSingleton<CommandOutcomes>();
@@ -68,6 +70,7 @@ public static class IotServiceRegistration
         services.AddHostedService(sp => sp.GetRequiredService<CommandSweeper>());
         services.TryAddSingleton<DeviceSubscriptions>();
         services.TryAddSingleton<CommandRequests>();
+        services.TryAddSingleton<DeviceAlerts>();
         services.TryAddSingleton<DeviceUplinks>();
         services.TryAddSingleton<IotHub>();
         services.AddSingleton<MqttIm.ImExtensions.Rpc.IRpcMethod, DeviceRpcMethod>();

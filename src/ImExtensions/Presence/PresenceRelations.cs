@@ -36,7 +36,10 @@ internal sealed class PresenceRelations(
         try
         {
             await writers.AddAsync(message.ConversationId, message.SenderId, cancellationToken).ConfigureAwait(false);
-            writersByConversation.Remove(message.ConversationId); // read back whole on the next check
+            // Cached whole (the check trusts the entry as complete), so the sender's next message costs a lookup, not a
+            // write transaction: read back once per (conversation, sender) instead of dropping the entry.
+            string[] all = [.. await writers.GetWritersAsync(message.ConversationId, cancellationToken).ConfigureAwait(false)];
+            writersByConversation.Set(message.ConversationId, all);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -46,7 +46,9 @@ internal sealed class PushBridgeService(OfflinePushSink sink, OfflinePushSchedul
                 {
                     if (item.Message is { } message)
                     {
-                        await scheduler.AcceptAsync(message, stoppingToken).ConfigureAwait(false);
+                        var saved = await scheduler.BeginAcceptAsync(message, stoppingToken).ConfigureAwait(false);
+                        _ = saved.ContinueWith(t => PushLog.IntakeFailed(logger, t.Exception!.GetBaseException(), message.UserId),
+                            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
                     }
                     else if (item.OnlineUserId is { } userId)
                     {

@@ -5,6 +5,9 @@ public interface IPushOutcomeStore
 {
     Task AddAsync(PushOutcome outcome, CancellationToken cancellationToken);
 
+    /// <summary>Adds every outcome, in order, as one commit where the backend has transactions.</summary>
+    Task AddManyAsync(IReadOnlyList<PushOutcome> outcomes, CancellationToken cancellationToken);
+
     /// <summary>The user's newest outcomes first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<PushOutcome>> GetForUserAsync(string userId, int limit, CancellationToken cancellationToken);
 

@@ -106,7 +106,16 @@ internal sealed class OfflinePushScheduler
         return orphans.Count;
     }
 
-    public async Task AcceptAsync(OfflineMessage message, CancellationToken cancellationToken)
+    /// <summary>Takes the message into a job (new or merged) and saves it; completes when the job is durable.</summary>
+    public async Task AcceptAsync(OfflineMessage message, CancellationToken cancellationToken) =>
+        await (await BeginAcceptAsync(message, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+
+    /// <summary>
+    /// <see cref="AcceptAsync"/> up to handing the save to the store; the returned task completes when the job is durable.
+    /// The intake loop goes on to the next report meanwhile, so saves of many reports share group commits; a later write
+    /// of the same job (a merge, its delete after sending) is queued behind this one.
+    /// </summary>
+    public async Task<Task> BeginAcceptAsync(OfflineMessage message, CancellationToken cancellationToken)
     {
         var job = MergeIntoOpenJob(message);
         if (job is null)
@@ -114,7 +123,7 @@ internal sealed class OfflinePushScheduler
             if ((await _tokens.GetForUserAsync(message.UserId, cancellationToken).ConfigureAwait(false)).Count == 0)
             {
                 PushMetrics.Outcomes.WithLabels("", PushResults.NoToken).Inc(); // no job and no record: most users without push cost one read
-                return;
+                return Task.CompletedTask;
             }
 
             var now = _time.GetUtcNow();
@@ -148,8 +157,9 @@ internal sealed class OfflinePushScheduler
             PushMetrics.Merged.Inc();
         }
 
-        await _jobs.SaveAsync(job, cancellationToken).ConfigureAwait(false);
+        var saved = _jobs.SaveAsync(job, cancellationToken);
         Changed?.Invoke();
+        return saved;
     }
 
     /// <summary>Cancels the user's pending jobs that are not being sent right now; each gets a <c>cancelled_online</c> outcome.</summary>

@@ -20,6 +20,9 @@ internal static class VendorHttp
             KeepAlivePingDelay = TimeSpan.FromMinutes(1),
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             ConnectTimeout = TimeSpan.FromSeconds(10),
+            // A server's stream limit (APNs: 1,000; FCM and HMS behind their own) opens another connection instead of
+            // queueing every request beyond it.
+            EnableMultipleHttp2Connections = true,
         };
         if (options.TrustedCertificatePath.Length > 0)
         {

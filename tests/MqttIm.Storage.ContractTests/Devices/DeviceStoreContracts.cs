@@ -216,6 +216,42 @@ public abstract class CommandStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Apply_RunsABatchInOrder_LaterWritesSeeEarlierOnes()
+    {
+        await Commands.CreateAsync(Draft("a", "c0"), 10, _ct);
+
+        var results = await Commands.ApplyAsync(
+        [
+            new CreateCommandWrite(Draft("a", "c1"), 2),
+            new TransitionCommandWrite("c1", [CommandState.Queued], CommandState.Sent, 2000, null, null),
+            new CreateCommandWrite(Draft("a", "c2"), 2), // c0 and c1 are open: over the bound
+            new TransitionCommandWrite("c1", [CommandState.Queued], CommandState.Canceled, 2100, null, null), // no longer queued
+            new TransitionCommandWrite("c1", [CommandState.Sent], CommandState.Delivered, 2200, "PUBACK", null),
+            new TransitionCommandWrite("c1", [CommandState.Delivered], CommandState.Succeeded, 2300, null, "true"),
+            new CreateCommandWrite(Draft("a", "c3"), 2), // c1 is final now
+            new TransitionCommandWrite("none", [CommandState.Queued], CommandState.Sent, 2400, null, null),
+            new CreateCommandWrite(Draft("b", "c4"), 2),
+        ], _ct);
+
+        Assert.Equal(9, results.Count);
+        Assert.Equal((2L, CommandState.Queued), (results[0]!.Seq, results[0]!.State));
+        Assert.Equal((CommandState.Sent, 1), (results[1]!.State, results[1]!.Attempts));
+        Assert.Null(results[2]);
+        Assert.Null(results[3]);
+        Assert.Equal(CommandState.Delivered, results[4]!.State);
+        Assert.Equal((CommandState.Succeeded, "true"), (results[5]!.State, results[5]!.Result));
+        Assert.Equal(3L, results[6]!.Seq);
+        Assert.Null(results[7]);
+        Assert.Equal(1L, results[8]!.Seq);
+
+        var stored = await Commands.GetAsync("c1", _ct);
+        Assert.Equal([(CommandState.Queued, 1000L), (CommandState.Sent, 2000L), (CommandState.Delivered, 2200L), (CommandState.Succeeded, 2300L)],
+            stored!.History.Select(h => (h.State, h.AtMs)));
+        Assert.Equal(["c0", "c3"], (await Commands.ListOpenAsync("a", 10, _ct)).Select(c => c.CommandId));
+        Assert.Empty(await Commands.ApplyAsync([], _ct));
+    }
+
+    [Fact]
     public async Task Lists_ByDeviceAndOpen()
     {
         foreach (var (device, id) in new[] { ("a", "c1"), ("b", "c2"), ("a", "c3"), ("a", "c4") })

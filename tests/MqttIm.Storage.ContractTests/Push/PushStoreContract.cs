@@ -132,6 +132,44 @@ public abstract class PushStoreContract : IAsyncLifetime
         Assert.Empty(await Jobs.GetAllAsync(_ct));
     }
 
+    [Fact]
+    public async Task Jobs_ApplyABatchInOrder_SavesAndDeletes_WithAResultPerWrite()
+    {
+        await Jobs.SaveAsync(Job("j0", "bob", due: 50), _ct);
+
+        var results = await Jobs.ApplyAsync(
+        [
+            PushJobWrite.Saving(Job("j1", "bob", due: 100)),
+            PushJobWrite.Saving(Job("j1", "bob", due: 120, count: 2)), // a merge in the same batch replaces it
+            PushJobWrite.Deleting("j0"),
+            PushJobWrite.Deleting("j0"), // already gone
+            PushJobWrite.Saving(Job("j2", "carol", due: 90)),
+            PushJobWrite.Deleting("j2"), // saved and sent within one batch
+            PushJobWrite.Deleting("none"),
+        ], _ct);
+
+        Assert.Equal([true, true, true, false, true, true, false], results);
+        var left = Assert.Single(await Jobs.GetAllAsync(_ct));
+        Assert.Equal(("j1", 120L, 2), (left.Id, left.DueMs, left.MessageCount));
+        Assert.Empty(await Jobs.ApplyAsync([], _ct));
+    }
+
+    [Fact]
+    public async Task Outcomes_AddMany_AreStoredInOrder_AndQueryableLikeSingleOnes()
+    {
+        await Outcomes.AddManyAsync(
+        [
+            Outcome("j1", "bob", PushResults.Failed, 100, "m1"),
+            Outcome("j1", "bob", PushResults.Delivered, 100, "m1"),
+            Outcome("j2", "carol", PushResults.Delivered, 100, "m2", "m3"),
+        ], _ct);
+        await Outcomes.AddManyAsync([], _ct);
+
+        Assert.Equal([PushResults.Delivered, PushResults.Failed], (await Outcomes.GetForUserAsync("bob", 10, _ct)).Select(o => o.Result));
+        Assert.Equal("carol", Assert.Single(await Outcomes.GetForMessageAsync("m3", _ct)).UserId);
+        Assert.Equal([PushResults.Failed, PushResults.Delivered], (await Outcomes.GetForMessageAsync("m1", _ct)).Select(o => o.Result));
+    }
+
     private static PushOutcome Outcome(string job, string user, string result, long at, params string[] messages) =>
         new(job, user, messages, PushVendors.Apns, "com.example.chat", "t1", result, "detail " + result, 1, at);
 

@@ -15,6 +15,13 @@ public interface ICommandStore
     /// <summary>Moves the command to <paramref name="to"/> only if its state is one of <paramref name="from"/>; the updated record, or null.</summary>
     Task<CommandRecord?> TransitionAsync(string commandId, IReadOnlyCollection<CommandState> from, CommandState to, long atMs, string? detail, string? result, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Applies <paramref name="writes"/> in order, as one group commit where the backend has transactions (a later write
+    /// sees the earlier ones); one result per write: the created or moved record, or null where <see cref="CreateAsync"/>
+    /// or <see cref="TransitionAsync"/> would return null. Either every write is durable when it returns, or it throws.
+    /// </summary>
+    Task<IReadOnlyList<CommandRecord?>> ApplyAsync(IReadOnlyList<CommandWrite> writes, CancellationToken cancellationToken);
+
     /// <summary>The device's commands with seq &gt; <paramref name="afterSeq"/>, in seq order.</summary>
     Task<IReadOnlyList<CommandRecord>> ListByDeviceAsync(string deviceId, long afterSeq, int limit, CancellationToken cancellationToken);
 

@@ -8,6 +8,11 @@ namespace MqttIm.ImExtensions.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteDatabase : IDisposable
 {
+    // Busy conversations rewrite the same few hundred pages every commit; a checkpoint copies each page once however
+    // often it changed since the last one, so checkpointing every 16 MB of WAL instead of 4 MB writes (and fsyncs) the
+    // database file a quarter as often (SQLite's default is 1,000 pages).
+    private const int WalAutoCheckpointPages = 4096;
+
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -28,6 +33,7 @@ internal sealed class SqliteDatabase : IDisposable
         Execute($"""
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous={(fullSync ? "FULL" : "NORMAL")};
+            PRAGMA wal_autocheckpoint={WalAutoCheckpointPages};
             CREATE TABLE IF NOT EXISTS messages (
                 conversation_id TEXT NOT NULL,
                 seq INTEGER NOT NULL,
@@ -77,6 +83,26 @@ internal sealed class SqliteDatabase : IDisposable
         {
             using var transaction = _writer.BeginTransaction();
             var result = work(_writer, transaction);
+            transaction.Commit();
+            return result;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> on the writer connection in one read transaction. For reads on the commit path: the
+    /// writer's page cache is always current, where a pooled reader re-reads the pages every commit invalidated.
+    /// </summary>
+    public async Task<T> ReadOnWriterAsync<T>(Func<SqliteConnection, SqliteTransaction, T> read, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var transaction = _writer.BeginTransaction(deferred: true);
+            var result = read(_writer, transaction);
             transaction.Commit();
             return result;
         }

@@ -1,4 +1,3 @@
-using System.Text;
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using MqttIm.Contracts.V1;
@@ -15,6 +14,9 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
 
     // The append statements, prepared once on the writer connection and reused by every batch (WriteAsync runs one at a time).
     private AppendCommands? _commands;
+
+    // The dedup lookup, prepared once on the writer connection (ReadOnWriterAsync runs one at a time, like WriteAsync).
+    private SqliteCommand? _findByClientMsgId;
 
     public async Task<AppendResult> AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
     {
@@ -104,37 +106,33 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
     public async Task<IReadOnlyDictionary<ClientMsgKey, ChatMessage>> FindByClientMsgIdsAsync(
         IReadOnlyCollection<ClientMsgKey> keys, CancellationToken cancellationToken)
     {
-        var found = new Dictionary<ClientMsgKey, ChatMessage>();
         if (keys.Count == 0)
         {
-            return found;
+            return new Dictionary<ClientMsgKey, ChatMessage>();
         }
 
-        await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        // One query per chunk instead of one per message: the commit queue asks for a whole batch at once.
-        foreach (var chunk in keys.Chunk(300))
+        // The commit loop asks before every batch. On the writer connection (warm page cache, no pooled connection to
+        // open) with one statement prepared once and run per key: an index probe each, no SQL text built per batch.
+        return await database.ReadOnWriterAsync((connection, transaction) =>
         {
-            await using var command = connection.CreateCommand();
-            var values = new StringBuilder();
-            for (var i = 0; i < chunk.Length; i++)
+            var find = _findByClientMsgId ??= connection.Command(
+                "SELECT body FROM messages WHERE conversation_id = $c AND sender_id = $u AND client_msg_id = $m AND client_msg_id <> ''", null,
+                ("$c", ""), ("$u", ""), ("$m", ""));
+            find.Transaction = transaction;
+            var found = new Dictionary<ClientMsgKey, ChatMessage>();
+            foreach (var key in keys)
             {
-                values.Append(i == 0 ? "" : ",").Append("($c").Append(i).Append(",$u").Append(i).Append(",$m").Append(i).Append(')');
-                command.Parameters.AddWithValue("$c" + i, chunk[i].ConversationId);
-                command.Parameters.AddWithValue("$u" + i, chunk[i].SenderId);
-                command.Parameters.AddWithValue("$m" + i, chunk[i].ClientMsgId);
+                find.Parameters[0].Value = key.ConversationId;
+                find.Parameters[1].Value = key.SenderId;
+                find.Parameters[2].Value = key.ClientMsgId;
+                if (find.ExecuteScalar() is byte[] body)
+                {
+                    found[key] = ChatMessage.Parser.ParseFrom(body);
+                }
             }
 
-            command.CommandText =
-                $"SELECT body FROM messages WHERE client_msg_id <> '' AND (conversation_id, sender_id, client_msg_id) IN (VALUES {values})";
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var message = ChatMessage.Parser.ParseFrom((byte[])reader.GetValue(0));
-                found[ClientMsgKey.Of(message)] = message;
-            }
-        }
-
-        return found;
+            return found;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<IReadOnlyList<ChatMessage>> ReadAfterAsync(string conversationId, long afterSeq, int limit, CancellationToken cancellationToken) =>

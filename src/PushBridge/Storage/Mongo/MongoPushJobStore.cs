@@ -27,6 +27,26 @@ internal sealed class MongoPushJobStore : IPushJobStore
     public async Task<bool> DeleteAsync(string jobId, CancellationToken cancellationToken) =>
         (await _jobs.DeleteOneAsync(Builders<BsonDocument>.Filter.Eq("_id", jobId), cancellationToken).ConfigureAwait(false)).DeletedCount > 0;
 
+    /// <summary>In order, one write each (no multi-document transaction: each is durable on its own).</summary>
+    public async Task<IReadOnlyList<bool>> ApplyAsync(IReadOnlyList<PushJobWrite> writes, CancellationToken cancellationToken)
+    {
+        var results = new List<bool>(writes.Count);
+        foreach (var write in writes)
+        {
+            if (write.Save is { } job)
+            {
+                await SaveAsync(job, cancellationToken).ConfigureAwait(false);
+                results.Add(true);
+            }
+            else
+            {
+                results.Add(await DeleteAsync(write.DeleteId!, cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        return results;
+    }
+
     public Task<IReadOnlyList<PushJob>> GetAllAsync(CancellationToken cancellationToken) => QueryAsync(Builders<BsonDocument>.Filter.Empty, cancellationToken);
 
     public Task<IReadOnlyList<PushJob>> GetForUserAsync(string userId, CancellationToken cancellationToken) =>

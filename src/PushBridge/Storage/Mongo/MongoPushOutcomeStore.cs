@@ -33,6 +33,15 @@ internal sealed class MongoPushOutcomeStore : IPushOutcomeStore
         }, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>In order, one insert each (no multi-document transaction).</summary>
+    public async Task AddManyAsync(IReadOnlyList<PushOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        foreach (var outcome in outcomes)
+        {
+            await AddAsync(outcome, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async Task<IReadOnlyList<PushOutcome>> GetForUserAsync(string userId, int limit, CancellationToken cancellationToken)
     {
         var documents = await _outcomes.Find(Builders<BsonDocument>.Filter.Eq("userId", userId))

@@ -34,6 +34,38 @@ internal sealed class PostgresPushJobStore(PostgresDatabase database) : IPushJob
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
 
+    /// <summary>The batch in one transaction (one commit).</summary>
+    public async Task<IReadOnlyList<bool>> ApplyAsync(IReadOnlyList<PushJobWrite> writes, CancellationToken cancellationToken)
+    {
+        var results = new List<bool>(writes.Count);
+        await database.EnsureSchemaAsync("push_jobs", Schema, cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var write in writes)
+        {
+            await using var command = connection.CreateCommand();
+            if (write.Save is { } job)
+            {
+                command.CommandText = "INSERT INTO push_jobs VALUES (@id, @user, @due, @job) ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, due_ms = excluded.due_ms, job = excluded.job";
+                command.Parameters.AddWithValue("id", job.Id);
+                command.Parameters.AddWithValue("user", job.UserId);
+                command.Parameters.AddWithValue("due", job.DueMs);
+                command.Parameters.AddWithValue("job", NpgsqlDbType.Jsonb, PushJobJson.Serialize(job));
+            }
+            else
+            {
+                command.CommandText = "DELETE FROM push_jobs WHERE id = @id";
+                command.Parameters.AddWithValue("id", write.DeleteId!);
+            }
+
+            var rows = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            results.Add(write.Save is not null || rows > 0);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return results;
+    }
+
     public Task<IReadOnlyList<PushJob>> GetAllAsync(CancellationToken cancellationToken) =>
         QueryAsync("SELECT job::text FROM push_jobs ORDER BY due_ms, id", null, cancellationToken);
 

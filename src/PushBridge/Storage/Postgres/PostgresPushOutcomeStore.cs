@@ -16,21 +16,32 @@ internal sealed class PostgresPushOutcomeStore(PostgresDatabase database) : IPus
 
     private const string Columns = "job_id, user_id, message_ids, vendor, app_id, token, result, detail, attempts, at_ms";
 
-    public async Task AddAsync(PushOutcome outcome, CancellationToken cancellationToken)
+    public Task AddAsync(PushOutcome outcome, CancellationToken cancellationToken) => AddManyAsync([outcome], cancellationToken);
+
+    /// <summary>The batch in one transaction (one commit).</summary>
+    public async Task AddManyAsync(IReadOnlyList<PushOutcome> outcomes, CancellationToken cancellationToken)
     {
         await database.EnsureSchemaAsync("push_outcomes", Schema, cancellationToken).ConfigureAwait(false);
-        await using var command = database.DataSource.CreateCommand($"INSERT INTO push_outcomes ({Columns}) VALUES (@job, @user, @ids, @vendor, @app, @token, @result, @detail, @attempts, @at)");
-        command.Parameters.AddWithValue("job", outcome.JobId);
-        command.Parameters.AddWithValue("user", outcome.UserId);
-        command.Parameters.AddWithValue("ids", outcome.MessageIds.ToArray());
-        command.Parameters.AddWithValue("vendor", outcome.Vendor);
-        command.Parameters.AddWithValue("app", outcome.AppId);
-        command.Parameters.AddWithValue("token", outcome.Token);
-        command.Parameters.AddWithValue("result", outcome.Result);
-        command.Parameters.AddWithValue("detail", outcome.Detail);
-        command.Parameters.AddWithValue("attempts", outcome.Attempts);
-        command.Parameters.AddWithValue("at", outcome.AtMs);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var outcome in outcomes)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"INSERT INTO push_outcomes ({Columns}) VALUES (@job, @user, @ids, @vendor, @app, @token, @result, @detail, @attempts, @at)";
+            command.Parameters.AddWithValue("job", outcome.JobId);
+            command.Parameters.AddWithValue("user", outcome.UserId);
+            command.Parameters.AddWithValue("ids", outcome.MessageIds.ToArray());
+            command.Parameters.AddWithValue("vendor", outcome.Vendor);
+            command.Parameters.AddWithValue("app", outcome.AppId);
+            command.Parameters.AddWithValue("token", outcome.Token);
+            command.Parameters.AddWithValue("result", outcome.Result);
+            command.Parameters.AddWithValue("detail", outcome.Detail);
+            command.Parameters.AddWithValue("attempts", outcome.Attempts);
+            command.Parameters.AddWithValue("at", outcome.AtMs);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task<IReadOnlyList<PushOutcome>> GetForUserAsync(string userId, int limit, CancellationToken cancellationToken) =>

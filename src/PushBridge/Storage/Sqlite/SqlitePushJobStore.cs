@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using MqttIm.ImExtensions.Storage.Sqlite;
 using MqttIm.PushBridge.Jobs;
 using static MqttIm.PushBridge.Storage.Sqlite.SqlitePushTokenStore;
@@ -18,18 +19,29 @@ internal sealed class SqlitePushJobStore : IPushJobStore
             """);
     }
 
-    public Task SaveAsync(PushJob job, CancellationToken cancellationToken) => _database.WriteAsync((connection, transaction) =>
+    public Task SaveAsync(PushJob job, CancellationToken cancellationToken) =>
+        _database.WriteAsync((connection, transaction) => Save(connection, transaction, job), cancellationToken);
+
+    public Task<bool> DeleteAsync(string jobId, CancellationToken cancellationToken) =>
+        _database.WriteAsync((connection, transaction) => Delete(connection, transaction, jobId), cancellationToken);
+
+    /// <summary>The batch in one write transaction: one commit (and fsync) for all of it.</summary>
+    public Task<IReadOnlyList<bool>> ApplyAsync(IReadOnlyList<PushJobWrite> writes, CancellationToken cancellationToken) =>
+        _database.WriteAsync<IReadOnlyList<bool>>((connection, transaction) =>
+            [.. writes.Select(write => write.Save is { } job ? Save(connection, transaction, job) > 0 : Delete(connection, transaction, write.DeleteId!))], cancellationToken);
+
+    private static int Save(SqliteConnection connection, SqliteTransaction transaction, PushJob job)
     {
         using var command = Command(connection, transaction, "INSERT OR REPLACE INTO push_jobs VALUES ($id, $user, $due, $job)",
             ("$id", job.Id), ("$user", job.UserId), ("$due", job.DueMs), ("$job", PushJobJson.Serialize(job)));
         return command.ExecuteNonQuery();
-    }, cancellationToken);
+    }
 
-    public Task<bool> DeleteAsync(string jobId, CancellationToken cancellationToken) => _database.WriteAsync((connection, transaction) =>
+    private static bool Delete(SqliteConnection connection, SqliteTransaction transaction, string jobId)
     {
         using var command = Command(connection, transaction, "DELETE FROM push_jobs WHERE id = $id", ("$id", jobId));
         return command.ExecuteNonQuery() > 0;
-    }, cancellationToken);
+    }
 
     public Task<IReadOnlyList<PushJob>> GetAllAsync(CancellationToken cancellationToken) => QueryAsync("SELECT job FROM push_jobs ORDER BY due_ms, id", null, cancellationToken);
 

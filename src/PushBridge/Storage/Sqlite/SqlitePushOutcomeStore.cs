@@ -23,7 +23,21 @@ internal sealed class SqlitePushOutcomeStore : IPushOutcomeStore
             """);
     }
 
-    public Task AddAsync(PushOutcome outcome, CancellationToken cancellationToken) => _database.WriteAsync((connection, transaction) =>
+    public Task AddAsync(PushOutcome outcome, CancellationToken cancellationToken) =>
+        _database.WriteAsync((connection, transaction) => Add(connection, transaction, outcome), cancellationToken);
+
+    /// <summary>The batch in one write transaction: one commit (and fsync) for all of it.</summary>
+    public Task AddManyAsync(IReadOnlyList<PushOutcome> outcomes, CancellationToken cancellationToken) => _database.WriteAsync((connection, transaction) =>
+    {
+        foreach (var outcome in outcomes)
+        {
+            Add(connection, transaction, outcome);
+        }
+
+        return outcomes.Count;
+    }, cancellationToken);
+
+    private static long Add(SqliteConnection connection, SqliteTransaction transaction, PushOutcome outcome)
     {
         using var insert = Command(connection, transaction, """
             INSERT INTO push_outcomes (job_id, user_id, message_ids, vendor, app_id, token, result, detail, attempts, at_ms)
@@ -38,7 +52,7 @@ internal sealed class SqlitePushOutcomeStore : IPushOutcomeStore
         }
 
         return id;
-    }, cancellationToken);
+    }
 
     public Task<IReadOnlyList<PushOutcome>> GetForUserAsync(string userId, int limit, CancellationToken cancellationToken) =>
         QueryAsync($"SELECT {Columns} FROM push_outcomes o WHERE o.user_id = $key ORDER BY o.id DESC LIMIT {Math.Max(1, limit)}", userId, cancellationToken);

@@ -17,6 +17,8 @@ internal sealed class ApnsChannel : IPushChannel, IDisposable
     private readonly HttpMessageInvoker[] _production;
     private readonly HttpMessageInvoker[] _sandbox;
     private readonly TimeProvider _time;
+    private readonly string _productionDevicePath;
+    private readonly string _sandboxDevicePath;
     private int _next;
 
     public ApnsChannel(ApnsAppOptions app, PushOptions options, TimeProvider time)
@@ -26,6 +28,8 @@ internal sealed class ApnsChannel : IPushChannel, IDisposable
         _providerToken = new ApnsProviderToken(SecretSource.Read(app.KeyPath, app.KeyEnvironmentVariable, $"APNs key of {app.BundleId}"), app.TeamId, app.KeyId, app.TokenLifetime, time);
         _production = Enumerable.Range(0, app.Connections).Select(_ => new HttpMessageInvoker(VendorHttp.CreateHandler(options))).ToArray();
         _sandbox = Enumerable.Range(0, app.Connections).Select(_ => new HttpMessageInvoker(VendorHttp.CreateHandler(options))).ToArray();
+        _productionDevicePath = app.BaseUrl.TrimEnd('/') + "/3/device/";
+        _sandboxDevicePath = app.SandboxBaseUrl.TrimEnd('/') + "/3/device/";
     }
 
     public string Vendor => PushVendors.Apns;
@@ -34,42 +38,49 @@ internal sealed class ApnsChannel : IPushChannel, IDisposable
 
     public async Task<IReadOnlyList<VendorReply>> SendAsync(PushNotification notification, IReadOnlyList<VendorTarget> targets, CancellationToken cancellationToken)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(Payload(notification));
-        return await Task.WhenAll(targets.Select(t => SendOneAsync(notification, body, t, cancellationToken))).ConfigureAwait(false);
+        // Everything but the token is the same for every target: built once per notification.
+        var shared = new SharedParts(
+            JsonSerializer.SerializeToUtf8Bytes(Payload(notification)),
+            notification.Priority <= 1 ? "10" : "5",
+            notification.Expiration.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            notification.CollapseId);
+        return targets.Count == 1
+            ? [await SendOneAsync(shared, targets[0], cancellationToken).ConfigureAwait(false)]
+            : await Task.WhenAll(targets.Select(t => SendOneAsync(shared, t, cancellationToken))).ConfigureAwait(false);
     }
 
-    private async Task<VendorReply> SendOneAsync(PushNotification notification, byte[] body, VendorTarget target, CancellationToken cancellationToken)
+    private async Task<VendorReply> SendOneAsync(SharedParts shared, VendorTarget target, CancellationToken cancellationToken)
     {
         var sandbox = target.Environment == "sandbox";
         var pool = sandbox ? _sandbox : _production;
-        var invoker = pool[(int)((uint)Interlocked.Increment(ref _next) % pool.Length)];
-        var baseUrl = (sandbox ? _app.SandboxBaseUrl : _app.BaseUrl).TrimEnd('/');
-        var reply = await PostAsync(invoker, baseUrl, notification, body, target.Token, renewToken: false, cancellationToken).ConfigureAwait(false);
+        var invoker = pool.Length == 1 ? pool[0] : pool[(int)((uint)Interlocked.Increment(ref _next) % pool.Length)];
+        var url = (sandbox ? _sandboxDevicePath : _productionDevicePath) + Uri.EscapeDataString(target.Token);
+        var reply = await PostAsync(invoker, url, shared, renewToken: false, cancellationToken).ConfigureAwait(false);
         if (reply.Detail is "ExpiredProviderToken" or "InvalidProviderToken" && reply.Kind == VendorReplyKind.Rejected)
         {
-            reply = await PostAsync(invoker, baseUrl, notification, body, target.Token, renewToken: true, cancellationToken).ConfigureAwait(false);
+            reply = await PostAsync(invoker, url, shared, renewToken: true, cancellationToken).ConfigureAwait(false);
         }
 
         return reply;
     }
 
-    private async Task<VendorReply> PostAsync(HttpMessageInvoker invoker, string baseUrl, PushNotification notification, byte[] body, string token, bool renewToken, CancellationToken cancellationToken)
+    private async Task<VendorReply> PostAsync(HttpMessageInvoker invoker, string url, SharedParts shared, bool renewToken, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{baseUrl}/3/device/{Uri.EscapeDataString(token)}")
+        using var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ByteArrayContent(body),
+            Content = new ByteArrayContent(shared.Body),
         };
-        request.Content.Headers.ContentType = new("application/json");
-        request.Headers.Authorization = new("bearer", _providerToken.Get(renewToken));
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        request.Headers.TryAddWithoutValidation("Authorization", "bearer " + _providerToken.Get(renewToken));
         request.Headers.TryAddWithoutValidation("apns-topic", _app.BundleId);
         request.Headers.TryAddWithoutValidation("apns-push-type", "alert");
-        request.Headers.TryAddWithoutValidation("apns-priority", notification.Priority <= 1 ? "10" : "5");
-        request.Headers.TryAddWithoutValidation("apns-expiration", notification.Expiration.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (notification.CollapseId.Length > 0)
+        request.Headers.TryAddWithoutValidation("apns-priority", shared.Priority);
+        request.Headers.TryAddWithoutValidation("apns-expiration", shared.Expiration);
+        if (shared.CollapseId.Length > 0)
         {
-            request.Headers.TryAddWithoutValidation("apns-collapse-id", notification.CollapseId);
+            request.Headers.TryAddWithoutValidation("apns-collapse-id", shared.CollapseId);
         }
 
         using var response = await invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -122,6 +133,9 @@ internal sealed class ApnsChannel : IPushChannel, IDisposable
 
         return payload;
     }
+
+    /// <summary>The request parts every target of one notification shares.</summary>
+    private sealed record SharedParts(byte[] Body, string Priority, string Expiration, string CollapseId);
 
     public void Dispose()
     {

@@ -67,6 +67,26 @@ internal sealed class MongoCommandStore : ICommandStore
         return updated?.ToRecord();
     }
 
+    /// <summary>
+    /// Write by write, in order: without multi-document transactions each write is durable on its own (the server's
+    /// write concern), so the batch saves queueing in the broker, not commits.
+    /// </summary>
+    public async Task<IReadOnlyList<CommandRecord?>> ApplyAsync(IReadOnlyList<CommandWrite> writes, CancellationToken cancellationToken)
+    {
+        var results = new CommandRecord?[writes.Count];
+        for (var i = 0; i < writes.Count; i++)
+        {
+            results[i] = writes[i] switch
+            {
+                CreateCommandWrite create => await CreateAsync(create.Draft, create.MaxOpenPerDevice, cancellationToken).ConfigureAwait(false),
+                TransitionCommandWrite move => await TransitionAsync(move.CommandId, move.From, move.To, move.AtMs, move.Detail, move.Result, cancellationToken).ConfigureAwait(false),
+                var other => throw new ArgumentException($"unknown command write {other.GetType().Name}", nameof(writes)),
+            };
+        }
+
+        return results;
+    }
+
     public async Task<IReadOnlyList<CommandRecord>> ListByDeviceAsync(string deviceId, long afterSeq, int limit, CancellationToken cancellationToken)
     {
         var found = await _commands.Find(c => c.DeviceId == deviceId && c.Seq > afterSeq).SortBy(c => c.Seq).Limit(limit).ToListAsync(cancellationToken).ConfigureAwait(false);

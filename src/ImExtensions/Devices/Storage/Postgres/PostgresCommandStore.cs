@@ -32,11 +32,49 @@ internal sealed class PostgresCommandStore(PostgresDatabase database) : ICommand
         CREATE TABLE IF NOT EXISTS iot_command_seq (device_id text PRIMARY KEY, last_seq bigint NOT NULL);
         """;
 
-    public async Task<CommandRecord?> CreateAsync(CommandDraft draft, int maxOpenPerDevice, CancellationToken cancellationToken)
+    public async Task<CommandRecord?> CreateAsync(CommandDraft draft, int maxOpenPerDevice, CancellationToken cancellationToken) =>
+        (await ApplyAsync([new CreateCommandWrite(draft, maxOpenPerDevice)], cancellationToken).ConfigureAwait(false))[0];
+
+    public async Task<CommandRecord?> GetAsync(string commandId, CancellationToken cancellationToken)
+    {
+        var found = await ReadAsync($"SELECT {Columns} FROM iot_commands WHERE command_id = $1", cancellationToken, commandId).ConfigureAwait(false);
+        return found.Count == 0 ? null : found[0];
+    }
+
+    public async Task<CommandRecord?> TransitionAsync(string commandId, IReadOnlyCollection<CommandState> from, CommandState to, long atMs, string? detail, string? result, CancellationToken cancellationToken) =>
+        (await ApplyAsync([new TransitionCommandWrite(commandId, from, to, atMs, detail, result)], cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>The whole batch in one transaction (one commit); a write that is refused leaves the others standing.</summary>
+    public async Task<IReadOnlyList<CommandRecord?>> ApplyAsync(IReadOnlyList<CommandWrite> writes, CancellationToken cancellationToken)
     {
         await database.EnsureSchemaAsync("iot_commands", Schema, cancellationToken).ConfigureAwait(false);
         await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var results = new CommandRecord?[writes.Count];
+        for (var i = 0; i < writes.Count; i++)
+        {
+            results[i] = writes[i] switch
+            {
+                CreateCommandWrite create => await CreateInAsync(connection, create.Draft, create.MaxOpenPerDevice, cancellationToken).ConfigureAwait(false),
+                TransitionCommandWrite move => await TransitionInAsync(connection, move, cancellationToken).ConfigureAwait(false),
+                var other => throw new ArgumentException($"unknown command write {other.GetType().Name}", nameof(writes)),
+            };
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return results;
+    }
+
+    public Task<IReadOnlyList<CommandRecord>> ListByDeviceAsync(string deviceId, long afterSeq, int limit, CancellationToken cancellationToken) =>
+        ReadAsync($"SELECT {Columns} FROM iot_commands WHERE device_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", cancellationToken, deviceId, afterSeq, limit);
+
+    public Task<IReadOnlyList<CommandRecord>> ListOpenAsync(string? deviceId, int limit, CancellationToken cancellationToken) =>
+        deviceId is null
+            ? ReadAsync($"SELECT {Columns} FROM iot_commands WHERE state IN {OpenStates} ORDER BY device_id, seq LIMIT $1", cancellationToken, limit)
+            : ReadAsync($"SELECT {Columns} FROM iot_commands WHERE device_id = $1 AND state IN {OpenStates} ORDER BY seq LIMIT $2", cancellationToken, deviceId, limit);
+
+    private static async Task<CommandRecord?> CreateInAsync(NpgsqlConnection connection, CommandDraft draft, int maxOpenPerDevice, CancellationToken cancellationToken)
+    {
         // Locks the device's counter row first: concurrent issuers for one device queue here.
         await using (var lockRow = Command(connection, "INSERT INTO iot_command_seq VALUES ($1, 0) ON CONFLICT (device_id) DO UPDATE SET last_seq = iot_command_seq.last_seq RETURNING last_seq", draft.DeviceId))
         {
@@ -65,23 +103,13 @@ internal sealed class PostgresCommandStore(PostgresDatabase database) : ICommand
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return record;
     }
 
-    public async Task<CommandRecord?> GetAsync(string commandId, CancellationToken cancellationToken)
+    private static async Task<CommandRecord?> TransitionInAsync(NpgsqlConnection connection, TransitionCommandWrite move, CancellationToken cancellationToken)
     {
-        var found = await ReadAsync($"SELECT {Columns} FROM iot_commands WHERE command_id = $1", cancellationToken, commandId).ConfigureAwait(false);
-        return found.Count == 0 ? null : found[0];
-    }
-
-    public async Task<CommandRecord?> TransitionAsync(string commandId, IReadOnlyCollection<CommandState> from, CommandState to, long atMs, string? detail, string? result, CancellationToken cancellationToken)
-    {
-        await database.EnsureSchemaAsync("iot_commands", Schema, cancellationToken).ConfigureAwait(false);
-        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         CommandRecord current;
-        await using (var select = Command(connection, $"SELECT {Columns} FROM iot_commands WHERE command_id = $1 FOR UPDATE", commandId))
+        await using (var select = Command(connection, $"SELECT {Columns} FROM iot_commands WHERE command_id = $1 FOR UPDATE", move.CommandId))
         await using (var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -92,29 +120,20 @@ internal sealed class PostgresCommandStore(PostgresDatabase database) : ICommand
             current = Read(reader);
         }
 
-        if (!from.Contains(current.State))
+        if (!move.From.Contains(current.State))
         {
             return null;
         }
 
-        var updated = current.With(to, atMs, detail, result);
+        var updated = current.With(move.To, move.AtMs, move.Detail, move.Result);
         await using (var update = Command(connection, "UPDATE iot_commands SET state = $2, attempts = $3, result = $4, history = $5 WHERE command_id = $1",
-            commandId, updated.State.ToString(), updated.Attempts, (object?)updated.Result ?? DBNull.Value, StoredJson.Write(updated.History)))
+            move.CommandId, updated.State.ToString(), updated.Attempts, (object?)updated.Result ?? DBNull.Value, StoredJson.Write(updated.History)))
         {
             await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return updated;
     }
-
-    public Task<IReadOnlyList<CommandRecord>> ListByDeviceAsync(string deviceId, long afterSeq, int limit, CancellationToken cancellationToken) =>
-        ReadAsync($"SELECT {Columns} FROM iot_commands WHERE device_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", cancellationToken, deviceId, afterSeq, limit);
-
-    public Task<IReadOnlyList<CommandRecord>> ListOpenAsync(string? deviceId, int limit, CancellationToken cancellationToken) =>
-        deviceId is null
-            ? ReadAsync($"SELECT {Columns} FROM iot_commands WHERE state IN {OpenStates} ORDER BY device_id, seq LIMIT $1", cancellationToken, limit)
-            : ReadAsync($"SELECT {Columns} FROM iot_commands WHERE device_id = $1 AND state IN {OpenStates} ORDER BY seq LIMIT $2", cancellationToken, deviceId, limit);
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params object[] parameters)
     {

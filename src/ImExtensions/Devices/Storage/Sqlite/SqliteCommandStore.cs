@@ -35,23 +35,7 @@ internal sealed class SqliteCommandStore : ICommandStore
     }
 
     public Task<CommandRecord?> CreateAsync(CommandDraft draft, int maxOpenPerDevice, CancellationToken cancellationToken) =>
-        _database.WriteAsync<CommandRecord?>((connection, transaction) =>
-        {
-            using var open = connection.Command($"SELECT count(*) FROM iot_commands WHERE device_id = $d AND state IN {OpenStates}", transaction, ("$d", draft.DeviceId));
-            if ((long)open.ExecuteScalar()! >= maxOpenPerDevice)
-            {
-                return null;
-            }
-
-            using var max = connection.Command("SELECT coalesce(max(seq), 0) FROM iot_commands WHERE device_id = $d", transaction, ("$d", draft.DeviceId));
-            var record = CommandRecord.FromDraft(draft, (long)max.ExecuteScalar()! + 1);
-            using var insert = connection.Command($"INSERT INTO iot_commands ({Columns}) VALUES ($c, $d, $s, $n, $p, $st, $cr, $e, $t, $a, $m, $i, $r, $h)", transaction,
-                ("$c", record.CommandId), ("$d", record.DeviceId), ("$s", record.Seq), ("$n", record.Name), ("$p", record.Payload), ("$st", record.State.ToString()),
-                ("$cr", record.CreatedMs), ("$e", record.ExpiresAtMs), ("$t", record.TimeoutMs), ("$a", record.Attempts), ("$m", record.MaxRetries),
-                ("$i", record.IssuedBy), ("$r", record.Result), ("$h", StoredJson.Write(record.History)));
-            insert.ExecuteNonQuery();
-            return record;
-        }, cancellationToken);
+        _database.WriteAsync((connection, transaction) => Create(connection, transaction, draft, maxOpenPerDevice), cancellationToken);
 
     public async Task<CommandRecord?> GetAsync(string commandId, CancellationToken cancellationToken)
     {
@@ -61,19 +45,24 @@ internal sealed class SqliteCommandStore : ICommandStore
     }
 
     public Task<CommandRecord?> TransitionAsync(string commandId, IReadOnlyCollection<CommandState> from, CommandState to, long atMs, string? detail, string? result, CancellationToken cancellationToken) =>
-        _database.WriteAsync<CommandRecord?>((connection, transaction) =>
+        _database.WriteAsync((connection, transaction) => Transition(connection, transaction, new TransitionCommandWrite(commandId, from, to, atMs, detail, result)), cancellationToken);
+
+    /// <summary>The whole batch in one write transaction: one commit (and fsync) for all of it.</summary>
+    public Task<IReadOnlyList<CommandRecord?>> ApplyAsync(IReadOnlyList<CommandWrite> writes, CancellationToken cancellationToken) =>
+        _database.WriteAsync<IReadOnlyList<CommandRecord?>>((connection, transaction) =>
         {
-            var found = Read(connection, transaction, $"SELECT {Columns} FROM iot_commands WHERE command_id = $c", ("$c", commandId));
-            if (found.Count == 0 || !from.Contains(found[0].State))
+            var results = new CommandRecord?[writes.Count];
+            for (var i = 0; i < writes.Count; i++)
             {
-                return null;
+                results[i] = writes[i] switch
+                {
+                    CreateCommandWrite create => Create(connection, transaction, create.Draft, create.MaxOpenPerDevice),
+                    TransitionCommandWrite move => Transition(connection, transaction, move),
+                    var other => throw new ArgumentException($"unknown command write {other.GetType().Name}", nameof(writes)),
+                };
             }
 
-            var updated = found[0].With(to, atMs, detail, result);
-            using var update = connection.Command("UPDATE iot_commands SET state = $s, attempts = $a, result = $r, history = $h WHERE command_id = $c", transaction,
-                ("$c", commandId), ("$s", updated.State.ToString()), ("$a", updated.Attempts), ("$r", updated.Result), ("$h", StoredJson.Write(updated.History)));
-            update.ExecuteNonQuery();
-            return updated;
+            return results;
         }, cancellationToken);
 
     public async Task<IReadOnlyList<CommandRecord>> ListByDeviceAsync(string deviceId, long afterSeq, int limit, CancellationToken cancellationToken)
@@ -88,6 +77,39 @@ internal sealed class SqliteCommandStore : ICommandStore
         return deviceId is null
             ? Read(connection, null, $"SELECT {Columns} FROM iot_commands WHERE state IN {OpenStates} ORDER BY device_id, seq LIMIT $l", ("$l", limit))
             : Read(connection, null, $"SELECT {Columns} FROM iot_commands WHERE device_id = $d AND state IN {OpenStates} ORDER BY seq LIMIT $l", ("$d", deviceId), ("$l", limit));
+    }
+
+    private static CommandRecord? Create(SqliteConnection connection, SqliteTransaction transaction, CommandDraft draft, int maxOpenPerDevice)
+    {
+        using var open = connection.Command($"SELECT count(*) FROM iot_commands WHERE device_id = $d AND state IN {OpenStates}", transaction, ("$d", draft.DeviceId));
+        if ((long)open.ExecuteScalar()! >= maxOpenPerDevice)
+        {
+            return null;
+        }
+
+        using var max = connection.Command("SELECT coalesce(max(seq), 0) FROM iot_commands WHERE device_id = $d", transaction, ("$d", draft.DeviceId));
+        var record = CommandRecord.FromDraft(draft, (long)max.ExecuteScalar()! + 1);
+        using var insert = connection.Command($"INSERT INTO iot_commands ({Columns}) VALUES ($c, $d, $s, $n, $p, $st, $cr, $e, $t, $a, $m, $i, $r, $h)", transaction,
+            ("$c", record.CommandId), ("$d", record.DeviceId), ("$s", record.Seq), ("$n", record.Name), ("$p", record.Payload), ("$st", record.State.ToString()),
+            ("$cr", record.CreatedMs), ("$e", record.ExpiresAtMs), ("$t", record.TimeoutMs), ("$a", record.Attempts), ("$m", record.MaxRetries),
+            ("$i", record.IssuedBy), ("$r", record.Result), ("$h", StoredJson.Write(record.History)));
+        insert.ExecuteNonQuery();
+        return record;
+    }
+
+    private static CommandRecord? Transition(SqliteConnection connection, SqliteTransaction transaction, TransitionCommandWrite move)
+    {
+        var found = Read(connection, transaction, $"SELECT {Columns} FROM iot_commands WHERE command_id = $c", ("$c", move.CommandId));
+        if (found.Count == 0 || !move.From.Contains(found[0].State))
+        {
+            return null;
+        }
+
+        var updated = found[0].With(move.To, move.AtMs, move.Detail, move.Result);
+        using var update = connection.Command("UPDATE iot_commands SET state = $s, attempts = $a, result = $r, history = $h WHERE command_id = $c", transaction,
+            ("$c", move.CommandId), ("$s", updated.State.ToString()), ("$a", updated.Attempts), ("$r", updated.Result), ("$h", StoredJson.Write(updated.History)));
+        update.ExecuteNonQuery();
+        return updated;
     }
 
     private static List<CommandRecord> Read(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string, object?)[] parameters)
