@@ -121,6 +121,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.AddSingleton<IRpcMethod>(sp => ActivatorUtilities.CreateInstance<ChangeMessageRpcMethod>(sp, MessageKind.Recall));
         services.AddSingleton<IRpcMethod>(sp => ActivatorUtilities.CreateInstance<ChangeMessageRpcMethod>(sp, MessageKind.Edit));
         services.TryAddSingleton<RpcDispatcher>();
+        MqttIm.ImExtensions.SharedSubscriptions.SharedSubscriptionServiceRegistration.AddSharedSubscriptions(services, configuration); // $share/ groups
         services.TryAddSingleton<SubscriptionInterceptor>();
         services.TryAddSingleton<PublishInterceptor>();
         services.AddMqttImOperations(); // the console's views: granted subscriptions, connected clients

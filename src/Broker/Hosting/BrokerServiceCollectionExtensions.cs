@@ -104,6 +104,7 @@ internal static class BrokerHostExtensions
         app.MapPushEndpoints();
         app.MapDeviceEndpoints();
         app.MapRoomEndpoints();
+        app.MapSharedSubscriptionEndpoints();
         app.MapMetrics("/metrics");
         return app;
     }

@@ -7,8 +7,8 @@ namespace MqttIm.Broker.Listeners;
 internal readonly record struct ConnAckAnnouncements(ushort TopicAliasMaximum, uint MaximumPacketSize, ushort? ServerKeepAlive);
 
 /// <summary>
-/// MQTTnet 5.2 always announces Topic Alias Maximum 65535 and no Maximum Packet Size; this rewrites its MQTT 5
-/// CONNACK (once per connection) to announce the broker's real limits.
+/// MQTTnet 5.2 always announces Topic Alias Maximum 65535, no Maximum Packet Size and no shared subscriptions; this
+/// rewrites its MQTT 5 CONNACK (once per connection) to announce the broker's real limits and features.
 /// </summary>
 internal static class ConnAckRewriter
 {
@@ -34,7 +34,7 @@ internal static class ConnAckRewriter
                 return null;
             }
 
-            if (id is MqttProperties.TopicAliasMaximum or MqttProperties.MaximumPacketSize
+            if (id is MqttProperties.TopicAliasMaximum or MqttProperties.MaximumPacketSize or MqttProperties.SharedSubscriptionAvailable
                 || (id == MqttProperties.ServerKeepAlive && announce.ServerKeepAlive.HasValue))
             {
                 continue;
@@ -55,6 +55,9 @@ internal static class ConnAckRewriter
             BinaryPrimitives.WriteUInt32BigEndian(span[1..], announce.MaximumPacketSize);
             properties.Advance(5);
         }
+
+        // Shared subscriptions are the broker's own (SharedSubscribeRewriter); MQTTnet 5.2 announces them as unavailable.
+        properties.Write([MqttProperties.SharedSubscriptionAvailable, (byte)1]);
 
         if (announce.ServerKeepAlive is { } keepAlive)
         {

@@ -13,6 +13,9 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
     private ulong[]? _awaitingRelease;
     private int _duplicateId = -1;
 
+    // A SUBSCRIBE with $share/ filters, as MQTTnet is to read it instead (see SharedSubscribeRewriter).
+    private byte[]? _rewritten;
+
     // Topic length held behind each alias (index = alias), allocated on first use; their sum is bounded.
     private ushort[]? _aliasLengths;
     private int _aliasBytes;
@@ -40,6 +43,14 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
         var duplicate = _duplicateId >= 0;
         _duplicateId = -1;
         return duplicate;
+    }
+
+    /// <summary>After a <see cref="Validate"/> without violation: the packet to hand MQTTnet in its place, if any. Reading it clears it.</summary>
+    public bool TakeRewritten(out byte[] packet)
+    {
+        packet = _rewritten ?? [];
+        _rewritten = null;
+        return packet.Length > 0;
     }
 
     /// <summary>
@@ -70,6 +81,11 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
                 return null;
             case 8:
                 violation = flags != 0x02 ? Malformed : ValidateSubscribe(ref body);
+                if (violation is null)
+                {
+                    _rewritten = SharedSubscribeRewriter.Rewrite(packet, IsMqtt5, out violation);
+                }
+
                 break;
             case 10:
                 violation = flags != 0x02 ? Malformed : ValidateUnsubscribe(ref body);

@@ -269,7 +269,12 @@ internal sealed class MqttPacketSizeGuard : PipeReader
             Validate(buffer, first, (int)length);
             if (_validator.TakeDuplicate(out var packetId))
             {
-                return ReplaceDuplicate(buffer, length, packetId);
+                return ServeInstead(buffer, length, DuplicateStandIn(packetId, _validator.IsMqtt5));
+            }
+
+            if (_validator.TakeRewritten(out var rewritten))
+            {
+                return ServeInstead(buffer, length, rewritten);
             }
         }
 
@@ -277,13 +282,14 @@ internal sealed class MqttPacketSizeGuard : PipeReader
         return result;
     }
 
-    private ReadResult ReplaceDuplicate(in ReadOnlySequence<byte> buffer, long length, ushort packetId)
+    /// <summary>Consumes the client's packet and serves <paramref name="standIn"/> to MQTTnet in its place.</summary>
+    private ReadResult ServeInstead(in ReadOnlySequence<byte> buffer, long length, byte[] standIn)
     {
         _lastBuffer = buffer;
         _inner.AdvanceTo(buffer.GetPosition(length));
         _consumedTotal += length;
         _checkedUpTo = _consumedTotal;
-        _standIn = new ReadOnlySequence<byte>(DuplicateStandIn(packetId, _validator!.IsMqtt5));
+        _standIn = new ReadOnlySequence<byte>(standIn);
         _servingStandIn = true;
         return new ReadResult(_standIn, isCanceled: false, isCompleted: false);
     }

@@ -15,6 +15,7 @@ internal static class MqttProperties
     public const byte TopicAliasMaximum = 0x22;
     public const byte TopicAlias = 0x23;
     public const byte MaximumPacketSize = 0x27;
+    public const byte SharedSubscriptionAvailable = 0x2A;
 
     /// <summary>
     /// One property: its id and either its number (byte, two/four-byte or variable integers) or its bytes (string,

@@ -101,7 +101,7 @@ internal sealed class PersistentSession(string clientId)
         (int)filter.QualityOfServiceLevel | (filter.NoLocal ? 0x04 : 0) | (filter.RetainAsPublished ? 0x08 : 0);
 
     public static MqttTopicFilter FilterOf(string filter, int options) => new MqttTopicFilterBuilder()
-        .WithTopic(filter)
+        .WithTopic(SharedSubscriptions.SharedFilter.ForInterceptor(filter)) // MQTTnet refuses "$share/" itself
         .WithQualityOfServiceLevel((MqttQualityOfServiceLevel)(options & 0x03))
         .WithNoLocal((options & 0x04) != 0)
         .WithRetainAsPublished((options & 0x08) != 0)

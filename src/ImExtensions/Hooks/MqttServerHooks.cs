@@ -26,6 +26,7 @@ internal sealed class MqttServerHooks
     private readonly ClientSubscriptions _grantedSubscriptions;
     private readonly BrokerState.PersistentSessions _persistentSessions;
     private readonly BrokerState.RetainedMessagePersistence _retained;
+    private readonly SharedSubscriptionHooks _shared;
 
     public MqttServerHooks(
         ConnectionValidator connections,
@@ -37,8 +38,10 @@ internal sealed class MqttServerHooks
         ClientSubscriptions grantedSubscriptions,
         Rooms.RoomJoinHandler rooms,
         BrokerState.PersistentSessions persistentSessions,
-        BrokerState.RetainedMessagePersistence retained)
+        BrokerState.RetainedMessagePersistence retained,
+        SharedSubscriptionHooks shared)
     {
+        _shared = shared;
         _persistentSessions = persistentSessions;
         _retained = retained;
         _iot = iot;
@@ -80,6 +83,8 @@ internal sealed class MqttServerHooks
 
             return Task.CompletedTask;
         };
+
+        _shared.Attach(server); // $share/ groups follow sessions and acknowledgements
 
         server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
@@ -128,7 +133,7 @@ internal sealed class MqttServerHooks
                 if ((int)args.Response.ReasonCode < 0x80)
                 {
                     _grantedSubscriptions.Granted(args.ClientId, args.TopicFilter.Topic, (int)args.TopicFilter.QualityOfServiceLevel);
-                    if (args.ProcessSubscription)
+                    if (args.ProcessSubscription || SharedSubscriptions.SharedFilter.IsShared(args.TopicFilter.Topic))
                     {
                         _persistentSessions.Subscribed(args.ClientId, args.TopicFilter);
                     }

@@ -21,6 +21,7 @@ internal sealed class PublishInterceptor(
     Devices.DeviceUplinks deviceUplinks,
     Rooms.RoomSendHandler rooms,
     BrokerState.PersistentSessions persistentSessions,
+    SharedSubscriptionInterceptor shared,
     ILogger<PublishInterceptor> logger)
 {
     public Task InterceptAsync(InterceptingPublishEventArgs args)
@@ -61,6 +62,7 @@ internal sealed class PublishInterceptor(
         if (topic.Kind == TopicKind.Plain)
         {
             Flow.MessageExpiryStamp.Apply(args.ApplicationMessage, TimeProvider.System);
+            shared.Publish(args); // one member of each matching $share/ group
         }
 
         return topic.Kind switch

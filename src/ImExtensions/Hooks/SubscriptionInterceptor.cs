@@ -22,6 +22,7 @@ internal sealed class SubscriptionInterceptor(
     PresenceTracker presenceTracker,
     Devices.DeviceSubscriptions deviceSubscriptions,
     Rooms.RoomJoinHandler rooms,
+    SharedSubscriptionInterceptor shared,
     ILogger<SubscriptionInterceptor> logger)
 {
     public async Task InterceptSubscribeAsync(InterceptingSubscriptionEventArgs args)
@@ -31,6 +32,16 @@ internal sealed class SubscriptionInterceptor(
         if (device is null)
         {
             Deny(args, "unknown", "connection is not registered");
+            return;
+        }
+
+        if (SharedSubscriptions.SharedFilter.IsShared(filter))
+        {
+            if (shared.Subscribe(args, device) is { } sharedDenial)
+            {
+                Deny(args, device.UserId, sharedDenial);
+            }
+
             return;
         }
 
@@ -97,6 +108,12 @@ internal sealed class SubscriptionInterceptor(
 
     public async Task InterceptUnsubscribeAsync(InterceptingUnsubscriptionEventArgs args)
     {
+        if (SharedSubscriptions.SharedFilter.IsShared(args.Topic))
+        {
+            shared.Unsubscribe(args);
+            return;
+        }
+
         var parsed = ParsedTopic.Parse(args.Topic);
         if (parsed.Kind == TopicKind.Device)
         {
