@@ -29,7 +29,6 @@ public sealed class ArchitectureTests
         ["Moderation"] = "PublishRateGate refuses a PUBLISH with its reason code",
         ["Presence"] = "PresenceMessages builds and PresenceWatchers publishes presence events",
         ["Rooms"] = "the room frame pump and join/send handlers publish and answer room PUBLISHes themselves",
-        ["Routing"] = "kept for the shared-subscription interceptor of a parallel branch (issue 13); PublishInterceptor and SubscriptionInterceptor moved to Hooks/, so the entry goes once that one follows them",
         ["Sessions"] = "ConnectedDevice keeps the MqttProtocolVersion; DeviceLifecycle, DevicePlatformLimiter, SessionExpirySweeper act on MqttServer sessions",
     };
 
