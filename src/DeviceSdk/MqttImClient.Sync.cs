@@ -15,7 +15,7 @@ public sealed partial class MqttImClient
         var order = new List<ConversationSync>();
         await SyncPager.RunAsync(
             cursors ?? new Dictionary<string, long>(),
-            (pageCursors, ct) => SyncPageAsync(pageCursors, only: null, pageLimit, ct),
+            (pageCursors, after, ct) => SyncPageAsync(pageCursors, after, only: null, pageLimit, ct),
             (_, page) =>
             {
                 foreach (var conversation in page.Conversations)
@@ -53,7 +53,7 @@ public sealed partial class MqttImClient
         {
             await SyncPager.RunAsync(
                 Buffer.Cursors(),
-                (cursors, ct) => SyncPageAsync(cursors, only: null, Options.SyncPageLimit, ct),
+                (cursors, after, ct) => SyncPageAsync(cursors, after, only: null, Options.SyncPageLimit, ct),
                 (cursors, page) => FeedBuffer(cursors, page, only: null),
                 linked.Token).ConfigureAwait(false);
         }
@@ -75,7 +75,7 @@ public sealed partial class MqttImClient
 
         await SyncPager.RunAsync(
             start,
-            (cursors, ct) => SyncPageAsync(cursors, conversationId, Options.SyncPageLimit, ct),
+            (cursors, after, ct) => SyncPageAsync(cursors, after, conversationId, Options.SyncPageLimit, ct),
             (cursors, page) => FeedBuffer(cursors, page, conversationId),
             cancellationToken).ConfigureAwait(false);
     }
@@ -106,9 +106,9 @@ public sealed partial class MqttImClient
         }
     }
 
-    private async Task<SyncResponse> SyncPageAsync(IReadOnlyDictionary<string, long> cursors, string? only, int limit, CancellationToken cancellationToken)
+    private async Task<SyncResponse> SyncPageAsync(IReadOnlyDictionary<string, long> cursors, string afterConversationId, string? only, int limit, CancellationToken cancellationToken)
     {
-        var request = new SyncRequest { RequestId = NewRequestId(), Limit = limit };
+        var request = new SyncRequest { RequestId = NewRequestId(), Limit = limit, AfterConversationId = only is null ? afterConversationId : "" };
         foreach (var (conversationId, cursor) in cursors)
         {
             if (only is null || conversationId == only)

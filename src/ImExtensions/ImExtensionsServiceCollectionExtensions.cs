@@ -91,6 +91,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<ConnectedDeviceRegistry>();
         services.AddSessionPolicy(configuration);
         MqttIm.ImExtensions.BrokerState.BrokerStateServiceRegistration.AddBrokerState(services); // retained messages and persistent sessions across restarts
+        MqttIm.ImExtensions.Wills.WillServiceRegistration.AddWills(services); // will delay and will semantics MQTTnet 5.2 lacks
         services.AddPresenceAndDevicePolicy(configuration);
         services.TryAddSingleton<DeviceLifecycle>();
         services.TryAddSingleton<DirectSessionPublisher>();

@@ -1,3 +1,4 @@
+using MQTTnet;
 using System.Net.Http.Json;
 using MqttIm.Contracts.V1;
 using MqttIm.Testing;
@@ -149,6 +150,74 @@ public abstract class ClusterChatContract(BrokerCluster cluster)
             foreach (var device in load)
             {
                 await device.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Presence_DevicesOnTwoNodes_WatchersOnAnyNodeSeeTheClusterWideState_OfflineOnlyWhenTheLastDeviceLeaves()
+    {
+        var (alice, bob) = (TestUsers.Unique("pa"), TestUsers.Unique("pb"));
+        // A group both are in lets Alice watch Bob under the default watch policy.
+        await Node(2).AdminPostAsync("/api/admin/groups", new { groupId = TestUsers.Unique("pg"), name = "watch", ownerId = alice, memberIds = new[] { bob } });
+        var bobOnA = await TestDevice.ConnectAsync(Node(0), bob);
+        var bobOnB = await TestDevice.ConnectAsync(Node(1), bob);
+        await using var aliceOnC = await TestDevice.ConnectAsync(Node(2), alice);
+        try
+        {
+            // Bob's own device on node A watches him and sees the device ids, the one on node B included.
+            await SubscribePresenceAsync(bobOnA, bob);
+            string[] both = [.. new[] { bobOnA.ClientId, bobOnB.ClientId }.Order(StringComparer.Ordinal)];
+            await NextPresenceAsync(bobOnA, bob, s => s.Online && s.Devices.SequenceEqual(both));
+
+            // Alice on node C, where Bob has no device, is handed "online" at once (retained, no device ids for her).
+            await SubscribePresenceAsync(aliceOnC, bob);
+            var retained = await NextPresenceAsync(aliceOnC, bob, _ => true);
+            Assert.True(retained.Online);
+            Assert.Empty(retained.Devices);
+
+            // Bob's device on node B leaves: node A's watcher sees one device fewer, and Bob stays online.
+            await bobOnB.DisposeAsync();
+            var afterB = await NextPresenceAsync(bobOnA, bob, s => !s.Devices.Contains(bobOnB.ClientId));
+            Assert.True(afterB.Online);
+            Assert.Equal([bobOnA.ClientId], afterB.Devices);
+            var heardByAlice = await aliceOnC.ReceivedBeforeChatMarkerAsync(bobOnA);
+            Assert.DoesNotContain(heardByAlice, m => m.Topic == $"presence/{bob}");
+
+            // The last device leaves (node A): now Alice on node C hears "offline".
+            await bobOnA.DisposeAsync();
+            var offline = await NextPresenceAsync(aliceOnC, bob, _ => true);
+            Assert.False(offline.Online);
+        }
+        finally
+        {
+            await bobOnA.DisposeAsync();
+            await bobOnB.DisposeAsync();
+        }
+    }
+
+    private static async Task SubscribePresenceAsync(TestDevice watcher, string userId)
+    {
+        var sub = await watcher.Client.SubscribeAsync($"presence/{userId}", MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce);
+        Assert.Equal(MQTTnet.MqttClientSubscribeResultCode.GrantedQoS1, sub.Items.Single().ResultCode);
+    }
+
+    /// <summary>The next presence state of the user that matches, skipping every other message, within a generous deadline.</summary>
+    private static async Task<PresenceState> NextPresenceAsync(TestDevice watcher, string userId, Func<PresenceState, bool> match)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                throw new TimeoutException($"{watcher.ClientId}: no matching presence of {userId} in time");
+            }
+
+            var message = await watcher.NextAsync(left);
+            if (message.Topic == $"presence/{userId}" && TestDevice.Decode(PresenceState.Parser, message) is var state && match(state))
+            {
+                return state;
             }
         }
     }

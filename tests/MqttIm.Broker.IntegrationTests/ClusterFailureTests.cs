@@ -178,6 +178,7 @@ public abstract class ClusterFailureContract(BrokerCluster cluster)
     {
         private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, long>> _acked = new();
         private readonly List<Task> _loops = [];
+        private readonly List<(int Count, TaskCompletionSource Reached)> _ackWaiters = [];
         private int _ackCount;
 
         public List<ClusterClient> Clients { get; } = [];
@@ -199,13 +200,41 @@ public abstract class ClusterFailureContract(BrokerCluster cluster)
             }
         }
 
+        /// <summary>Completes when the sending loops have had <paramref name="count"/> PUBACKs in all (signalled by the loops, not polled).</summary>
         public async Task WaitForAcksAsync(int count, TimeSpan timeout)
         {
-            var deadline = DateTime.UtcNow + timeout;
-            while (Volatile.Read(ref _ackCount) < count)
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_ackWaiters)
             {
-                Assert.True(DateTime.UtcNow < deadline, $"only {_ackCount} acks within {timeout}");
-                await Task.Delay(20); // progress of the sending loops
+                if (_ackCount >= count)
+                {
+                    return;
+                }
+
+                _ackWaiters.Add((count, reached));
+            }
+
+            try
+            {
+                await reached.Task.WaitAsync(timeout);
+            }
+            catch (TimeoutException)
+            {
+                Assert.Fail($"only {Volatile.Read(ref _ackCount)} acks within {timeout}");
+            }
+        }
+
+        private void Acked()
+        {
+            lock (_ackWaiters)
+            {
+                _ackCount++;
+                foreach (var (_, reached) in _ackWaiters.Where(w => w.Count <= _ackCount))
+                {
+                    reached.TrySetResult();
+                }
+
+                _ackWaiters.RemoveAll(w => w.Count <= _ackCount);
             }
         }
 
@@ -234,7 +263,7 @@ public abstract class ClusterFailureContract(BrokerCluster cluster)
                         if (result.IsSuccess)
                         {
                             acked[clientMsgId] = long.Parse(result.Property("seq")!);
-                            Interlocked.Increment(ref _ackCount);
+                            Acked();
                             break;
                         }
                     }

@@ -163,3 +163,38 @@ public sealed class SyncTests(BrokerFixture fixture) : IClassFixture<BrokerFixtu
         Assert.True(bobClient.IsConnected);
     }
 }
+
+/// <summary>Sync without conversation ids pages the conversations as well (issue 9 item 1): a keyset cursor the SDK follows.</summary>
+public sealed class SyncConversationPagingTests(TightLimitsBrokerFixture fixture) : IClassFixture<TightLimitsBrokerFixture>
+{
+    [Fact]
+    public async Task UserWithMoreConversationsThanAPage_SyncsEveryOne_ExplicitlyAndOnConnect()
+    {
+        var bob = BrokerFixture.NewUser("bob");
+        var senders = Enumerable.Range(0, 2 * TightLimitsBrokerFixture.SyncConversationsPerPage + 1).Select(i => BrokerFixture.NewUser($"s{i}")).ToList();
+        foreach (var sender in senders)
+        {
+            await using var client = await fixture.ConnectAsync(sender);
+            await client.SendBatchAsync(bob, Enumerable.Range(1, 3).Select(i => new SendRequest { Text = $"{sender} {i}" }));
+        }
+
+        // Five conversations, two per answer, two messages per page: the SDK walks messages and conversations.
+        await using (var bobClient = await fixture.ConnectAsync(bob, o => o.SyncOnConnect = false))
+        {
+            var synced = (await bobClient.SyncAsync(pageLimit: 2)).ToDictionary(c => c.ConversationId);
+            Assert.Equal(senders.Select(s => ConversationIds.C2c(s, bob)).Order(StringComparer.Ordinal), synced.Keys.Order(StringComparer.Ordinal));
+            foreach (var sender in senders)
+            {
+                var conversation = synced[ConversationIds.C2c(sender, bob)];
+                Assert.Equal(Streams.Range(1, 3), conversation.Messages.Seqs());
+                Assert.Equal(3, conversation.MaxSeq);
+            }
+        }
+
+        // Catching up on connect follows the same cursor: every message reaches the stream once.
+        await using var onConnect = await fixture.ConnectAsync(bob, o => o.SyncPageLimit = 4);
+        var caughtUp = await onConnect.TakeAsync(3 * senders.Count);
+        Assert.Equal(senders.Count, caughtUp.Select(m => m.ConversationId).Distinct().Count());
+        Assert.All(caughtUp.GroupBy(m => m.ConversationId), g => Assert.Equal(Streams.Range(1, 3), g.Seqs()));
+    }
+}

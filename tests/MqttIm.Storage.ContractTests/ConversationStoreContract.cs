@@ -42,6 +42,34 @@ public abstract class ConversationStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetPage_PagesTheUsersConversationsByIdAfterTheCursor_WithTheirStates()
+    {
+        string[] ids = ["c2c:alice:bob", "c2c:alice:carol", "c2c:alice:dave", "c2c:alice:erin", "c2c:alice:frank"];
+        var messages = new List<MqttIm.Contracts.V1.ChatMessage>();
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var peer = ids[i].Split(':')[2];
+            messages.AddRange(Enumerable.Range(1, i + 1).Select(seq => MessageStoreContract.Message(ids[i], seq, recipient: peer)));
+        }
+
+        await Messages.AppendAsync(messages, _ct);
+        await Messages.AppendAsync([MessageStoreContract.Message("c2c:bob:zed", 1, sender: "bob", recipient: "zed")], _ct);
+
+        var first = await Conversations.GetPageAsync("alice", null, 2, _ct);
+        var second = await Conversations.GetPageAsync("alice", first[^1].ConversationId, 2, _ct);
+        var third = await Conversations.GetPageAsync("alice", second[^1].ConversationId, 2, _ct);
+        var past = await Conversations.GetPageAsync("alice", third[^1].ConversationId, 2, _ct);
+
+        Assert.Equal(ids, first.Concat(second).Concat(third).Select(c => c.ConversationId));
+        Assert.Equal((2, 2, 1), (first.Count, second.Count, third.Count));
+        Assert.Empty(past);
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], first.Concat(second).Concat(third).Select(c => c.MaxSeq));
+        Assert.Equal(ids.Skip(2), (await Conversations.GetPageAsync("alice", "c2c:alice:carol", 10, _ct)).Select(c => c.ConversationId));
+        Assert.Equal(ids, (await Conversations.GetPageAsync("alice", "", 100, _ct)).Select(c => c.ConversationId));
+        Assert.Empty(await Conversations.GetPageAsync("mallory", null, 10, _ct));
+    }
+
+    [Fact]
     public async Task MarkRead_NeverMovesBackwards_AndStopsAtMaxSeq()
     {
         await Messages.AppendAsync(Enumerable.Range(1, 5).Select(i => MessageStoreContract.Message("c2c:alice:bob", i)).ToList(), _ct);

@@ -259,9 +259,10 @@ public sealed class TestDevice : IAsyncDisposable
     {
         cursors ??= new Dictionary<string, long>();
         var all = new Dictionary<string, List<ChatMessage>>();
+        var after = "";
         for (var page = 0; page < 10_000; page++)
         {
-            var request = new SyncRequest { RequestId = $"sync-{page}-{Guid.NewGuid():N}", Limit = limit };
+            var request = new SyncRequest { RequestId = $"sync-{page}-{Guid.NewGuid():N}", Limit = limit, AfterConversationId = after };
             request.Cursors.Add(cursors);
             var response = await RpcAsync("sync", request, request.RequestId);
             if (response.ResultCase != RpcResponse.ResultOneofCase.Sync)
@@ -285,7 +286,13 @@ public sealed class TestDevice : IAsyncDisposable
 
             if (!response.Sync.HasMore)
             {
-                return all;
+                // This page of conversations is done; the broker names where the next one starts (none: finished).
+                if (response.Sync.NextAfterConversationId.Length == 0)
+                {
+                    return all;
+                }
+
+                after = response.Sync.NextAfterConversationId;
             }
         }
 

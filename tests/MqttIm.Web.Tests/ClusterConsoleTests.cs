@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.Playwright;
 using MqttIm.Testing;
 using Xunit.Abstractions;
@@ -5,7 +6,7 @@ using static Microsoft.Playwright.Assertions;
 
 namespace MqttIm.Web.Tests;
 
-/// <summary>The console's node view against a real two-node cluster (private redis-server and PostgreSQL, two broker processes).</summary>
+/// <summary>The console against a real two-node cluster (private redis-server and PostgreSQL, two broker processes): nodes, cluster totals, clients and subscriptions of the other node, a disconnect across nodes.</summary>
 [Collection(WebCollection.Name)]
 public sealed class ClusterConsoleTests(WebFixture web, ITestOutputHelper output) : IAsyncLifetime
 {
@@ -74,10 +75,64 @@ public sealed class ClusterConsoleTests(WebFixture web, ITestOutputHelper output
         chat.AssertNoConsoleErrors();
         await console.Page.ClickAsync("#tabs button[data-tab=nodes]");
 
+        // Node A's console lists a client connected to node B, with its subscriptions, and disconnects it there.
+        await WaitUntilNodeSeesAsync(nodeA, 2);
+        var carol = TestUsers.Unique("kcarol");
+        await using var carolOnB = await TestDevice.ConnectAsync(nodeB, carol);
+        await using var consoleA = await BrowserPage.OpenAsync(web.Browser);
+        await consoleA.Page.GotoAsync($"http://127.0.0.1:{nodeA.HttpPort}/console/");
+        await consoleA.Page.FillAsync("#admin-key", nodeA.AdminKey);
+        await consoleA.Page.PressAsync("#admin-key", "Enter");
+        await consoleA.Page.ClickAsync("#tabs button[data-tab=clients]");
+        await consoleA.Page.FillAsync("#client-search-text", carol);
+        await consoleA.Page.PressAsync("#client-search-text", "Enter");
+        var carolRow = consoleA.Page.Locator($"#client-rows tr[data-client-id='{carolOnB.ClientId}']");
+        await Expect(carolRow).ToHaveAttributeAsync("data-node-id", "web-node-b");
+        await Expect(carolRow.Locator("td").Nth(1)).ToHaveTextAsync(carol);
+        await Expect(carolRow.Locator("td").Nth(2)).ToHaveTextAsync("web-node-b");
+        await Expect(carolRow).ToContainTextAsync($"inbox/{carol}");
+        await consoleA.ScreenshotAsync("console-cluster-clients", output);
+
+        await consoleA.Page.ClickAsync("#tabs button[data-tab=subscriptions]");
+        await consoleA.Page.FillAsync("#subscription-search-text", carol);
+        await consoleA.Page.PressAsync("#subscription-search-text", "Enter");
+        var carolInbox = consoleA.Page.Locator("#subscription-rows tr[data-node-id=web-node-b]", new PageLocatorOptions { HasText = $"inbox/{carol}" });
+        await Expect(carolInbox).ToHaveCountAsync(1);
+
+        await consoleA.Page.ClickAsync("#tabs button[data-tab=clients]");
+        await carolRow.Locator("button", new LocatorLocatorOptions { HasText = "Disconnect" }).ClickAsync();
+        await Expect(consoleA.Page.Locator("#toast")).ToContainTextAsync("disconnected");
+        await Expect(carolRow).ToHaveCountAsync(0);
+        await WaitUntilAsync(() => !carolOnB.Client.IsConnected, "the client on node B was not disconnected");
+        consoleA.AssertNoConsoleErrors();
+
         // Node A dies without leaving: once its heartbeat key expires (Cluster:NodeTimeout) the live table drops it.
         await nodeA.KillAsync();
         await Expect(console.Page.Locator("#node-rows tr[data-node-id=web-node-a]")).ToHaveCountAsync(0);
         await Expect(console.Page.Locator("#node-rows tr")).ToHaveCountAsync(1);
         console.AssertNoConsoleErrors();
+    }
+
+    /// <summary>Polls the node's live set until it lists <paramref name="count"/> nodes (heartbeats of other processes: no event to wait on).</summary>
+    private static async Task WaitUntilNodeSeesAsync(BrokerProcess node, int count)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await WaitUntilAsync(async () =>
+        {
+            var nodes = await http.GetFromJsonAsync<System.Text.Json.JsonElement[]>($"http://127.0.0.1:{node.HttpPort}/api/entry/nodes");
+            return nodes?.Length >= count;
+        }, $"node did not see {count} live nodes");
+    }
+
+    private static Task WaitUntilAsync(Func<bool> condition, string failure) => WaitUntilAsync(() => Task.FromResult(condition()), failure);
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(100);
+        }
     }
 }

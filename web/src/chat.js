@@ -179,12 +179,14 @@ function countMessages() {
 
 /** im/rpc/sync from the cursors (of all conversations, or only `ids`), page by page. */
 async function syncConversations(ids) {
+  // Without ids the broker pages the conversations too: once a page of them is done it names where the next starts.
+  let after = '';
   for (let page = 0; page < SYNC_PAGES; page++) {
     const cursors = {};
     for (const c of state.conversations.values()) {
       if (!ids || ids.includes(c.id)) cursors[c.id] = String(c.cursor);
     }
-    const answer = await client.rpc('sync', { cursors, limit: 200, conversationIds: ids ?? [] });
+    const answer = await client.rpc('sync', { cursors, limit: 200, conversationIds: ids ?? [], afterConversationId: after });
     const sync = answer.sync ?? {};
     let received = 0;
     for (const cs of sync.conversations ?? []) {
@@ -198,7 +200,9 @@ async function syncConversations(ids) {
       // A seq that no longer exists (never, seq is contiguous) must not stall the loop: jump past it.
       if (!cs.messages?.length && c.cursor < c.maxSeq && !cs.hasMore) c.cursor = c.maxSeq;
     }
-    if (!sync.hasMore || received === 0) break;
+    if (sync.hasMore && received > 0) continue;
+    if (sync.hasMore || !sync.nextAfterConversationId || sync.nextAfterConversationId <= after) break;
+    after = sync.nextAfterConversationId;
   }
   render();
 }

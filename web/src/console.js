@@ -258,17 +258,18 @@ async function loadClients() {
   try {
     const search = $('client-search-text').value.trim();
     const answer = await api('GET', `/api/admin/clients?limit=200${search ? '&search=' + encodeURIComponent(search) : ''}`);
-    $('client-count').textContent = `${answer.total} connected${answer.total > answer.clients.length ? `, ${answer.clients.length} shown` : ''}`;
+    $('client-count').textContent = `${answer.total} connected${answer.total > answer.clients.length ? `, ${answer.clients.length} shown` : ''}${unanswered(answer)}`;
     $('client-rows').replaceChildren(...answer.clients.map((c) => {
       const tr = el('tr');
       tr.dataset.clientId = c.clientId;
+      tr.dataset.nodeId = c.nodeId ?? '';
       const kick = el('button', 'danger small-button', 'Disconnect');
       kick.type = 'button';
       kick.addEventListener('click', () => disconnect(c.clientId));
       const cell = el('td');
       cell.append(kick);
       tr.append(
-        el('td', 'mono', c.clientId), el('td', '', c.userId ?? '–'), el('td', '', versions[c.protocolVersion] ?? c.protocolVersion),
+        el('td', 'mono', c.clientId), el('td', '', c.userId ?? '–'), el('td', 'mono small', c.nodeId ?? '–'), el('td', '', versions[c.protocolVersion] ?? c.protocolVersion),
         el('td', 'mono small', c.endpoint), el('td', '', `${c.messagesReceived} / ${c.messagesSent}`), el('td', '', String(c.pendingMessages)),
         el('td', 'mono small', c.subscriptions.map((s) => s.filter).join(', ')), cell);
       return tr;
@@ -276,6 +277,12 @@ async function loadClients() {
   } catch (error) {
     failed(error);
   }
+}
+
+/** Names the cluster nodes that did not answer in time (their clients are missing from the list). */
+function unanswered(answer) {
+  const nodes = answer.unansweredNodes ?? [];
+  return nodes.length ? ` (no answer from ${nodes.join(', ')})` : '';
 }
 
 async function disconnect(clientId) {
@@ -299,11 +306,12 @@ async function loadSubscriptions() {
   try {
     const search = $('subscription-search-text').value.trim();
     const answer = await api('GET', `/api/admin/subscriptions?limit=500${search ? '&search=' + encodeURIComponent(search) : ''}`);
-    $('subscription-count').textContent = `${answer.total} matching${answer.total > answer.subscriptions.length ? `, ${answer.subscriptions.length} shown` : ''}`;
+    $('subscription-count').textContent = `${answer.total} matching${answer.total > answer.subscriptions.length ? `, ${answer.subscriptions.length} shown` : ''}${unanswered(answer)}`;
     $('subscription-rows').replaceChildren(...answer.subscriptions.map((s) => {
       const tr = el('tr');
       tr.dataset.clientId = s.clientId;
-      tr.append(el('td', 'mono', s.filter), el('td', 'mono small', s.clientId), el('td', '', String(s.qos)));
+      tr.dataset.nodeId = s.nodeId ?? '';
+      tr.append(el('td', 'mono', s.filter), el('td', 'mono small', s.clientId), el('td', 'mono small', s.nodeId ?? '–'), el('td', '', String(s.qos)));
       return tr;
     }));
   } catch (error) {

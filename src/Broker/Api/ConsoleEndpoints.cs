@@ -7,7 +7,7 @@ namespace MqttIm.Broker.Api;
 /// <summary>
 /// What the operations console at <c>/console</c> reads (admin key in <c>X-Admin-Key</c>):
 /// <c>GET /api/admin/clients?search=&amp;limit=</c>, <c>DELETE /api/admin/clients/{clientId}</c>,
-/// <c>GET /api/admin/subscriptions?search=&amp;limit=</c>, <c>GET /api/admin/metrics</c> (JSON snapshot of the Prometheus
+/// <c>GET /api/admin/subscriptions?search=&amp;limit=</c> (all three cluster-wide), <c>GET /api/admin/metrics</c> (JSON snapshot of the Prometheus
 /// counters), <c>GET /api/admin/nodes</c>.
 /// </summary>
 internal static class ConsoleEndpoints
@@ -17,29 +17,30 @@ internal static class ConsoleEndpoints
     public static IEndpointRouteBuilder MapConsoleEndpoints(this IEndpointRouteBuilder endpoints)
     {
         var admin = endpoints.MapAdminGroup("/api/admin");
-        admin.MapGet("/clients", async (string? search, int? limit, MqttClientAdministration clients) =>
+        // Clients and subscriptions of every node (in a cluster the other live nodes are asked over Redis; see ClusterConsoleQueries).
+        admin.MapGet("/clients", async (string? search, int? limit, ClusterConsoleQueries clients) =>
         {
             if (limit is <= 0 or > MaxClientsListed)
             {
                 return Results.Problem(title: "invalid limit", detail: $"limit must be 1–{MaxClientsListed}", statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var (list, total) = await clients.ListAsync(search?.Trim(), limit ?? 100);
-            return Results.Ok(new { total, clients = list });
+            var listing = await clients.ListClientsAsync(search?.Trim(), limit ?? 100);
+            return Results.Ok(new { total = listing.Total, clients = listing.Items, unansweredNodes = listing.UnansweredNodes });
         });
-        admin.MapDelete("/clients/{clientId}", async (string clientId, MqttClientAdministration clients) =>
+        admin.MapDelete("/clients/{clientId}", async (string clientId, ClusterConsoleQueries clients) =>
             await clients.DisconnectAsync(clientId)
                 ? Results.NoContent()
                 : Results.Problem(title: "client not connected", detail: $"no connected client has the id '{clientId}'", statusCode: StatusCodes.Status404NotFound));
-        admin.MapGet("/subscriptions", (string? search, int? limit, ClientSubscriptions subscriptions) =>
+        admin.MapGet("/subscriptions", async (string? search, int? limit, ClusterConsoleQueries subscriptions) =>
         {
             if (limit is <= 0 or > MaxSubscriptionsListed)
             {
                 return Results.Problem(title: "invalid limit", detail: $"limit must be 1–{MaxSubscriptionsListed}", statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var (list, total) = subscriptions.List(search?.Trim(), limit ?? 200);
-            return Results.Ok(new { total, subscriptions = list });
+            var listing = await subscriptions.ListSubscriptionsAsync(search?.Trim(), limit ?? 200);
+            return Results.Ok(new { total = listing.Total, subscriptions = listing.Items, unansweredNodes = listing.UnansweredNodes });
         });
         // ?scope=cluster: every live node's counters added up (from their last published snapshots), else this node's.
         admin.MapGet("/metrics", async (string? scope, IServiceProvider services, MetricsSnapshots snapshots, NodeMetricsBoard board) =>

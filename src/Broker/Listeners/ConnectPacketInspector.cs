@@ -9,7 +9,8 @@ internal readonly record struct ConnectSummary(
     ushort ReceiveMaximum,
     uint MaximumPacketSize,
     bool NoProblemInformation = false,
-    uint SessionExpiryInterval = 0);
+    uint SessionExpiryInterval = 0,
+    bool HasWill = false);
 
 /// <summary>
 /// Reads a whole CONNECT (spec 3.1) before MQTTnet does: MQTTnet replaces invalid UTF-8 in the client id or user
@@ -163,7 +164,7 @@ internal static class ConnectPacketInspector
             return Malformed;
         }
 
-        summary = new ConnectSummary(level, cleanSession, clientId.IsEmpty, keepAlive, receiveMaximum, maximumPacketSize, noProblemInformation, sessionExpiry);
+        summary = new ConnectSummary(level, cleanSession, clientId.IsEmpty, keepAlive, receiveMaximum, maximumPacketSize, noProblemInformation, sessionExpiry, will);
         return null;
     }
 

@@ -20,6 +20,7 @@ internal sealed class GuardedMqttConnectionHandler(
     PendingConnectionGate pending,
     MqttIm.ImExtensions.Sessions.SessionExpiryTracker sessionExpiry,
     MqttIm.ImExtensions.BrokerState.PersistentSessions persistentSessions,
+    MqttIm.ImExtensions.Wills.WillDelayScheduler wills,
     ILogger<GuardedMqttConnectionHandler> logger) : ConnectionHandler
 {
     private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
@@ -49,7 +50,7 @@ internal sealed class GuardedMqttConnectionHandler(
     {
         try
         {
-            if (await AcceptAsync(connection, slot).ConfigureAwait(false) is not (var input, var closeWriter))
+            if (await AcceptAsync(connection, slot).ConfigureAwait(false) is not (var input, var closeWriter, var willConnection))
             {
                 return;
             }
@@ -62,6 +63,11 @@ internal sealed class GuardedMqttConnectionHandler(
             }
             finally
             {
+                if (willConnection is not null)
+                {
+                    wills.ConnectionClosed(willConnection);
+                }
+
                 await input.CompleteAsync().ConfigureAwait(false);
             }
         }
@@ -73,9 +79,10 @@ internal sealed class GuardedMqttConnectionHandler(
 
     /// <summary>
     /// Reads and checks the CONNECT, then puts the guards between the transport and MQTTnet. Null when the connection
-    /// was refused or dropped before CONNECT; otherwise the transport's real input and the writer of the final packet.
+    /// was refused or dropped before CONNECT; otherwise the transport's real input, the writer of the final packet and,
+    /// when the CONNECT had a will, the connection key it is known by to the will scheduler.
     /// </summary>
-    private async Task<(PipeReader Input, GracefulCloseWriter CloseWriter)?> AcceptAsync(ConnectionContext connection, PendingConnectionGate.Slot slot)
+    private async Task<(PipeReader Input, GracefulCloseWriter CloseWriter, string? WillConnection)?> AcceptAsync(ConnectionContext connection, PendingConnectionGate.Slot slot)
     {
         var transport = connection.Transport;
         PipeReader input = transport.Input;
@@ -98,13 +105,12 @@ internal sealed class GuardedMqttConnectionHandler(
             return null;
         }
 
-        if (connect.Rewritten is not null)
+        string? willConnection = null;
+        if (connect.Will is { } will)
         {
-            // Rare path (id-less 3.1.1 clients, capped keep-alive): feed MQTTnet the rewritten CONNECT, then the rest of the stream.
-            var pipe = new Pipe();
-            await pipe.Writer.WriteAsync(connect.Rewritten).ConfigureAwait(false);
-            _ = PumpAsync(input, pipe.Writer);
-            input = pipe.Reader;
+            // Wills are the scheduler's (MQTTnet never saw this one): Will Delay, DISCONNECT 0x04, takeover (issue 13 item 5).
+            willConnection = MqttIm.ImExtensions.Sessions.DeviceLifecycle.ConnectionKeyOf(connection.RemoteEndPoint);
+            wills.Connecting(willConnection, will, connect.Summary.ProtocolLevel >= 5 ? connect.Summary.SessionExpiryInterval : 0);
         }
 
         var closeWriter = new GracefulCloseWriter(transport.Output);
@@ -124,7 +130,10 @@ internal sealed class GuardedMqttConnectionHandler(
             }
         })
         {
-            CheckFrom = connect.Length,
+            // A rewritten CONNECT (id-less 3.1.1 client, capped keep-alive, will taken out) is served in place of the
+            // original, which the input has consumed; the client's own packets follow it unchanged.
+            CheckFrom = connect.Rewritten is null ? connect.Length : 0,
+            FirstPacket = connect.Rewritten,
         };
 
         PipeWriter flowOutput = closeWriter;
@@ -138,6 +147,11 @@ internal sealed class GuardedMqttConnectionHandler(
                 if (sessionExpiry.ChangedOnDisconnect(connectionKey, seconds) is { } clientId)
                 {
                     persistentSessions.ExpiryChanged(clientId, seconds);
+                }
+
+                if (willConnection is not null)
+                {
+                    wills.SessionExpiryChanged(willConnection, seconds);
                 }
             };
 
@@ -153,7 +167,7 @@ internal sealed class GuardedMqttConnectionHandler(
             validator.IsMqtt5 ? bytes => ConnAckRewriter.Rewrite(bytes.Span, announce) ?? bytes : bytes => bytes,
             slot.Release);
         connection.Transport = new GuardedDuplexPipe(guarded, output);
-        return (input, closeWriter);
+        return (input, closeWriter, willConnection);
     }
 
     private async Task RefuseAsync(ConnectionContext connection, IDuplexPipe transport, ProtocolViolation refusal, byte[]? connAck)
@@ -282,20 +296,13 @@ internal sealed class GuardedMqttConnectionHandler(
             rewritten = ConnectKeepAlive.WithKeepAlive(rewritten ?? packet, (ushort)maxKeepAlive);
         }
 
-        return new ConnectOutcome(summary, rewritten?.Length ?? length, rewritten, summary.ProtocolLevel >= 5 ? serverKeepAlive : null, null, null);
-    }
+        MqttIm.ImExtensions.Wills.WillMessage? will = null;
+        if (summary.HasWill && ConnectWill.TryExtract(rewritten ?? packet, out will) is { } withoutWill)
+        {
+            rewritten = withoutWill;
+        }
 
-    private static async Task PumpAsync(PipeReader source, PipeWriter target)
-    {
-        try
-        {
-            await source.CopyToAsync(target).ConfigureAwait(false);
-            await target.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            await target.CompleteAsync(ex).ConfigureAwait(false);
-        }
+        return new ConnectOutcome(summary, rewritten?.Length ?? length, rewritten, summary.ProtocolLevel >= 5 ? serverKeepAlive : null, null, null, will);
     }
 
     private sealed record ConnectOutcome(
@@ -304,7 +311,8 @@ internal sealed class GuardedMqttConnectionHandler(
         byte[]? Rewritten,
         ushort? ServerKeepAlive,
         ProtocolViolation? Refusal,
-        byte[]? RefusalConnAck)
+        byte[]? RefusalConnAck,
+        MqttIm.ImExtensions.Wills.WillMessage? Will = null)
     {
         public static ConnectOutcome Refused(ProtocolViolation violation, byte[]? connAck) =>
             new(default, 0, null, null, violation, connAck);

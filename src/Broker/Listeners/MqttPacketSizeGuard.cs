@@ -50,6 +50,22 @@ internal sealed class MqttPacketSizeGuard : PipeReader
         init => _checkedUpTo = value;
     }
 
+    /// <summary>
+    /// A packet MQTTnet reads before the inner input (a rewritten CONNECT whose original the input has consumed), served
+    /// like a stand-in: it is not scanned or validated again.
+    /// </summary>
+    public byte[]? FirstPacket
+    {
+        init
+        {
+            if (value is not null)
+            {
+                _standIn = new ReadOnlySequence<byte>(value);
+                _servingStandIn = true;
+            }
+        }
+    }
+
     public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         if (_servingStandIn || TryServeInjected())

@@ -40,13 +40,17 @@ internal static class MqttMessageSnapshots
         {
             if (p.MessageExpirySeconds > 0)
             {
-                var left = (long)p.MessageExpirySeconds - (nowMs - stored.StoredAtMs) / 1000;
+                // A message stamped at receipt (Flow.MessageExpiryStamp) keeps its stamp and its interval: the packet layer
+                // counts its age from the stamp, so reducing the interval here too would count the time twice.
+                var stamp = StampOf(p.UserProperties);
+                var ageMs = nowMs - (stamp ?? stored.StoredAtMs);
+                var left = (long)p.MessageExpirySeconds * 1000 - ageMs;
                 if (left <= 0)
                 {
                     return null;
                 }
 
-                builder.WithMessageExpiryInterval((uint)left);
+                builder.WithMessageExpiryInterval(stamp is null ? (uint)((left + 999) / 1000) : p.MessageExpirySeconds);
             }
 
             if (p.ContentType is not null)
@@ -72,6 +76,19 @@ internal static class MqttMessageSnapshots
         }
 
         return builder.Build();
+    }
+
+    private static long? StampOf(List<string[]>? userProperties)
+    {
+        foreach (var pair in userProperties ?? [])
+        {
+            if (pair[0] == Flow.MessageExpiryStamp.Key && long.TryParse(pair[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms))
+            {
+                return ms;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Whether an outgoing PUBLISH carries this stored message (how an acknowledgement is matched to a queue entry).</summary>

@@ -34,4 +34,7 @@ internal static partial class ClusterLog
 
     [LoggerMessage(909, LogLevel.Warning, "Cleaning up after dead node {DeadNodeId} failed in {Handler}")]
     public static partial void NodeCleanupFailed(ILogger logger, Exception exception, string deadNodeId, string handler);
+
+    [LoggerMessage(910, LogLevel.Warning, "Per-user publish budgets are not enforced while Redis is unreachable (per-connection limits still are)")]
+    public static partial void UserBudgetUnavailable(ILogger logger, Exception exception);
 }

@@ -39,6 +39,13 @@ public static class ClusterServiceRegistration
         services.TryAddSingleton<RedisOnlineRouter>();
         services.TryAddSingleton<MqttIm.ImExtensions.Sessions.IClientIdClaims, RedisClientIdClaims>();
         services.TryAddSingleton<ClusterPresence>();
+        services.TryAddSingleton<RedisPresenceBoard>();
+        services.TryAddSingleton<MqttIm.ImExtensions.Sessions.ISessionPresence, ClusterSessionPresence>();
+        services.TryAddSingleton<MqttIm.ImExtensions.Presence.IPresenceLookup, ClusterPresenceLookup>();
+        services.TryAddSingleton<ClusterPresenceFeed>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterPresenceFeed>());
+        services.AddSingleton<IDeadNodeCleanup>(sp => sp.GetRequiredService<ClusterPresenceFeed>());
+        services.TryAddSingleton<MqttIm.ImExtensions.Moderation.IUserPublishBudget, RedisUserPublishBudget>();
         services.TryAddSingleton<IOnlineRouter>(sp => sp.GetRequiredService<RedisOnlineRouter>());
         services.TryAddSingleton<ISeqAllocator>(sp => new RedisSeqAllocator(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<RedisKeys>(),
             sp.GetRequiredService<IMessageStore>().GetMaxSeqAsync, sp.GetRequiredService<ILoggerFactory>().CreateLogger<RedisSeqAllocator>()));

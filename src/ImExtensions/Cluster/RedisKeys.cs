@@ -46,11 +46,26 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Set of the user ids with inbox devices on a node (what its heartbeat keeps alive).</summary>
     public RedisKey NodeUsers(string nodeId) => Prefix + "node-users:" + nodeId;
 
-    /// <summary>Sorted set of request times for one user's rate limit window.</summary>
+    /// <summary>Hash nodeId → JSON array of the client ids the user has connected on that node (cluster-wide presence).</summary>
+    public RedisKey UserPresence(string userId) => Prefix + "presence:" + userId;
+
+    /// <summary>Set of the user ids a node has fields for in <see cref="UserPresence"/> (what is cleared when the node dies or leaves).</summary>
+    public RedisKey NodePresenceUsers(string nodeId) => Prefix + "node-presence:" + nodeId;
+
+    /// <summary>Channel of presence changes: the message is a user id whose <see cref="UserPresence"/> just changed.</summary>
+    public RedisChannel PresenceChanges => RedisChannel.Literal(Prefix + "presence-changes");
+
+    /// <summary>Hash <c>t</c> (tokens), <c>ts</c> (last refill, unix ms): one user's publish token bucket, shared by every node.</summary>
     public RedisKey UserRate(string userId) => Prefix + "rate:" + userId;
 
     /// <summary>Channel a node subscribes to for deliveries to its local devices (one hop from the sending node).</summary>
     public RedisChannel NodeInbox(string nodeId) => RedisChannel.Literal(Prefix + "node:" + nodeId);
+
+    /// <summary>Channel a node subscribes to for the operations console's questions from other nodes (clients, subscriptions, disconnect).</summary>
+    public RedisChannel ConsoleQueries(string nodeId) => RedisChannel.Literal(Prefix + "console:" + nodeId);
+
+    /// <summary>Channel the answers to a node's console questions come back on.</summary>
+    public RedisChannel ConsoleAnswers(string nodeId) => RedisChannel.Literal(Prefix + "console-answers:" + nodeId);
 
     /// <summary>Channel of cache invalidations (group changes …) every node subscribes to.</summary>
     public RedisChannel CacheInvalidations => RedisChannel.Literal(Prefix + "invalidate");

@@ -6,7 +6,7 @@ using MqttIm.ImExtensions.Sessions;
 namespace MqttIm.ImExtensions.Hooks;
 
 /// <summary>The console's view of MQTTnet's connected clients (joined with the broker's own registry) and the disconnect action.</summary>
-public sealed class MqttClientAdministration
+public sealed class MqttClientAdministration : ILocalClients
 {
     private readonly MqttServer _server;
     private readonly ConnectedDeviceRegistry _registry;

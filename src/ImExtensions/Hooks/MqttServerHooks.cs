@@ -26,6 +26,7 @@ internal sealed class MqttServerHooks
     private readonly ClientSubscriptions _grantedSubscriptions;
     private readonly BrokerState.PersistentSessions _persistentSessions;
     private readonly BrokerState.RetainedMessagePersistence _retained;
+    private readonly Wills.WillDelayScheduler _wills;
     private readonly SharedSubscriptionHooks _shared;
 
     public MqttServerHooks(
@@ -39,8 +40,10 @@ internal sealed class MqttServerHooks
         Rooms.RoomJoinHandler rooms,
         BrokerState.PersistentSessions persistentSessions,
         BrokerState.RetainedMessagePersistence retained,
-        SharedSubscriptionHooks shared)
+        SharedSubscriptionHooks shared,
+        Wills.WillDelayScheduler wills)
     {
+        _wills = wills;
         _shared = shared;
         _persistentSessions = persistentSessions;
         _retained = retained;
@@ -90,6 +93,28 @@ internal sealed class MqttServerHooks
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("room-leave", args.ClientId, () => _rooms.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("session-deleted", args.Id, () => _lifecycle.OnSessionDeletedAsync(args));
+
+        // Wills (Wills/): after the lifecycle's handlers (MQTTnet runs them in order), so the device is registered when bound.
+        server.ClientConnectedAsync += args => Guard("will-connected", args.ClientId, () =>
+        {
+            _wills.Connected(args.ClientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint), args.SessionItems);
+            return Task.CompletedTask;
+        });
+        server.ClientDisconnectedAsync += args => Guard("will-disconnected", args.ClientId, () =>
+        {
+            _wills.Disconnected(args.ClientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint), args.DisconnectType switch
+            {
+                MqttClientDisconnectType.Takeover => Wills.WillConnectionEnd.Takeover,
+                MqttClientDisconnectType.Clean when args.ReasonCode is null or MqttDisconnectReasonCode.NormalDisconnection => Wills.WillConnectionEnd.NormalDisconnect,
+                _ => Wills.WillConnectionEnd.Abnormal, // DISCONNECT 0x04 "with Will Message" (or any other code) included
+            });
+            return Task.CompletedTask;
+        });
+        server.SessionDeletedAsync += args => Guard("will-session-deleted", args.Id, () =>
+        {
+            _wills.SessionEnded(args.Id);
+            return Task.CompletedTask;
+        });
         server.ClientConnectedAsync += args => Guard("device-connected", args.ClientId, () => _iot.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("device-disconnected", args.ClientId, () => _iot.OnDisconnectedAsync(args));
         server.SessionDeletedAsync += args => Guard("device-session-deleted", args.Id, () => _iot.OnSessionDeletedAsync(args));

@@ -39,18 +39,40 @@ internal sealed class PublishInterceptor(
             return Task.CompletedTask;
         }
 
-        var device = registry.Find(args.ClientId);
+        // A will (Wills/) is published after its connection is gone: it comes with the device that set it.
+        var will = Wills.WillPublication.PublisherOf(args.SessionItems);
+        var device = will ?? registry.Find(args.ClientId);
         if (device is null)
         {
             Deny(args, "unknown", new AclDecision(false, "connection is not registered"));
             return Task.CompletedTask;
         }
 
-        if (!rateGate.TryAdmit(args, device, out var refusal))
+        if (will is not null)
         {
-            return refusal;
+            return Dispatch(args, device); // wills skip the rate gate (the connection that set them is gone)
         }
 
+        var admission = rateGate.AdmitAsync(args, device);
+        if (!admission.IsCompletedSuccessfully)
+        {
+            return AdmitThenDispatchAsync(admission, args, device);
+        }
+
+        return admission.Result ? Dispatch(args, device) : Task.CompletedTask;
+    }
+
+    /// <summary>The slow path: the user's budget is being asked of Redis (cluster mode).</summary>
+    private async Task AdmitThenDispatchAsync(ValueTask<bool> admission, InterceptingPublishEventArgs args, ConnectedDevice device)
+    {
+        if (await admission.ConfigureAwait(false))
+        {
+            await Dispatch(args, device).ConfigureAwait(false);
+        }
+    }
+
+    private Task Dispatch(InterceptingPublishEventArgs args, ConnectedDevice device)
+    {
         var topic = ParsedTopic.Parse(args.ApplicationMessage.Topic);
         var decision = acl.CheckPublish(device, topic);
         if (!decision.Allowed)

@@ -19,7 +19,7 @@ internal sealed class SubscriptionInterceptor(
     DeviceLifecycle lifecycle,
     PresenceWatchPolicy presencePolicy,
     PresenceWatchers presenceWatchers,
-    PresenceTracker presenceTracker,
+    IPresenceLookup presenceLookup,
     Devices.DeviceSubscriptions deviceSubscriptions,
     Rooms.RoomJoinHandler rooms,
     SharedSubscriptionInterceptor shared,
@@ -77,7 +77,7 @@ internal sealed class SubscriptionInterceptor(
             var channel = new Delivery.MqttSessionChannel(args.Session);
             var ownPresence = parsed.Target == device.UserId;
             presenceWatchers.Add(args.ClientId, parsed.Target, channel, ownPresence);
-            var state = presenceTracker.Get(parsed.Target);
+            var state = await presenceLookup.CurrentAsync(parsed.Target).ConfigureAwait(false);
             channel.TryPublish(Presence.PresenceMessages.For(ownPresence ? state : Presence.PresenceMessages.WithoutDevices(state)));
             return;
         }

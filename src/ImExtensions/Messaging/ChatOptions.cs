@@ -19,6 +19,10 @@ public sealed class ChatOptions
     [Range(1, 10_000)]
     public int SyncPageSize { get; set; } = 200;
 
+    /// <summary>Conversations per sync answer when the client names none (keyset paging by conversation id).</summary>
+    [Range(1, 10_000)]
+    public int SyncConversationsPerPage { get; set; } = 500;
+
     /// <summary>How long after sending a message its sender may recall or edit it.</summary>
     public TimeSpan ChangeWindow { get; set; } = TimeSpan.FromMinutes(2);
 

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace MqttIm.ImExtensions.Moderation;
 
-/// <summary>Configuration section <c>Moderation</c>: the per-connection publish rate limit and the sensitive-word filter.</summary>
+/// <summary>Configuration section <c>Moderation</c>: the per-connection and per-user publish rate limits and the sensitive-word filter.</summary>
 public sealed class ModerationOptions
 {
     public const string SectionName = "Moderation";
@@ -15,6 +15,18 @@ public sealed class ModerationOptions
     [Range(0, 10_000_000)]
     public double PublishBurst { get; set; } = 400;
 
+    /// <summary>
+    /// Publishes per second one user may sustain over all their connections together (cluster mode: over every node, the
+    /// bucket lives in Redis); 0 turns the per-user limit off (the default). IoT devices and anonymous clients have the
+    /// per-connection limit only.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public double UserPublishesPerSecond { get; set; }
+
+    /// <summary>Publishes one user may send at once over all their connections before <see cref="UserPublishesPerSecond"/> applies; 0 turns it off.</summary>
+    [Range(0, 10_000_000)]
+    public double UserPublishBurst { get; set; }
+
     /// <summary>Words refused or masked in chat text (matched ignoring case).</summary>
     public string[] SensitiveWords { get; set; } = [];
 
@@ -26,4 +38,7 @@ public sealed class ModerationOptions
 
     /// <summary>Whether the rate limit is on.</summary>
     public bool RateLimitEnabled => PublishesPerSecond > 0 && PublishBurst > 0;
+
+    /// <summary>Whether the per-user limit is on.</summary>
+    public bool UserRateLimitEnabled => UserPublishesPerSecond > 0 && UserPublishBurst > 0;
 }

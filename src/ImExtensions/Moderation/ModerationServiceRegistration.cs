@@ -21,6 +21,7 @@ internal static class ModerationServiceRegistration
                 "Moderation:SensitiveWordsFile names a file that does not exist")
             .ValidateOnStart();
         services.TryAddSingleton<PublishRateLimiter>();
+        services.TryAddSingleton<IUserPublishBudget, LocalUserPublishBudget>(); // cluster mode registered the Redis one first
         services.TryAddSingleton<PublishRateGate>();
         services.TryAddSingleton(CreateContentFilter);
         return services;

@@ -71,8 +71,8 @@ public sealed class ClientSubscriptions
     }
 }
 
-/// <summary>One session's granted filter, for the console's subscriptions view.</summary>
-public sealed record ClientSubscriptionView(string ClientId, string Filter, int Qos);
+/// <summary>One session's granted filter, for the console's subscriptions view (in a cluster with the node that holds the session).</summary>
+public sealed record ClientSubscriptionView(string ClientId, string Filter, int Qos, string? NodeId = null);
 
 /// <summary>One granted topic filter and the QoS the client asked for.</summary>
 public sealed record SubscriptionView(string Filter, int Qos);

@@ -1,6 +1,9 @@
 namespace MqttIm.ImExtensions.Operations;
 
-/// <summary>One connected MQTT client as the operations console shows it (no MQTTnet types past the hook boundary).</summary>
+/// <summary>
+/// One connected MQTT client as the operations console shows it (no MQTTnet types past the hook boundary); in a cluster
+/// with the node that holds it.
+/// </summary>
 public sealed record ConnectedClientView(
     string ClientId,
     string? UserId,
@@ -13,4 +16,5 @@ public sealed record ConnectedClientView(
     long BytesReceived,
     long BytesSent,
     long PendingMessages,
-    IReadOnlyList<SubscriptionView> Subscriptions);
+    IReadOnlyList<SubscriptionView> Subscriptions,
+    string? NodeId = null);

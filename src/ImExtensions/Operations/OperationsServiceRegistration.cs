@@ -14,6 +14,9 @@ public static class OperationsServiceRegistration
         services.TryAddSingleton<ClientSubscriptions>();
         services.TryAddSingleton(sp => new MqttClientAdministration(
             sp.GetRequiredService<MqttServer>(), sp.GetRequiredService<ConnectedDeviceRegistry>(), sp.GetRequiredService<ClientSubscriptions>()));
+        services.TryAddSingleton<ILocalClients>(sp => sp.GetRequiredService<MqttClientAdministration>());
+        services.TryAddSingleton<ClusterConsoleQueries>(); // answers locally on a single node
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterConsoleQueries>());
         services.TryAddSingleton<MetricsSnapshots>();
         services.TryAddSingleton<NodeMetricsBoard>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeMetricsBoard>());

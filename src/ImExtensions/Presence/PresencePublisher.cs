@@ -33,12 +33,33 @@ internal sealed class PresencePublisher(
 
         lock (_gate)
         {
-            var devices = registry.DevicesOf(userId).Select(d => d.ClientId);
-            var wasOnline = tracker.Get(userId).Online;
-            if (tracker.Apply(userId, devices, clock.GetUtcNow().ToUnixTimeMilliseconds()) is { } state)
-            {
-                _queue.Writer.TryWrite((state, state.Online != wasOnline));
-            }
+            ApplyLocked(userId, registry.DevicesOf(userId).Select(d => d.ClientId));
+        }
+    }
+
+    /// <summary>
+    /// Cluster mode: announces the devices the user has online over all nodes (computed by the caller) and queues a
+    /// publish if that changed the presence. Never throws.
+    /// </summary>
+    public void Announce(string userId, IEnumerable<string> devicesOnline)
+    {
+        if (string.IsNullOrEmpty(userId))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            ApplyLocked(userId, devicesOnline);
+        }
+    }
+
+    private void ApplyLocked(string userId, IEnumerable<string> devices)
+    {
+        var wasOnline = tracker.Get(userId).Online;
+        if (tracker.Apply(userId, devices, clock.GetUtcNow().ToUnixTimeMilliseconds()) is { } state)
+        {
+            _queue.Writer.TryWrite((state, state.Online != wasOnline));
         }
     }
 

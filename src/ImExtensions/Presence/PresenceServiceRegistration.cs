@@ -39,6 +39,7 @@ internal static class PresenceServiceRegistration
         services.TryAddSingleton<PresencePublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<PresencePublisher>());
         services.TryAddSingleton<ISessionPresence, SessionPresence>();
+        services.TryAddSingleton<IPresenceLookup, LocalPresenceLookup>(); // cluster mode registered its own first
         services.TryAddSingleton<DevicePlatformLimiter>();
         return services;
     }

@@ -5,7 +5,7 @@ using MqttIm.ImExtensions.Storage;
 
 namespace MqttIm.ImExtensions.Rpc;
 
-/// <summary><c>im/rpc/sync</c>: each of the caller's conversations with its max seq, and the messages after the caller's cursors, one page at a time.</summary>
+/// <summary><c>im/rpc/sync</c>: the caller's conversations (a page of them at a time) with their max seq, and the messages after the caller's cursors, one page at a time.</summary>
 internal sealed class SyncRpcMethod(
     IMessageStore messages,
     IConversationStore conversations,
@@ -29,7 +29,9 @@ internal sealed class SyncRpcMethod(
         var pageSize = options.Value.SyncPageSize;
         var remaining = request.Limit > 0 ? Math.Min(request.Limit, pageSize) : pageSize;
         var result = new SyncResponse();
-        foreach (var state in await StatesAsync(call.Caller.UserId, request, cancellationToken).ConfigureAwait(false))
+        var (states, nextAfter) = await StatesAsync(call.Caller.UserId, request, cancellationToken).ConfigureAwait(false);
+        result.NextAfterConversationId = nextAfter;
+        foreach (var state in states)
         {
             // Nothing from before the caller joined (groups): the cursor starts just before the join.
             var cursor = Math.Max(request.Cursors.TryGetValue(state.ConversationId, out var c) ? c : 0, state.JoinedSeq - 1);
@@ -52,12 +54,17 @@ internal sealed class SyncRpcMethod(
         return request.RequestId;
     }
 
-    /// <summary>The caller's conversations, or only the asked ones (a hint-driven pull of one large group reads one row).</summary>
-    private async Task<IReadOnlyList<ConversationState>> StatesAsync(string userId, SyncRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The asked conversations (a hint-driven pull of one large group reads one row), or one keyset page of all the
+    /// caller's conversations with the id to continue after (empty on the last page): never all of them at once.
+    /// </summary>
+    private async Task<(IReadOnlyList<ConversationState> States, string NextAfter)> StatesAsync(string userId, SyncRequest request, CancellationToken cancellationToken)
     {
         if (request.ConversationIds.Count == 0)
         {
-            return await conversations.GetAllAsync(userId, cancellationToken).ConfigureAwait(false);
+            var perPage = options.Value.SyncConversationsPerPage;
+            var page = await conversations.GetPageAsync(userId, request.AfterConversationId, perPage + 1, cancellationToken).ConfigureAwait(false);
+            return page.Count <= perPage ? (page, "") : (page.Take(perPage).ToList(), page[perPage - 1].ConversationId);
         }
 
         var states = new List<ConversationState>();
@@ -69,6 +76,6 @@ internal sealed class SyncRpcMethod(
             }
         }
 
-        return states;
+        return (states, "");
     }
 }

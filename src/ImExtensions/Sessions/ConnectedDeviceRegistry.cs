@@ -37,6 +37,15 @@ internal sealed class ConnectedDeviceRegistry
         }
     }
 
+    /// <summary>The users with at least one device connected now (a snapshot; cluster presence re-announces them after Redis comes back).</summary>
+    public IReadOnlyList<string> Users()
+    {
+        lock (_byUser)
+        {
+            return [.. _byUser.Keys];
+        }
+    }
+
     public ConnectedDevice? Find(string clientId) => _devices.TryGetValue(clientId, out var device) ? device : null;
 
     /// <summary>Removes the entry only if it still belongs to that connection (a takeover may have replaced it already).</summary>

@@ -4,12 +4,18 @@ namespace MqttIm.ImExtensions.Storage;
 /// <remarks>
 /// Implementations: <c>SqliteConversationStore</c> (embedded), <c>PostgresConversationStore</c>, <c>MongoConversationStore</c>;
 /// all pass the same contract tests. Per-request paths read one page, one row or one aggregate, never every
-/// conversation of a user (<see cref="GetAllAsync"/> is for a full catch-up sync only).
+/// conversation of a user (sync pages with <see cref="GetPageAsync"/>; <see cref="GetAllAsync"/> is for tests and tools).
 /// </remarks>
 public interface IConversationStore
 {
     /// <summary>Every conversation the user takes part in, with its head and the user's state (full catch-up sync only).</summary>
     Task<IReadOnlyList<ConversationState>> GetAllAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> of the user's conversations with an id after <paramref name="afterConversationId"/>
+    /// (null or empty: from the first), in conversation id order (ordinal): the keyset page a catch-up sync reads per request.
+    /// </summary>
+    Task<IReadOnlyList<ConversationState>> GetPageAsync(string userId, string? afterConversationId, int limit, CancellationToken cancellationToken);
 
     /// <summary>The user's state in one conversation, or null when the user is not a participant.</summary>
     Task<ConversationState?> GetAsync(string userId, string conversationId, CancellationToken cancellationToken);

@@ -1,3 +1,4 @@
+using MqttIm.ImExtensions.Moderation;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Sequencing;
 using MqttIm.ImExtensions.Storage;
@@ -108,4 +109,14 @@ public sealed class InMemorySeqAllocatorTests : SeqAllocatorContract
 public sealed class InProcessOnlineRouterTests : OnlineRouterContract
 {
     internal override IOnlineRouter CreateRouter() => new InProcessOnlineRouter();
+}
+
+/// <summary>The per-user budget of one process: every connection of the process shares the one instance.</summary>
+public sealed class LocalUserPublishBudgetTests : UserPublishBudgetContract
+{
+    internal override IReadOnlyList<IUserPublishBudget> CreateShared(ModerationOptions options, int count)
+    {
+        var budget = new LocalUserPublishBudget(Wrap(options), Time);
+        return Enumerable.Repeat<IUserPublishBudget>(budget, count).ToList();
+    }
 }

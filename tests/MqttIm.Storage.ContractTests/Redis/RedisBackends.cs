@@ -1,5 +1,7 @@
 using MqttIm.ImExtensions.Cluster;
+using Microsoft.Extensions.Logging.Abstractions;
 using MqttIm.ImExtensions.Delivery;
+using MqttIm.ImExtensions.Moderation;
 using MqttIm.ImExtensions.Sequencing;
 using MqttIm.Testing;
 using StackExchange.Redis;
@@ -45,4 +47,20 @@ public sealed class RedisOnlineRouterTests(RedisServer redis) : OnlineRouterCont
 
         _connection.Dispose();
     }
+}
+
+/// <summary>The per-user budget on Redis: one <see cref="RedisUserPublishBudget"/> per node, sharing one Redis and key prefix.</summary>
+public sealed class RedisUserPublishBudgetTests(RedisServer redis) : UserPublishBudgetContract, IClassFixture<RedisServer>, IDisposable
+{
+    private readonly ConnectionMultiplexer _connection = ConnectionMultiplexer.Connect(redis.Configuration);
+
+    internal override IReadOnlyList<IUserPublishBudget> CreateShared(ModerationOptions options, int count)
+    {
+        var keys = new RedisKeys("t" + Guid.NewGuid().ToString("N")[..8] + ":");
+        return Enumerable.Range(0, count)
+            .Select(_ => (IUserPublishBudget)new RedisUserPublishBudget(_connection, keys, Wrap(options), Time, NullLogger<RedisUserPublishBudget>.Instance))
+            .ToList();
+    }
+
+    public void Dispose() => _connection.Dispose();
 }

@@ -24,6 +24,19 @@ internal sealed class MongoConversationStore(MongoDatabaseHandle handle) : IConv
             .ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<ConversationState>> GetPageAsync(string userId, string? afterConversationId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var match = new BsonDocument("$match", new BsonDocument
+        {
+            ["user_id"] = userId,
+            ["conversation_id"] = new BsonDocument("$gt", afterConversationId ?? ""),
+        });
+        BsonDocument[] page = [new("$sort", new BsonDocument("conversation_id", 1)), new("$limit", limit)];
+        return await AggregateStatesAsync(null, match, [], withLastMessage: false, cancellationToken, beforeLookup: page).ConfigureAwait(false);
+    }
+
     public async Task<ConversationState?> GetAsync(string userId, string conversationId, CancellationToken cancellationToken)
     {
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
@@ -248,9 +261,10 @@ internal sealed class MongoConversationStore(MongoDatabaseHandle handle) : IConv
 
     /// <summary>The user's rows matched by <paramref name="match"/>, joined to their heads, then <paramref name="stages"/>.</summary>
     private async Task<List<ConversationState>> AggregateStatesAsync(
-        IClientSessionHandle? session, BsonDocument match, IReadOnlyList<BsonDocument> stages, bool withLastMessage, CancellationToken cancellationToken)
+        IClientSessionHandle? session, BsonDocument match, IReadOnlyList<BsonDocument> stages, bool withLastMessage, CancellationToken cancellationToken,
+        IReadOnlyList<BsonDocument>? beforeLookup = null)
     {
-        var documents = await AggregateAsync(session, match, stages, cancellationToken, withLastMessage).ConfigureAwait(false);
+        var documents = await AggregateAsync(session, match, stages, cancellationToken, withLastMessage, beforeLookup).ConfigureAwait(false);
         return documents.ConvertAll(d => new ConversationState(
             d["conversation_id"].AsString,
             d["max_seq"].ToInt64(),
@@ -265,7 +279,8 @@ internal sealed class MongoConversationStore(MongoDatabaseHandle handle) : IConv
     }
 
     private async Task<List<BsonDocument>> AggregateAsync(
-        IClientSessionHandle? session, BsonDocument match, IReadOnlyList<BsonDocument> stages, CancellationToken cancellationToken, bool withLastMessage = false)
+        IClientSessionHandle? session, BsonDocument match, IReadOnlyList<BsonDocument> stages, CancellationToken cancellationToken, bool withLastMessage = false,
+        IReadOnlyList<BsonDocument>? beforeLookup = null)
     {
         var headFields = new BsonDocument { ["max_seq"] = 1, ["last_activity_ms"] = 1 };
         if (withLastMessage)
@@ -273,9 +288,10 @@ internal sealed class MongoConversationStore(MongoDatabaseHandle handle) : IConv
             headFields["last_message"] = 1;
         }
 
-        var pipeline = new List<BsonDocument>
+        var pipeline = new List<BsonDocument> { match };
+        pipeline.AddRange(beforeLookup ?? []); // a page is cut before the join, so only its rows are joined
+        pipeline.AddRange(new List<BsonDocument>
         {
-            match,
             new("$lookup", new BsonDocument
             {
                 ["from"] = MongoChatCollections.Heads,
@@ -291,7 +307,7 @@ internal sealed class MongoConversationStore(MongoDatabaseHandle handle) : IConv
                 ["last_message"] = new BsonDocument("$first", "$head.last_message"),
             }),
             new("$unset", "head"),
-        };
+        });
         pipeline.AddRange(stages);
         using var cursor = session is null
             ? await _userConversations.AggregateAsync<BsonDocument>(pipeline, cancellationToken: cancellationToken).ConfigureAwait(false)

@@ -73,6 +73,13 @@ internal sealed class PostgresConversationStore(PostgresDatabase database) : ICo
     public async Task<IReadOnlyList<ConversationState>> GetAllAsync(string userId, CancellationToken cancellationToken) =>
         await QueryAsync(SelectState + " WHERE uc.user_id = $1 ORDER BY uc.conversation_id", withLastMessage: false, cancellationToken, userId).ConfigureAwait(false);
 
+    public async Task<IReadOnlyList<ConversationState>> GetPageAsync(string userId, string? afterConversationId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return await QueryAsync(SelectState + " WHERE uc.user_id = $1 AND uc.conversation_id > $2 ORDER BY uc.conversation_id LIMIT $3", withLastMessage: false, cancellationToken,
+            userId, afterConversationId ?? "", limit).ConfigureAwait(false);
+    }
+
     public async Task<ConversationState?> GetAsync(string userId, string conversationId, CancellationToken cancellationToken) =>
         (await QueryAsync(SelectState + " WHERE uc.user_id = $1 AND uc.conversation_id = $2", withLastMessage: false, cancellationToken, userId, conversationId).ConfigureAwait(false))
         .SingleOrDefault();

@@ -20,6 +20,13 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
     public async Task<IReadOnlyList<ConversationState>> GetAllAsync(string userId, CancellationToken cancellationToken) =>
         await QueryAsync(SelectState + " WHERE uc.user_id = $u ORDER BY uc.conversation_id", withLastMessage: false, cancellationToken, ("$u", userId)).ConfigureAwait(false);
 
+    public async Task<IReadOnlyList<ConversationState>> GetPageAsync(string userId, string? afterConversationId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return await QueryAsync(SelectState + " WHERE uc.user_id = $u AND uc.conversation_id > $a ORDER BY uc.conversation_id LIMIT $l", withLastMessage: false, cancellationToken,
+            ("$u", userId), ("$a", afterConversationId ?? ""), ("$l", limit)).ConfigureAwait(false);
+    }
+
     public async Task<ConversationState?> GetAsync(string userId, string conversationId, CancellationToken cancellationToken) =>
         (await QueryAsync(SelectState + " WHERE uc.user_id = $u AND uc.conversation_id = $c", withLastMessage: false, cancellationToken, ("$u", userId), ("$c", conversationId)).ConfigureAwait(false))
         .SingleOrDefault();
