@@ -16,8 +16,24 @@ public sealed class ChangeWindowTests(TightLimitsBrokerFixture fixture) : IClass
         var group = await aliceClient.Groups.CreateAsync("owned", [bob]);
         var inGroup = await bobClient.SendToGroupAsync(group.GroupId, "the owner may recall this");
 
-        // Waiting for time to pass is the point here: there is no event to await.
-        await Task.Delay(TightLimitsBrokerFixture.ChangeWindow + TimeSpan.FromMilliseconds(500));
+        // The broker's own clock decides: a probe sent after the others is edited until the broker says its window
+        // has passed, so theirs has passed too (bounded in attempts and time).
+        var probe = await aliceClient.SendTextAsync(BrokerFixture.NewUser("carol"), "probe");
+        var deadline = DateTime.UtcNow + TightLimitsBrokerFixture.ChangeWindow + TimeSpan.FromSeconds(20);
+        for (var attempt = 0; ; attempt++)
+        {
+            Assert.True(attempt < 500 && DateTime.UtcNow < deadline, "the broker never closed the change window of the probe");
+            try
+            {
+                await aliceClient.EditAsync(probe.ConversationId, probe.Seq, $"probe {attempt}");
+            }
+            catch (MqttImRpcException expired) when (expired.Code == "window_expired")
+            {
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50)); // between polls of the broker's answer, bounded above
+        }
 
         var recall = await Assert.ThrowsAsync<MqttImRpcException>(() => aliceClient.RecallAsync(direct.ConversationId, direct.Seq));
         Assert.Equal(("recall", "window_expired"), (recall.Method, recall.Code));

@@ -36,8 +36,15 @@ public sealed class ConversationPullerTests
         releaseFirst.TrySetResult();
         await secondDone.Task.WaitAsync(TimeSpan.FromSeconds(5));
 
-        // Proving that no third pull follows needs a pause: there is no event for "nothing happened".
-        await Task.Delay(200);
+        // No third pull follows: once the puller is idle for the conversation, no pull runs or is due.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (puller.IsPulling("group:g"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the puller never finished its pulls");
+            await Task.Yield();
+            SpinWait.SpinUntil(() => !puller.IsPulling("group:g"), TimeSpan.FromMilliseconds(10));
+        }
+
         Assert.Equal(2, Volatile.Read(ref pulls));
     }
 

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using MqttIm.Contracts.V1;
+using Microsoft.Extensions.Time.Testing;
 using MqttIm.DeviceSdk.Sync;
 
 namespace MqttIm.DeviceSdk.Tests;
@@ -90,17 +90,16 @@ public sealed class ReorderBufferTests
     [Fact]
     public async Task GapOutlivingTheTimeoutIsFilledBySync()
     {
+        // A fake clock: the fill may come only once the clock has passed the gap timeout, however slow the machine is.
+        var clock = new FakeTimeProvider();
         var gapTimeout = TimeSpan.FromMilliseconds(150);
-        var fills = new List<string>();
+        var fills = new List<(string Conversation, DateTimeOffset At)>();
         ReorderBuffer? buffer = null;
-        var sinceGap = new Stopwatch();
-        TimeSpan? fillAfter = null;
         buffer = NewBuffer((conversationId, _) =>
         {
-            fillAfter ??= sinceGap.Elapsed;
             lock (fills)
             {
-                fills.Add(conversationId);
+                fills.Add((conversationId, clock.GetUtcNow()));
             }
 
             // What a sync from the buffer's cursor would return: everything after seq 1, including the held-back 4.
@@ -110,16 +109,20 @@ public sealed class ReorderBufferTests
             }
 
             return Task.CompletedTask;
-        }, gapTimeout);
+        }, gapTimeout, time: clock);
         using (buffer)
         {
+            var gapOpened = clock.GetUtcNow();
             buffer.Offer(Message(1));
-            sinceGap.Start();
             buffer.Offer(Message(4));
+            Assert.Equal([1L], (await NextAsync(1)).Seqs());
 
-            Assert.Equal([1L, 2L, 3L, 4L], (await NextAsync(4)).Seqs());
-            Assert.Equal([Conversation], fills);
-            Assert.True(fillAfter >= gapTimeout - TimeSpan.FromMilliseconds(20), $"filled after {fillAfter}, before the gap timeout");
+            await AdvanceUntilAsync(clock, () => { lock (fills) { return fills.Count > 0; } });
+
+            Assert.Equal([2L, 3L, 4L], (await NextAsync(3)).Seqs());
+            var (conversation, at) = Assert.Single(fills);
+            Assert.Equal(Conversation, conversation);
+            Assert.True(at - gapOpened >= gapTimeout, $"filled {at - gapOpened} after the gap opened, before the gap timeout");
             Assert.False(buffer.HasGap(Conversation));
         }
     }
@@ -127,19 +130,25 @@ public sealed class ReorderBufferTests
     [Fact]
     public async Task FailedFillIsRetriedAfterAnotherTimeout()
     {
-        var attempts = 0;
+        var clock = new FakeTimeProvider();
+        var gapTimeout = TimeSpan.FromMilliseconds(50);
+        var attempts = new List<DateTimeOffset>();
         ReorderBuffer? buffer = null;
         var failures = new List<Exception>();
         buffer = NewBuffer((_, _) =>
         {
-            if (Interlocked.Increment(ref attempts) == 1)
+            lock (attempts)
             {
-                throw new InvalidOperationException("broker unreachable");
+                attempts.Add(clock.GetUtcNow());
+                if (attempts.Count == 1)
+                {
+                    throw new InvalidOperationException("broker unreachable");
+                }
             }
 
             buffer!.Offer(Message(1));
             return Task.CompletedTask;
-        }, TimeSpan.FromMilliseconds(50));
+        }, gapTimeout, time: clock);
         buffer.FillFailed += ex =>
         {
             lock (failures)
@@ -151,8 +160,15 @@ public sealed class ReorderBufferTests
         {
             buffer.Offer(Message(2));
 
+            await AdvanceUntilAsync(clock, () => _released.Reader.Count >= 2);
+
             Assert.Equal([1L, 2L], (await NextAsync(2)).Seqs());
-            Assert.Equal(2, attempts);
+            lock (attempts)
+            {
+                Assert.Equal(2, attempts.Count);
+                Assert.True(attempts[1] - attempts[0] >= gapTimeout, $"retried {attempts[1] - attempts[0]} after the failure, before another timeout");
+            }
+
             Assert.Single(failures);
         }
     }
@@ -160,26 +176,36 @@ public sealed class ReorderBufferTests
     [Fact]
     public async Task GapClosedBeforeTheTimeoutNeverSyncs()
     {
-        var fills = 0;
-        using var buffer = NewBuffer((_, _) =>
+        // The clock stands still while the gap opens and closes, so it closes before the timeout on any machine.
+        var clock = new FakeTimeProvider();
+        var fills = new List<string>();
+        ReorderBuffer? buffer = null;
+        buffer = NewBuffer((conversationId, _) =>
         {
-            Interlocked.Increment(ref fills);
-            return Task.CompletedTask;
-        }, TimeSpan.FromMilliseconds(100));
-        buffer.Offer(Message(2));
-        buffer.Offer(Message(1));
-        Assert.Equal([1L, 2L], (await NextAsync(2)).Seqs());
+            lock (fills)
+            {
+                fills.Add(conversationId);
+            }
 
-        // A later, real gap proves the timer machinery runs; the earlier, closed gap must not have triggered a fill.
-        var filled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var second = NewBuffer((_, _) =>
-        {
-            filled.TrySetResult();
+            buffer!.Offer(Message(1, "c2c:a:c"));
             return Task.CompletedTask;
-        }, TimeSpan.FromMilliseconds(100));
-        second.Offer(Message(2));
-        await filled.Task.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal(0, Volatile.Read(ref fills));
+        }, TimeSpan.FromMilliseconds(100), time: clock);
+        using (buffer)
+        {
+            buffer.Offer(Message(2));
+            buffer.Offer(Message(1));
+            Assert.Equal([1L, 2L], (await NextAsync(2)).Seqs());
+
+            // A later, real gap in another conversation proves the timer machinery runs, well past the closed gap's timeout.
+            buffer.Offer(Message(2, "c2c:a:c"));
+            await AdvanceUntilAsync(clock, () => { lock (fills) { return fills.Count > 0; } });
+
+            Assert.Equal([1L, 2L], (await NextAsync(2)).Seqs());
+            lock (fills)
+            {
+                Assert.Equal(["c2c:a:c"], fills);
+            }
+        }
     }
 
     [Fact]
@@ -295,8 +321,24 @@ public sealed class ReorderBufferTests
         throw new Xunit.Sdk.XunitException($"no sync expected, but {conversationId} was filled");
 
     private ReorderBuffer NewBuffer(
-        Func<string, CancellationToken, Task> fill, TimeSpan gapTimeout, IReadOnlyDictionary<string, long>? cursors = null) =>
-        new(m => _released.Writer.TryWrite(m), fill, gapTimeout, cursors);
+        Func<string, CancellationToken, Task> fill, TimeSpan gapTimeout, IReadOnlyDictionary<string, long>? cursors = null, TimeProvider? time = null) =>
+        new(m => _released.Writer.TryWrite(m), fill, gapTimeout, cursors, time);
+
+    /// <summary>
+    /// Moves the fake clock on in small steps until <paramref name="done"/> (the buffer's timers run on it); the real
+    /// wait between steps only lets the buffer's tasks run, and the loop is bounded in steps and time.
+    /// </summary>
+    private static async Task AdvanceUntilAsync(FakeTimeProvider clock, Func<bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        for (var step = 0; !done(); step++)
+        {
+            Assert.True(step < 10_000 && DateTime.UtcNow < deadline, "the buffer never filled its gap");
+            clock.Advance(TimeSpan.FromMilliseconds(10));
+            await Task.Yield();
+            SpinWait.SpinUntil(done, TimeSpan.FromMilliseconds(5));
+        }
+    }
 
     private async Task<List<ChatMessage>> NextAsync(int count)
     {

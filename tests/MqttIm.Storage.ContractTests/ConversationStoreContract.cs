@@ -15,6 +15,15 @@ public abstract class ConversationStoreContract : IAsyncLifetime
 
     protected abstract Task DisposeStoresAsync();
 
+    /// <summary>
+    /// Deletes the kept unread totals from the database (as one written before they existed) and opens new stores on it,
+    /// as a restart after the upgrade does.
+    /// </summary>
+    protected abstract Task<(IMessageStore Messages, IConversationStore Conversations)> ReopenWithoutUnreadTotalsAsync();
+
+    /// <summary>Stores on the same database for a second node (a shared backend); the embedded one has a single node.</summary>
+    protected virtual Task<(IMessageStore Messages, IConversationStore Conversations)> OpenSecondNodeAsync() => Task.FromResult((Messages, Conversations));
+
     public async Task InitializeAsync() => (Messages, Conversations) = await CreateAsync();
 
     public Task DisposeAsync() => DisposeStoresAsync();
@@ -160,6 +169,148 @@ public abstract class ConversationStoreContract : IAsyncLifetime
         Assert.Null((await Conversations.GetUnreadAsync("bob", "c2c:not:mine", _ct)).Conversation);
         Assert.Equal(9, (await Conversations.GetUnreadAsync("bob", null, _ct)).TotalUnread);
         Assert.Equal(new UnreadSummary(0, null), await Conversations.GetUnreadAsync("nobody", null, _ct));
+    }
+
+    [Fact]
+    public async Task UnreadTotal_IsTheSumOverConversations_AfterEveryKindOfChange()
+    {
+        string[] users = ["alice", "bob", "carol", "dave", "mallory"];
+        async Task Step(string name, Func<Task> change)
+        {
+            await change();
+            await AssertTotalsAreSumsAsync(name, Conversations, users);
+        }
+
+        await Step("1:1 messages both ways", () => Messages.AppendAsync(
+            [MessageStoreContract.Message("c2c:alice:bob", 1), MessageStoreContract.Message("c2c:alice:bob", 2, sender: "bob", recipient: "alice")], _ct));
+        await Step("one batch over several conversations", () => Messages.AppendAsync(
+        [
+            MessageStoreContract.Message("c2c:alice:bob", 3, clientMsgId: "m3"),
+            MessageStoreContract.Message("c2c:alice:carol", 1, recipient: "carol"),
+            MessageStoreContract.Message("c2c:alice:carol", 2, recipient: "carol"),
+        ], _ct));
+        await Step("a resend is not counted again", () => Messages.AppendAsync([MessageStoreContract.Message("c2c:alice:bob", 4, clientMsgId: "m3")], _ct));
+        await Step("notification", () => Messages.AppendAsync([MessageStoreContract.Message("notify:dave", 1, sender: "system", recipient: "dave")], _ct));
+        await Step("group created", () => Conversations.AddParticipantsAsync("group:g1", ["alice", "bob", "carol"], joinedSeq: 1, _ct));
+        await Step("group messages", () => Messages.AppendAsync(
+            Enumerable.Range(1, 4).Select(i => MessageStoreContract.Message("group:g1", i, recipient: "")).ToList(), _ct));
+        await Step("a member joins later", () => Conversations.AddParticipantsAsync("group:g1", ["dave"], joinedSeq: 5, _ct));
+        await Step("members join ahead of the head", () => Conversations.AddParticipantsAsync("group:g2", ["dave", "bob"], joinedSeq: 3, _ct));
+        await Step("messages before and after the join seq", () => Messages.AppendAsync(
+            Enumerable.Range(1, 4).Select(i => MessageStoreContract.Message("group:g2", i, sender: "carol", recipient: "")).ToList(), _ct));
+        await Step("read", () => Conversations.MarkReadAsync("bob", "c2c:alice:bob", 2, _ct));
+        await Step("read backwards", () => Conversations.MarkReadAsync("bob", "c2c:alice:bob", 1, _ct));
+        await Step("read past the head", () => Conversations.MarkReadAsync("carol", "group:g1", 99, _ct));
+        await Step("read by a non-member", () => Conversations.MarkReadAsync("mallory", "group:g1", 3, _ct));
+        await Step("leave", () => Conversations.RemoveParticipantsAsync("group:g1", ["bob"], _ct));
+        await Step("leave again, with a non-member", () => Conversations.RemoveParticipantsAsync("group:g1", ["bob", "mallory"], _ct));
+        await Step("rejoin", () => Conversations.AddParticipantsAsync("group:g1", ["bob"], joinedSeq: 5, _ct));
+        await Step("a member's join seq moves", () => Conversations.AddParticipantsAsync("group:g1", ["alice", "alice"], joinedSeq: 4, _ct));
+        await Step("more group messages", () => Messages.AppendAsync(
+            [MessageStoreContract.Message("group:g1", 5, recipient: ""), MessageStoreContract.Message("group:g1", 6, sender: "dave", recipient: "")], _ct));
+        await Step("a seq above the head, then one below it", async () =>
+        {
+            await Messages.AppendAsync([MessageStoreContract.Message("group:g1", 9, recipient: "")], _ct);
+            await Messages.AppendAsync([MessageStoreContract.Message("group:g1", 8, recipient: "")], _ct);
+        });
+        await Step("everyone leaves", () => Conversations.RemoveParticipantsAsync("group:g2", ["dave", "bob"], _ct));
+
+        // Not vacuous: the totals are the numbers worked out by hand (the 1:1 head is 3, the resend was not stored; g1's is 9).
+        Assert.Equal(3 + 2 + (9 - 3), (await Conversations.GetUnreadAsync("alice", null, _ct)).TotalUnread); // g1 rejoined at 4
+        Assert.Equal((3 - 2) + (9 - 4), (await Conversations.GetUnreadAsync("bob", null, _ct)).TotalUnread); // read 2; rejoined at 5
+        Assert.Equal(2 + (9 - 4), (await Conversations.GetUnreadAsync("carol", null, _ct)).TotalUnread); // read capped at 4
+        Assert.Equal(1 + (9 - 4), (await Conversations.GetUnreadAsync("dave", null, _ct)).TotalUnread); // joined g1 at 5
+        Assert.Equal(0, (await Conversations.GetUnreadAsync("mallory", null, _ct)).TotalUnread);
+    }
+
+    [Fact]
+    public async Task UnreadTotal_IsTheSum_AfterConcurrentAppendsReadsJoinsAndLeaves_FromTwoNodes()
+    {
+        var second = await OpenSecondNodeAsync();
+        string[] members = ["u0", "u1", "u2", "u3", "u4", "u5"];
+        await Conversations.AddParticipantsAsync("group:busy", members, joinedSeq: 1, _ct);
+        await Conversations.AddParticipantsAsync("group:quiet", members[..3], joinedSeq: 1, _ct);
+        long busySeq = 0;
+
+        // Two nodes append to one conversation (seqs from one counter, so they commit out of order), others append to
+        // conversations sharing members, and reads, joins and leaves run meanwhile. Every loop is bounded.
+        async Task AppendBusy(IMessageStore messages, int batches)
+        {
+            for (var i = 0; i < batches; i++)
+            {
+                var batch = Enumerable.Range(0, 1 + (i % 3)).Select(_ => MessageStoreContract.Message("group:busy", Interlocked.Increment(ref busySeq), sender: "u0", recipient: "")).ToList();
+                await messages.AppendAsync(batch, _ct);
+            }
+        }
+
+        async Task AppendOwn(IMessageStore messages, string conversationId, string sender, string recipient, int count)
+        {
+            for (var seq = 1; seq <= count; seq++)
+            {
+                await messages.AppendAsync([MessageStoreContract.Message(conversationId, seq, sender: sender, recipient: recipient)], _ct);
+            }
+        }
+
+        async Task Read(IConversationStore conversations, int seed)
+        {
+            var random = new Random(seed);
+            for (var i = 0; i < 40; i++)
+            {
+                var user = members[random.Next(members.Length)];
+                var conversation = random.Next(3) switch { 0 => "group:busy", 1 => "group:quiet", _ => "c2c:u0:u1" };
+                await conversations.MarkReadAsync(user, conversation, random.Next(0, 40), _ct);
+            }
+        }
+
+        async Task JoinAndLeave(IConversationStore conversations)
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await conversations.AddParticipantsAsync("group:busy", ["late"], joinedSeq: Math.Max(1, Interlocked.Read(ref busySeq) - 2), _ct);
+                await conversations.RemoveParticipantsAsync("group:busy", i % 2 == 0 ? ["late"] : ["u5"], _ct);
+                await conversations.AddParticipantsAsync("group:busy", ["u5"], joinedSeq: i + 1, _ct);
+            }
+        }
+
+        await Task.WhenAll(
+            Task.Run(() => AppendBusy(Messages, 25)),
+            Task.Run(() => AppendBusy(second.Messages, 25)),
+            Task.Run(() => AppendOwn(second.Messages, "group:quiet", "u1", "", 30)),
+            Task.Run(() => AppendOwn(Messages, "c2c:u0:u1", "u0", "u1", 30)),
+            Task.Run(() => Read(Conversations, 1)),
+            Task.Run(() => Read(second.Conversations, 2)),
+            Task.Run(() => JoinAndLeave(second.Conversations)));
+
+        await AssertTotalsAreSumsAsync("after the concurrent changes", Conversations, [.. members, "late"]);
+        await AssertTotalsAreSumsAsync("read by the second node", second.Conversations, [.. members, "late"]);
+        Assert.True((await Conversations.GetUnreadAsync("u2", null, _ct)).TotalUnread > 0, "u2 read at most 40 of its unread messages");
+    }
+
+    [Fact]
+    public async Task UnreadTotals_AreComputedOnce_ForADatabaseFromBeforeThem()
+    {
+        await Messages.AppendAsync(Enumerable.Range(1, 4).Select(i => MessageStoreContract.Message("c2c:alice:bob", i)).ToList(), _ct);
+        await Conversations.AddParticipantsAsync("group:g1", ["bob", "carol"], joinedSeq: 2, _ct);
+        await Messages.AppendAsync(Enumerable.Range(1, 5).Select(i => MessageStoreContract.Message("group:g1", i, recipient: "")).ToList(), _ct);
+        await Conversations.MarkReadAsync("bob", "c2c:alice:bob", 1, _ct);
+
+        var (messages, conversations) = await ReopenWithoutUnreadTotalsAsync();
+
+        Assert.Equal(3 + 4, (await conversations.GetUnreadAsync("bob", null, _ct)).TotalUnread);
+        Assert.Equal(4, (await conversations.GetUnreadAsync("carol", null, _ct)).TotalUnread);
+        await messages.AppendAsync([MessageStoreContract.Message("group:g1", 6, recipient: "")], _ct);
+        Assert.Equal(3 + 5, (await conversations.GetUnreadAsync("bob", null, _ct)).TotalUnread);
+        await AssertTotalsAreSumsAsync("after the upgrade", conversations, ["alice", "bob", "carol"]);
+    }
+
+    private async Task AssertTotalsAreSumsAsync(string step, IConversationStore conversations, IEnumerable<string> users)
+    {
+        foreach (var user in users)
+        {
+            var total = (await conversations.GetUnreadAsync(user, null, _ct)).TotalUnread;
+            var sum = (await conversations.GetAllAsync(user, _ct)).Sum(c => c.Unread);
+            Assert.True(total == sum, $"after '{step}': {user}'s kept total is {total}, the sum over their conversations {sum}");
+        }
     }
 
     [Fact]

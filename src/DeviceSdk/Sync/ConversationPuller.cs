@@ -26,6 +26,15 @@ internal sealed class ConversationPuller(Func<string, CancellationToken, Task> p
         _ = Task.Run(() => RunAsync(conversationId), CancellationToken.None);
     }
 
+    /// <summary>Whether a pull of the conversation runs or is due (false once its pulls are done and none was asked for since).</summary>
+    public bool IsPulling(string conversationId)
+    {
+        lock (_lock)
+        {
+            return _running.ContainsKey(conversationId);
+        }
+    }
+
     private async Task RunAsync(string conversationId)
     {
         while (true)

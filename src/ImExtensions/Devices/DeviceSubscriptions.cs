@@ -13,7 +13,7 @@ namespace MqttIm.ImExtensions.Devices;
 /// command subscription becomes its <see cref="CommandRoute"/>; an owner's telemetry/state subscription a watch.
 /// </summary>
 internal sealed class DeviceSubscriptions(
-    DeviceAccess access,
+    DeviceWatchGate access,
     DeviceWatchers watchers,
     DevicePresence presence,
     CommandRoutes routes,
@@ -35,7 +35,7 @@ internal sealed class DeviceSubscriptions(
             return null;
         }
 
-        if (!await access.MayAccessAsync(subscriber.UserId, filter.Target, args.CancellationToken).ConfigureAwait(false))
+        if (!await access.MayWatchAsync(subscriber.UserId, filter.Target, args.CancellationToken).ConfigureAwait(false))
         {
             return $"user {subscriber.UserId} is not an owner of device {filter.Target} (or it does not exist)";
         }

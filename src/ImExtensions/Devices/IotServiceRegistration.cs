@@ -49,6 +49,7 @@ public static class IotServiceRegistration
         services.TryAddSingleton<DeviceKicker>();
         services.TryAddSingleton<DeviceRegistry>();
         services.TryAddSingleton<DeviceAccess>();
+        services.TryAddSingleton(sp => new DeviceWatchGate(sp.GetRequiredService<DeviceAccess>(), sp.GetService<MqttIm.ImExtensions.Storage.Offload.StoreWorkPool>()));
         services.TryAddSingleton<DeviceWatchers>();
         services.TryAddSingleton<IIotClusterBus, LocalIotBus>(); // cluster mode registers the Redis bus first
         services.TryAddSingleton<DevicePresence>();

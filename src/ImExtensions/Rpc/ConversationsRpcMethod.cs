@@ -5,7 +5,7 @@ namespace MqttIm.ImExtensions.Rpc;
 
 /// <summary>
 /// <c>im/rpc/conversations</c>: the caller's conversation list (pinned first, then latest activity), paged by cursor, with
-/// unread counts and the total unread (one aggregate in the store, not a load of every conversation).
+/// unread counts and the total unread (kept per user by the store: one row, not a load of every conversation).
 /// </summary>
 internal sealed class ConversationsRpcMethod(IConversationStore conversations) : IRpcMethod
 {

@@ -16,7 +16,7 @@ internal sealed class DeviceLifecycle(
     DevicePlatformLimiter platformLimiter,
     Devices.IotConnections iotConnections,
     SessionExpiryTracker sessionExpiry,
-    Auth.TokenExpiryEnforcer tokenExpiry,
+    TokenExpiryEnforcer tokenExpiry,
     MqttServer server,
     IOfflineRecipientSink offlineRecipients,
     IClientIdClaims clientIdClaims,

@@ -14,7 +14,7 @@ internal static class SharedSubscriptionServiceRegistration
         services.AddOptions<SharedSubscriptionOptions>().Bind(configuration.GetSection(SharedSubscriptionOptions.SectionName))
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(sp => new SharedSubscriptionRegistry<MqttApplicationMessage>(sp.GetRequiredService<IOptions<SharedSubscriptionOptions>>().Value));
-        services.TryAddSingleton<Routing.SharedSubscriptionInterceptor>();
+        services.TryAddSingleton<Hooks.SharedSubscriptionInterceptor>();
         services.TryAddSingleton<Hooks.SharedSubscriptionHooks>();
         return services;
     }

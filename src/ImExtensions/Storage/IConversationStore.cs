@@ -29,7 +29,8 @@ public interface IConversationStore
     Task<ConversationPage> ListAsync(string userId, ConversationListCursor? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The user's total unread over all their conversations (computed by the store, one aggregate), and with
+    /// The user's total unread over all their conversations (kept per user by the store, updated in the same commit as
+    /// every change of an unread count, so this reads one row), and with
     /// <paramref name="conversationId"/> that conversation's state (null when not a participant) from the same read.
     /// </summary>
     Task<UnreadSummary> GetUnreadAsync(string userId, string? conversationId, CancellationToken cancellationToken);

@@ -22,7 +22,6 @@ public sealed class ArchitectureTests
     private static readonly Dictionary<string, string> MqttnetAllowList = new()
     {
         ["BrokerState"] = "persists MQTTnet's own retained messages and sessions (its MqttApplicationMessage and session types are the data)",
-        ["Auth"] = "ConnectionValidator reads the CONNECT packet's args; TokenExpiryEnforcer disconnects through MqttServer",
         ["Cluster"] = "RedisOnlineRouter publishes to local sessions for remote nodes (a Delivery piece living with the Redis code)",
         ["Flow"] = "MessageExpiryStamp reads and sets the MQTT 5 message expiry on MQTTnet's application messages",
         ["Devices"] = "the IoT hub handles its own publishes and subscriptions (IotHub, DeviceUplinks, DeviceSubscriptions, CommandReplyHandler, ...)",
@@ -30,8 +29,6 @@ public sealed class ArchitectureTests
         ["Moderation"] = "PublishRateGate refuses a PUBLISH with its reason code",
         ["Presence"] = "PresenceMessages builds and PresenceWatchers publishes presence events",
         ["Rooms"] = "the room frame pump and join/send handlers publish and answer room PUBLISHes themselves",
-        ["Routing"] = "PublishInterceptor / SubscriptionInterceptor take MQTTnet's event args (they belong in Hooks/)",
-        ["Rpc"] = "RpcDispatcher answers on the inbox with an MqttApplicationMessage",
         ["Sessions"] = "ConnectedDevice keeps the MqttProtocolVersion; DeviceLifecycle, DevicePlatformLimiter, SessionExpirySweeper act on MqttServer sessions",
     };
 
@@ -46,12 +43,9 @@ public sealed class ArchitectureTests
     /// </remarks>
     private static readonly Dictionary<string, string> KnownCycleEdges = new()
     {
-        ["Sessions->Auth"] = "DeviceLifecycle (the connect/disconnect orchestration) lives with the per-connection state",
         ["Sessions->Delivery"] = "DeviceLifecycle registers the device with the online router",
         ["Sessions->Devices"] = "DeviceLifecycle hands IoT connections to the device hub",
         ["Sessions->Messaging"] = "ConnectedDevice carries Messaging.WireFormat; DeviceLifecycle uses the uplink responder",
-        ["Auth->Devices"] = "ConnectionValidator asks the IoT hub to authenticate device clients",
-        ["Auth->Rooms"] = "ConnectionValidator admits room viewers",
         ["Messaging->Delivery"] = "ChatFanout (a fan-out type still in Messaging), ChatSendHandler and UplinkResponder publish to devices",
         ["Messaging->Groups"] = "ChatFanout and ChatSendHandler look up group members",
         ["Cluster->Devices"] = "IotClusterRelay and RedisIotBus carry IoT traffic between nodes (Devices' cluster pieces living in Cluster)",

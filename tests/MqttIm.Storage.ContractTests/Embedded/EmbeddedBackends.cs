@@ -11,7 +11,9 @@ internal sealed class TempSqliteDatabase : IDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "mqttim-store-" + Guid.NewGuid().ToString("N")[..12]);
 
-    public SqliteDatabase Open() => new(Path.Combine(_directory, "test.db"), fullSync: true);
+    public string FilePath => Path.Combine(_directory, "test.db");
+
+    public SqliteDatabase Open() => new(FilePath, fullSync: true);
 
     public void Dispose()
     {
@@ -47,17 +49,33 @@ public sealed class SqliteMessageStoreTests : MessageStoreContract
 public sealed class SqliteConversationStoreTests : ConversationStoreContract
 {
     private readonly TempSqliteDatabase _files = new();
-    private SqliteDatabase? _database;
+    private readonly List<SqliteDatabase> _open = [];
 
     protected override Task<(IMessageStore Messages, IConversationStore Conversations)> CreateAsync()
     {
-        _database = _files.Open();
-        return Task.FromResult<(IMessageStore, IConversationStore)>((new SqliteMessageStore(_database), new SqliteConversationStore(_database)));
+        var database = _files.Open();
+        _open.Add(database);
+        return Task.FromResult<(IMessageStore, IConversationStore)>((new SqliteMessageStore(database), new SqliteConversationStore(database)));
+    }
+
+    protected override Task<(IMessageStore Messages, IConversationStore Conversations)> ReopenWithoutUnreadTotalsAsync()
+    {
+        _open.ForEach(d => d.Dispose());
+        _open.Clear();
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_files.FilePath};Pooling=False"))
+        {
+            connection.Open();
+            using var drop = connection.CreateCommand();
+            drop.CommandText = "DROP TABLE user_unread";
+            drop.ExecuteNonQuery();
+        }
+
+        return CreateAsync();
     }
 
     protected override Task DisposeStoresAsync()
     {
-        _database?.Dispose();
+        _open.ForEach(d => d.Dispose());
         _files.Dispose();
         return Task.CompletedTask;
     }

@@ -65,6 +65,15 @@ public sealed class MongoConversationStoreTests : ConversationStoreContract
         return Task.FromResult<(IMessageStore, IConversationStore)>((new MongoMessageStore(handle), new MongoConversationStore(handle)));
     }
 
+    protected override async Task<(IMessageStore Messages, IConversationStore Conversations)> ReopenWithoutUnreadTotalsAsync()
+    {
+        var handle = _databases.Open();
+        await handle.Database.DropCollectionAsync(MongoUnreadTotals.Collection);
+        return (new MongoMessageStore(handle), new MongoConversationStore(handle));
+    }
+
+    protected override Task<(IMessageStore Messages, IConversationStore Conversations)> OpenSecondNodeAsync() => CreateAsync();
+
     protected override Task DisposeStoresAsync() => _databases.DisposeAsync().AsTask();
 }
 

@@ -61,6 +61,23 @@ public sealed class PostgresConversationStoreTests(PostgresServer server) : Conv
         return (new PostgresMessageStore(database), new PostgresConversationStore(database));
     }
 
+    protected override async Task<(IMessageStore Messages, IConversationStore Conversations)> ReopenWithoutUnreadTotalsAsync()
+    {
+        var database = await _databases.OpenAsync(same: true);
+        await using (var drop = database.DataSource.CreateCommand("DROP TABLE im_user_unread"))
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        return (new PostgresMessageStore(database), new PostgresConversationStore(database));
+    }
+
+    protected override async Task<(IMessageStore Messages, IConversationStore Conversations)> OpenSecondNodeAsync()
+    {
+        var database = await _databases.OpenAsync(same: true);
+        return (new PostgresMessageStore(database), new PostgresConversationStore(database));
+    }
+
     protected override Task DisposeStoresAsync() => _databases.DisposeAsync().AsTask();
 }
 

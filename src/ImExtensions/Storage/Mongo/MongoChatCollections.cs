@@ -12,6 +12,7 @@ namespace MqttIm.ImExtensions.Storage.Mongo;
 /// <item><c>conversations</c> (heads): <c>_id</c> = conversation id. Shard key <c>{ _id: "hashed" }</c>.</item>
 /// <item><c>user_conversations</c>: unique (user_id, conversation_id) for a user's rows, (conversation_id, user_id) for a
 /// conversation's participants. Shard key <c>{ user_id: 1, conversation_id: 1 }</c>.</item>
+/// <item><c>user_unread</c>: <c>_id</c> = user id, the user's kept total unread (<see cref="MongoUnreadTotals"/>). Shard key <c>{ _id: "hashed" }</c>.</item>
 /// </list>
 /// Nothing here expires, so there are no TTL indexes. Ids compare by bytes (MongoDB's simple collation).
 /// </summary>
@@ -66,6 +67,7 @@ internal static class MongoChatCollections
                 new CreateIndexModel<BsonDocument>(keys.Ascending("conversation_id").Ascending("user_id"),
                     new CreateIndexOptions { Name = "ix_conversation_user" }),
             ]).ConfigureAwait(false);
+            await MongoUnreadTotals.EnsureAsync(database).ConfigureAwait(false);
         }, cancellationToken);
 
     public static bool IsDuplicateKey(Exception exception) => exception switch

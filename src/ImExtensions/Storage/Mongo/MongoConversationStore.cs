@@ -10,8 +10,12 @@ namespace MqttIm.ImExtensions.Storage.Mongo;
 /// </summary>
 internal sealed class MongoConversationStore(MongoDatabaseHandle handle) : IConversationStore
 {
-    private readonly IMongoCollection<BsonDocument> _heads = handle.Collection(MongoChatCollections.Heads);
     private readonly IMongoCollection<BsonDocument> _userConversations = handle.Collection(MongoChatCollections.UserConversations);
+
+    // Used inside transactions only, which carry the durable write concern themselves.
+    private readonly IMongoCollection<BsonDocument> _txHeads = handle.Database.GetCollection<BsonDocument>(MongoChatCollections.Heads);
+    private readonly IMongoCollection<BsonDocument> _txUserConversations = handle.Database.GetCollection<BsonDocument>(MongoChatCollections.UserConversations);
+    private readonly IMongoCollection<BsonDocument> _txUnread = handle.Database.GetCollection<BsonDocument>(MongoUnreadTotals.Collection);
 
     public async Task<IReadOnlyList<ConversationState>> GetAllAsync(string userId, CancellationToken cancellationToken)
     {
@@ -73,20 +77,10 @@ internal sealed class MongoConversationStore(MongoDatabaseHandle handle) : IConv
     {
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
         // A snapshot session: the total and the conversation are read at the same point in time.
+        // The total is kept per user (MongoUnreadTotals): one document.
         using var session = await handle.Client.StartSessionAsync(new ClientSessionOptions { Snapshot = true }, cancellationToken).ConfigureAwait(false);
-        var unread = new BsonDocument("$max", new BsonArray
-        {
-            0L,
-            new BsonDocument("$subtract", new BsonArray
-            {
-                "$max_seq",
-                new BsonDocument("$max", new BsonArray { "$read_seq", new BsonDocument("$subtract", new BsonArray { "$joined_seq", 1L }) }),
-            }),
-        });
-        var totals = await AggregateAsync(session, Match(userId),
-            [new BsonDocument("$group", new BsonDocument { ["_id"] = BsonNull.Value, ["total"] = new BsonDocument("$sum", unread) })], cancellationToken)
-            .ConfigureAwait(false);
-        var total = totals.Count == 0 ? 0 : totals[0]["total"].ToInt64();
+        var kept = await _txUnread.Find(session, new BsonDocument("_id", userId)).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        var total = kept?["total"].ToInt64() ?? 0;
         var state = conversationId is null
             ? null
             : (await AggregateStatesAsync(session, Match(userId, conversationId), [], withLastMessage: false, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
@@ -124,16 +118,33 @@ internal sealed class MongoConversationStore(MongoDatabaseHandle handle) : IConv
         }
 
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var updates = userIds.Distinct(StringComparer.Ordinal).Select(userId => (WriteModel<BsonDocument>)new UpdateOneModel<BsonDocument>(
-            Key(userId, conversationId),
-            new BsonDocument
+        var users = userIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        await InTransactionAsync(async (session, ct) =>
+        {
+            await MongoUnreadTotals.TouchHeadAsync(session, _txHeads, conversationId, ct).ConfigureAwait(false);
+            var maxSeq = (await MongoUnreadTotals.MaxSeqsAsync(session, _txHeads, [conversationId], ct).ConfigureAwait(false))[conversationId];
+            var before = await RowsAsync(session, conversationId, users, ct).ConfigureAwait(false);
+            var updates = users.Select(userId => (WriteModel<BsonDocument>)new UpdateOneModel<BsonDocument>(
+                Key(userId, conversationId),
+                new BsonDocument
+                {
+                    ["$set"] = new BsonDocument("joined_seq", joinedSeq),
+                    ["$max"] = new BsonDocument("read_seq", joinedSeq - 1),
+                    ["$setOnInsert"] = new BsonDocument { ["pinned"] = false, ["muted"] = false },
+                })
+            { IsUpsert = true });
+            await _txUserConversations.BulkWriteAsync(session, updates, new BulkWriteOptions { IsOrdered = true }, ct).ConfigureAwait(false);
+            var deltas = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var userId in users)
             {
-                ["$set"] = new BsonDocument("joined_seq", joinedSeq),
-                ["$max"] = new BsonDocument("read_seq", joinedSeq - 1),
-                ["$setOnInsert"] = new BsonDocument { ["pinned"] = false, ["muted"] = false },
-            })
-        { IsUpsert = true });
-        await _userConversations.BulkWriteAsync(updates, new BulkWriteOptions { IsOrdered = false }, cancellationToken).ConfigureAwait(false);
+                var old = before.GetValueOrDefault(userId);
+                var after = MongoUnreadTotals.Unread(maxSeq, old.ReadSeq is { } kept ? Math.Max(kept, joinedSeq - 1) : joinedSeq - 1, joinedSeq);
+                MongoUnreadTotals.Add(deltas, userId, after - (old.ReadSeq is { } read ? MongoUnreadTotals.Unread(maxSeq, read, old.JoinedSeq) : 0));
+            }
+
+            await MongoUnreadTotals.ApplyAsync(session, _txUnread, deltas, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task RemoveParticipantsAsync(string conversationId, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken)
@@ -144,23 +155,50 @@ internal sealed class MongoConversationStore(MongoDatabaseHandle handle) : IConv
         }
 
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
-        await _userConversations.DeleteManyAsync(
-            new BsonDocument { ["conversation_id"] = conversationId, ["user_id"] = new BsonDocument("$in", new BsonArray(userIds)) },
-            cancellationToken).ConfigureAwait(false);
+        var users = userIds.Distinct(StringComparer.Ordinal).ToList();
+        await InTransactionAsync(async (session, ct) =>
+        {
+            await MongoUnreadTotals.TouchHeadAsync(session, _txHeads, conversationId, ct).ConfigureAwait(false);
+            var maxSeq = (await MongoUnreadTotals.MaxSeqsAsync(session, _txHeads, [conversationId], ct).ConfigureAwait(false))[conversationId];
+            var before = await RowsAsync(session, conversationId, users, ct).ConfigureAwait(false);
+            await _txUserConversations.DeleteManyAsync(session,
+                new BsonDocument { ["conversation_id"] = conversationId, ["user_id"] = new BsonDocument("$in", new BsonArray(users)) },
+                cancellationToken: ct).ConfigureAwait(false);
+            var deltas = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var (userId, row) in before)
+            {
+                MongoUnreadTotals.Add(deltas, userId, -MongoUnreadTotals.Unread(maxSeq, row.ReadSeq ?? 0, row.JoinedSeq));
+            }
+
+            await MongoUnreadTotals.ApplyAsync(session, _txUnread, deltas, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<long?> MarkReadAsync(string userId, string conversationId, long seq, CancellationToken cancellationToken)
     {
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var head = await _heads.Find(new BsonDocument("_id", conversationId)).Project(new BsonDocument("max_seq", 1))
-            .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        var capped = Math.Min(seq, head?.GetValue("max_seq", 0L).ToInt64() ?? 0);
-        var row = await _userConversations.FindOneAndUpdateAsync(
-            Key(userId, conversationId),
-            new BsonDocument("$max", new BsonDocument("read_seq", capped)),
-            new FindOneAndUpdateOptions<BsonDocument> { ReturnDocument = ReturnDocument.After },
-            cancellationToken).ConfigureAwait(false);
-        return row?["read_seq"].ToInt64();
+        return await InTransactionAsync<long?>(async (session, ct) =>
+        {
+            // Capped at the head this transaction sees, so the delta commutes with a concurrent append (MongoUnreadTotals).
+            var maxSeq = (await MongoUnreadTotals.MaxSeqsAsync(session, _txHeads, [conversationId], ct).ConfigureAwait(false))[conversationId];
+            var before = await _txUserConversations.FindOneAndUpdateAsync(session,
+                Key(userId, conversationId),
+                new BsonDocument("$max", new BsonDocument("read_seq", Math.Min(seq, maxSeq))),
+                new FindOneAndUpdateOptions<BsonDocument> { ReturnDocument = ReturnDocument.Before },
+                ct).ConfigureAwait(false);
+            if (before is null)
+            {
+                return null;
+            }
+
+            var (oldRead, joined) = (before["read_seq"].ToInt64(), before["joined_seq"].ToInt64());
+            var newRead = Math.Max(oldRead, Math.Min(seq, maxSeq));
+            var deltas = new Dictionary<string, long>(StringComparer.Ordinal);
+            MongoUnreadTotals.Add(deltas, userId, MongoUnreadTotals.Unread(maxSeq, newRead, joined) - MongoUnreadTotals.Unread(maxSeq, oldRead, joined));
+            await MongoUnreadTotals.ApplyAsync(session, _txUnread, deltas, ct).ConfigureAwait(false);
+            return newRead;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> SetFlagsAsync(string userId, string conversationId, bool? pinned, bool? muted, CancellationToken cancellationToken)
@@ -194,6 +232,26 @@ internal sealed class MongoConversationStore(MongoDatabaseHandle handle) : IConv
             .Project(new BsonDocument { ["user_id"] = 1, ["read_seq"] = 1 })
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         return rows.ToDictionary(r => r["user_id"].AsString, r => r["read_seq"].ToInt64(), StringComparer.Ordinal);
+    }
+
+    private async Task<T> InTransactionAsync<T>(Func<IClientSessionHandle, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        using var session = await handle.Client.StartSessionAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await session.WithTransactionAsync(work, MongoChatCollections.AppendTransaction, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The given users' rows of a conversation (read and joined seq), read in the transaction.</summary>
+    private async Task<Dictionary<string, (long? ReadSeq, long JoinedSeq)>> RowsAsync(
+        IClientSessionHandle session, string conversationId, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken)
+    {
+        var rows = await _txUserConversations.Find(session,
+                new BsonDocument { ["conversation_id"] = conversationId, ["user_id"] = new BsonDocument("$in", new BsonArray(userIds)) })
+            .Project(new BsonDocument { ["user_id"] = 1, ["read_seq"] = 1, ["joined_seq"] = 1 })
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return rows.ToDictionary(
+            r => r["user_id"].AsString,
+            r => ((long?)r.GetValue("read_seq", 0L).ToInt64(), r.GetValue("joined_seq", 1L).ToInt64()),
+            StringComparer.Ordinal);
     }
 
     private static BsonDocument Key(string userId, string conversationId) => new() { ["user_id"] = userId, ["conversation_id"] = conversationId };

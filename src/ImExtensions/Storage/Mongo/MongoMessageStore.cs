@@ -23,6 +23,7 @@ internal sealed class MongoMessageStore(MongoDatabaseHandle handle) : IMessageSt
     private readonly IMongoCollection<BsonDocument> _messages = handle.Database.GetCollection<BsonDocument>(MongoChatCollections.Messages);
     private readonly IMongoCollection<BsonDocument> _heads = handle.Database.GetCollection<BsonDocument>(MongoChatCollections.Heads);
     private readonly IMongoCollection<BsonDocument> _userConversations = handle.Database.GetCollection<BsonDocument>(MongoChatCollections.UserConversations);
+    private readonly IMongoCollection<BsonDocument> _unread = handle.Database.GetCollection<BsonDocument>(MongoUnreadTotals.Collection);
 
     public async Task<AppendResult> AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
     {
@@ -82,16 +83,44 @@ internal sealed class MongoMessageStore(MongoDatabaseHandle handle) : IMessageSt
             }
         }
 
+        // The members' unread totals move with the heads (MongoUnreadTotals): the old heads and the members from before
+        // this batch's participants, read in the transaction.
+        var maxSeqs = await MongoUnreadTotals.MaxSeqsAsync(session, _heads, heads.Keys, cancellationToken).ConfigureAwait(false);
         await _heads.BulkWriteAsync(session, heads.Values.OrderBy(m => m.ConversationId, StringComparer.Ordinal).Select(HeadUpdate),
             new BulkWriteOptions { IsOrdered = true }, cancellationToken).ConfigureAwait(false);
+        var deltas = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var head in heads.Values.Where(m => m.Seq > maxSeqs[m.ConversationId]))
+        {
+            var members = await _userConversations.Find(session, new BsonDocument("conversation_id", head.ConversationId))
+                .Project(new BsonDocument { ["user_id"] = 1, ["read_seq"] = 1, ["joined_seq"] = 1 })
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var member in members)
+            {
+                var (read, joined) = (member["read_seq"].ToInt64(), member["joined_seq"].ToInt64());
+                MongoUnreadTotals.Add(deltas, member["user_id"].AsString,
+                    MongoUnreadTotals.Unread(head.Seq, read, joined) - MongoUnreadTotals.Unread(maxSeqs[head.ConversationId], read, joined));
+            }
+
+            maxSeqs[head.ConversationId] = head.Seq;
+        }
+
         if (participants.Count > 0)
         {
-            await _userConversations.BulkWriteAsync(session, participants.Order().Select(p => (WriteModel<BsonDocument>)new UpdateOneModel<BsonDocument>(
+            var ordered = participants.Order().ToList();
+            var upserts = await _userConversations.BulkWriteAsync(session, ordered.Select(p => (WriteModel<BsonDocument>)new UpdateOneModel<BsonDocument>(
                     new BsonDocument { ["user_id"] = p.UserId, ["conversation_id"] = p.ConversationId },
                     new BsonDocument("$setOnInsert", new BsonDocument { ["read_seq"] = 0L, ["joined_seq"] = 1L, ["pinned"] = false, ["muted"] = false }))
                 { IsUpsert = true }),
                 new BulkWriteOptions { IsOrdered = true }, cancellationToken).ConfigureAwait(false);
+            foreach (var upsert in upserts.Upserts)
+            {
+                // A new row (read 0, joined 1): all of its conversation's messages are unread.
+                var (userId, conversationId) = ordered[upsert.Index];
+                MongoUnreadTotals.Add(deltas, userId, maxSeqs.GetValueOrDefault(conversationId));
+            }
         }
+
+        await MongoUnreadTotals.ApplyAsync(session, _unread, deltas, cancellationToken).ConfigureAwait(false);
 
         return duplicates.Count == 0 ? AppendResult.AllStored : new AppendResult(duplicates);
     }

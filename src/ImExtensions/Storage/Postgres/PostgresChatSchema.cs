@@ -36,5 +36,5 @@ internal static class PostgresChatSchema
             muted boolean NOT NULL DEFAULT false,
             PRIMARY KEY (user_id, conversation_id));
         CREATE INDEX IF NOT EXISTS ix_im_user_conversations_conversation ON im_user_conversations (conversation_id, user_id);
-        """;
+        """ + PostgresUnreadTotals.Ddl;
 }

@@ -19,6 +19,57 @@ internal sealed class PostgresConversationStore(PostgresDatabase database) : ICo
          ORDER BY uc.pinned DESC, COALESCE(c.last_activity_ms, 0) DESC, uc.conversation_id DESC LIMIT $2
         """;
 
+    // Each writer of a user's rows moves the user's kept total by the exact change, under the conversation's lock
+    // (PostgresUnreadTotals); every sub-statement reads the snapshot from before the statement ("old" rows, the head).
+    private static readonly string AddParticipantsSql = $"""
+        WITH head AS (SELECT COALESCE((SELECT max_seq FROM im_conversations WHERE conversation_id = $2), 0) AS max_seq),
+        old AS (
+            SELECT uc.user_id, {PostgresUnreadTotals.Unread("head.max_seq", "uc")} AS unread
+            FROM im_user_conversations uc CROSS JOIN head WHERE uc.conversation_id = $2 AND uc.user_id = ANY($1)),
+        upserted AS (
+            INSERT INTO im_user_conversations (user_id, conversation_id, read_seq, joined_seq)
+            SELECT DISTINCT u, $2, $3, $4 FROM unnest($1::text[]) AS u ORDER BY 1
+            ON CONFLICT (user_id, conversation_id) DO UPDATE SET joined_seq = excluded.joined_seq,
+                read_seq = GREATEST(im_user_conversations.read_seq, excluded.read_seq)
+            RETURNING user_id, read_seq, joined_seq),
+        unread AS (
+        """ + PostgresUnreadTotals.AddToTotals($"""
+            SELECT p.user_id, {PostgresUnreadTotals.Unread("head.max_seq", "p")} - COALESCE(o.unread, 0) AS delta
+            FROM upserted p CROSS JOIN head LEFT JOIN old o ON o.user_id = p.user_id
+            """) + """
+             RETURNING 1)
+        SELECT 1
+        """;
+
+    private static readonly string RemoveParticipantsSql = """
+        WITH head AS (SELECT COALESCE((SELECT max_seq FROM im_conversations WHERE conversation_id = $1), 0) AS max_seq),
+        removed AS (
+            DELETE FROM im_user_conversations WHERE conversation_id = $1 AND user_id = ANY($2)
+            RETURNING user_id, read_seq, joined_seq),
+        unread AS (
+        """ + PostgresUnreadTotals.AddToTotals($"""
+            SELECT r.user_id, -{PostgresUnreadTotals.Unread("head.max_seq", "r")} AS delta FROM removed r CROSS JOIN head
+            """) + """
+             RETURNING 1)
+        SELECT 1
+        """;
+
+    private static readonly string MarkReadSql = """
+        WITH head AS (SELECT COALESCE((SELECT max_seq FROM im_conversations WHERE conversation_id = $2), 0) AS max_seq),
+        old AS (SELECT uc.read_seq, uc.joined_seq FROM im_user_conversations uc WHERE uc.user_id = $1 AND uc.conversation_id = $2),
+        moved AS (
+            UPDATE im_user_conversations uc SET read_seq = GREATEST(uc.read_seq, LEAST($3, head.max_seq))
+            FROM head WHERE uc.user_id = $1 AND uc.conversation_id = $2
+            RETURNING uc.user_id, uc.read_seq, uc.joined_seq),
+        unread AS (
+        """ + PostgresUnreadTotals.AddToTotals($"""
+            SELECT m.user_id, {PostgresUnreadTotals.Unread("head.max_seq", "m")} - {PostgresUnreadTotals.Unread("head.max_seq", "o")} AS delta
+            FROM moved m CROSS JOIN head CROSS JOIN old o
+            """) + """
+             RETURNING 1)
+        SELECT read_seq FROM moved
+        """;
+
     public async Task<IReadOnlyList<ConversationState>> GetAllAsync(string userId, CancellationToken cancellationToken) =>
         await QueryAsync(SelectState + " WHERE uc.user_id = $1 ORDER BY uc.conversation_id", withLastMessage: false, cancellationToken, userId).ConfigureAwait(false);
 
@@ -51,11 +102,11 @@ internal sealed class PostgresConversationStore(PostgresDatabase database) : ICo
 
     public async Task<UnreadSummary> GetUnreadAsync(string userId, string? conversationId, CancellationToken cancellationToken)
     {
-        // One statement, so the total and the conversation come from the same snapshot.
+        // One statement, so the total and the conversation come from the same snapshot; the total is kept (PostgresUnreadTotals).
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(
             $"""
-            SELECT (SELECT COALESCE(SUM(GREATEST(0, COALESCE(c.max_seq, 0) - GREATEST(uc.read_seq, uc.joined_seq - 1))), 0)::bigint{FromStates} WHERE uc.user_id = $1), s.*
+            SELECT COALESCE((SELECT total FROM im_user_unread WHERE user_id = $1), 0::bigint), s.*
             FROM (SELECT 1) one LEFT JOIN ({SelectState} WHERE uc.user_id = $1 AND uc.conversation_id = $2) s ON true
             """, userId, conversationId ?? "");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -80,32 +131,25 @@ internal sealed class PostgresConversationStore(PostgresDatabase database) : ICo
 
     public async Task AddParticipantsAsync(string conversationId, IReadOnlyCollection<string> userIds, long joinedSeq, CancellationToken cancellationToken)
     {
-        await ExecuteAsync(
-            """
-            INSERT INTO im_user_conversations (user_id, conversation_id, read_seq, joined_seq)
-            SELECT DISTINCT u, $2, $3, $4 FROM unnest($1::text[]) AS u ORDER BY 1
-            ON CONFLICT (user_id, conversation_id) DO UPDATE SET joined_seq = excluded.joined_seq,
-                read_seq = GREATEST(im_user_conversations.read_seq, excluded.read_seq)
-            """, cancellationToken, userIds.ToArray(), conversationId, joinedSeq - 1, joinedSeq).ConfigureAwait(false);
+        // The users' totals change by each row's unread after minus before (none before for a new row), under the conversation's lock.
+        await ExecuteLockedAsync(conversationId, AddParticipantsSql,
+            cancellationToken, userIds.ToArray(), conversationId, joinedSeq - 1, joinedSeq).ConfigureAwait(false);
     }
 
     public async Task RemoveParticipantsAsync(string conversationId, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken)
     {
-        await ExecuteAsync("DELETE FROM im_user_conversations WHERE conversation_id = $1 AND user_id = ANY($2)",
+        await ExecuteLockedAsync(conversationId, RemoveParticipantsSql,
             cancellationToken, conversationId, userIds.ToArray()).ConfigureAwait(false);
     }
 
     public async Task<long?> MarkReadAsync(string userId, string conversationId, long seq, CancellationToken cancellationToken)
     {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Command(
-            """
-            UPDATE im_user_conversations
-            SET read_seq = GREATEST(read_seq, LEAST($3, COALESCE((SELECT max_seq FROM im_conversations WHERE conversation_id = $2), 0)))
-            WHERE user_id = $1 AND conversation_id = $2
-            RETURNING read_seq
-            """, userId, conversationId, seq);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long readSeq ? readSeq : null;
+        await using var locked = PostgresUnreadTotals.LockedBatch(database, [conversationId]);
+        locked.Add(MarkReadSql, userId, conversationId, seq);
+        await using var reader = await locked.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false); // past the lock's row
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt64(0) : null;
     }
 
     public async Task<bool> SetFlagsAsync(string userId, string conversationId, bool? pinned, bool? muted, CancellationToken cancellationToken)
@@ -144,11 +188,13 @@ internal sealed class PostgresConversationStore(PostgresDatabase database) : ICo
         return command;
     }
 
-    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
+    /// <summary>Runs <paramref name="sql"/> after taking the conversation's lock, in one implicit transaction (PostgresUnreadTotals).</summary>
+    private async Task ExecuteLockedAsync(string conversationId, string sql, CancellationToken cancellationToken, params object[] parameters)
     {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Command(sql, parameters);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await using var locked = PostgresUnreadTotals.LockedBatch(database, [conversationId]);
+        locked.Add(sql, parameters);
+        await locked.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<List<ConversationState>> QueryAsync(string sql, bool withLastMessage, CancellationToken cancellationToken, params object[] parameters)

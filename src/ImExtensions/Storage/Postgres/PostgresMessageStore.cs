@@ -5,15 +5,18 @@ using Npgsql;
 namespace MqttIm.ImExtensions.Storage.Postgres;
 
 /// <summary>
-/// Messages in the shared PostgreSQL database. A batch is one statement (arrays unnested server-side), so one round
-/// trip and one commit (default synchronous_commit: durable once acknowledged) whatever its size, atomic as a whole.
+/// Messages in the shared PostgreSQL database. A batch is one statement (arrays unnested server-side) after the
+/// conversations' locks, so one round trip and one commit (default synchronous_commit: durable once acknowledged) whatever its size, atomic as a whole.
 /// </summary>
 internal sealed class PostgresMessageStore(PostgresDatabase database) : IMessageStore
 {
     // One statement: insert the messages (a resend already stored is skipped by its unique index, a taken seq fails the
     // statement), move each conversation's head to its highest new seq, and add the 1:1/notification participants.
     // Heads and participants are written in key order so concurrent batches of several nodes lock rows in the same order.
-    private const string AppendSql = """
+    // The members' unread totals move in the same statement (PostgresUnreadTotals): every sub-statement reads the snapshot
+    // from before the statement, so im_conversations and im_user_conversations below are the old heads and the members
+    // from before this batch; heads and participants return what changed.
+    private static readonly string AppendSql = """
         WITH input AS (
             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bytea[], $6::bigint[])
                 AS t(conversation_id, seq, sender_id, client_msg_id, body, server_time_ms)),
@@ -30,12 +33,23 @@ internal sealed class PostgresMessageStore(PostgresDatabase database) : IMessage
             ON CONFLICT (conversation_id) DO UPDATE SET max_seq = excluded.max_seq,
                 last_activity_ms = excluded.last_activity_ms, last_message = excluded.last_message
                 WHERE excluded.max_seq > im_conversations.max_seq
-            RETURNING 1),
+            RETURNING conversation_id, max_seq),
         participants AS (
             INSERT INTO im_user_conversations (user_id, conversation_id)
             SELECT DISTINCT user_id, conversation_id FROM unnest($7::text[], $8::text[]) AS p(user_id, conversation_id)
             ORDER BY user_id, conversation_id
             ON CONFLICT DO NOTHING
+            RETURNING user_id, conversation_id),
+        unread AS (
+        """ + PostgresUnreadTotals.AddToTotals($"""
+            SELECT uc.user_id, {PostgresUnreadTotals.Unread("h.max_seq", "uc")} - {PostgresUnreadTotals.Unread("COALESCE(o.max_seq, 0)", "uc")} AS delta
+            FROM heads h JOIN im_user_conversations uc ON uc.conversation_id = h.conversation_id
+            LEFT JOIN im_conversations o ON o.conversation_id = h.conversation_id
+            UNION ALL
+            SELECT p.user_id, COALESCE(h.max_seq, o.max_seq, 0) AS delta
+            FROM participants p LEFT JOIN heads h ON h.conversation_id = p.conversation_id
+            LEFT JOIN im_conversations o ON o.conversation_id = p.conversation_id
+            """) + """
             RETURNING 1)
         SELECT i.conversation_id, i.sender_id, i.client_msg_id FROM inserted i WHERE i.client_msg_id <> ''
         """;
@@ -89,17 +103,13 @@ internal sealed class PostgresMessageStore(PostgresDatabase database) : IMessage
         }
 
         var stored = new HashSet<ClientMsgKey>();
-        await using (var command = database.DataSource.CreateCommand(AppendSql))
+        // The conversations are locked first, in the same implicit transaction, so the unread deltas see no concurrent change.
+        await using (var locked = PostgresUnreadTotals.LockedBatch(database, conversationIds))
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = conversationIds });
-            command.Parameters.Add(new NpgsqlParameter { Value = seqs });
-            command.Parameters.Add(new NpgsqlParameter { Value = senders });
-            command.Parameters.Add(new NpgsqlParameter { Value = clientMsgIds });
-            command.Parameters.Add(new NpgsqlParameter { Value = bodies });
-            command.Parameters.Add(new NpgsqlParameter { Value = times });
-            command.Parameters.Add(new NpgsqlParameter { Value = participants.Select(p => p.UserId).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter { Value = participants.Select(p => p.ConversationId).ToArray() });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            locked.Add(AppendSql, conversationIds, seqs, senders, clientMsgIds, bodies, times,
+                participants.Select(p => p.UserId).ToArray(), participants.Select(p => p.ConversationId).ToArray());
+            await using var reader = await locked.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false); // past the lock's row
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 stored.Add(new ClientMsgKey(reader.GetString(0), reader.GetString(1), reader.GetString(2)));

@@ -48,11 +48,11 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
 
     public async Task<UnreadSummary> GetUnreadAsync(string userId, string? conversationId, CancellationToken cancellationToken)
     {
-        // One statement, so the total and the conversation come from the same snapshot.
+        // One statement, so the total and the conversation come from the same snapshot; the total is kept (SqliteUnreadTotals).
         await using var connection = await database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.Command(
             $"""
-            SELECT (SELECT COALESCE(SUM(MAX(0, COALESCE(c.max_seq, 0) - MAX(uc.read_seq, uc.joined_seq - 1))), 0){FromStates} WHERE uc.user_id = $u), s.*
+            SELECT COALESCE((SELECT total FROM user_unread WHERE user_id = $u), 0), s.*
             FROM (SELECT 1) LEFT JOIN ({SelectState} WHERE uc.user_id = $u AND uc.conversation_id = $c) s
             """, null, ("$u", userId), ("$c", conversationId ?? ""));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -83,10 +83,13 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
                 INSERT INTO user_conversations (user_id, conversation_id, read_seq, joined_seq) VALUES ($u, $c, $r, $j)
                 ON CONFLICT (user_id, conversation_id) DO UPDATE SET joined_seq = excluded.joined_seq, read_seq = MAX(read_seq, excluded.read_seq)
                 """, transaction, ("$u", ""), ("$c", conversationId), ("$r", joinedSeq - 1), ("$j", joinedSeq));
-            foreach (var userId in userIds)
+            using var unread = SqliteUnreadTotals.RowCommand(connection, transaction);
+            foreach (var userId in userIds.Distinct(StringComparer.Ordinal))
             {
+                SqliteUnreadTotals.ApplyRow(unread, userId, conversationId, sign: -1);
                 command.Parameters[0].Value = userId;
                 command.ExecuteNonQuery();
+                SqliteUnreadTotals.ApplyRow(unread, userId, conversationId, sign: 1);
             }
 
             return true;
@@ -96,8 +99,10 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
         database.WriteAsync((connection, transaction) =>
         {
             using var command = connection.Command("DELETE FROM user_conversations WHERE user_id = $u AND conversation_id = $c", transaction, ("$u", ""), ("$c", conversationId));
-            foreach (var userId in userIds)
+            using var unread = SqliteUnreadTotals.RowCommand(connection, transaction);
+            foreach (var userId in userIds.Distinct(StringComparer.Ordinal))
             {
+                SqliteUnreadTotals.ApplyRow(unread, userId, conversationId, sign: -1);
                 command.Parameters[0].Value = userId;
                 command.ExecuteNonQuery();
             }
@@ -108,6 +113,8 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
     public Task<long?> MarkReadAsync(string userId, string conversationId, long seq, CancellationToken cancellationToken) =>
         database.WriteAsync<long?>((connection, transaction) =>
         {
+            using var unread = SqliteUnreadTotals.RowCommand(connection, transaction);
+            SqliteUnreadTotals.ApplyRow(unread, userId, conversationId, sign: -1);
             using var command = connection.Command(
                 """
                 UPDATE user_conversations
@@ -115,7 +122,9 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
                 WHERE user_id = $u AND conversation_id = $c
                 RETURNING read_seq
                 """, transaction, ("$u", userId), ("$c", conversationId), ("$s", seq));
-            return command.ExecuteScalar() is long readSeq ? readSeq : null;
+            var readSeq = command.ExecuteScalar() is long moved ? moved : (long?)null;
+            SqliteUnreadTotals.ApplyRow(unread, userId, conversationId, sign: 1);
+            return readSeq;
         }, cancellationToken);
 
     public Task<bool> SetFlagsAsync(string userId, string conversationId, bool? pinned, bool? muted, CancellationToken cancellationToken) =>

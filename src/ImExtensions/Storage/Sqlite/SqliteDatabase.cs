@@ -73,6 +73,7 @@ internal sealed class SqliteDatabase : IDisposable
                 PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS ix_group_members_user ON group_members (user_id, group_id);
             """);
+        SqliteUnreadTotals.EnsureSchema(_writer);
     }
 
     /// <summary>Runs <paramref name="work"/> in one write transaction on the writer connection; commits when it returns.</summary>

@@ -27,8 +27,9 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
 
         var written = await database.WriteAsync((connection, transaction) =>
         {
-            var (insert, original, head, participant) = _commands ??= AppendCommands.Create(connection);
+            var (insert, original, head, participant, maxSeq, headMoved, unreadRow) = _commands ??= AppendCommands.Create(connection);
             insert.Transaction = original.Transaction = head.Transaction = participant.Transaction = transaction;
+            maxSeq.Transaction = headMoved.Transaction = unreadRow.Transaction = transaction;
             var duplicates = new Dictionary<ClientMsgKey, ChatMessage>();
             // Heads and participants repeat heavily within a batch (the same conversations are busy): write each once.
             var heads = new Dictionary<string, (ChatMessage Message, byte[] Body)>(StringComparer.Ordinal);
@@ -64,11 +65,18 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
 
             foreach (var (message, body) in heads.Values)
             {
+                // The members' unread totals move with the head, in this transaction (SqliteUnreadTotals).
+                maxSeq.Parameters[0].Value = message.ConversationId;
+                var oldMaxSeq = maxSeq.ExecuteScalar() is long stored ? stored : 0;
                 head.Parameters[0].Value = message.ConversationId;
                 head.Parameters[1].Value = message.Seq;
                 head.Parameters[2].Value = message.ServerTimeMs;
                 head.Parameters[3].Value = body;
                 head.ExecuteNonQuery();
+                if (message.Seq > oldMaxSeq)
+                {
+                    SqliteUnreadTotals.ApplyHeadMoved(headMoved, message.ConversationId, oldMaxSeq, message.Seq);
+                }
             }
 
             participants.RemoveWhere(_knownParticipants.ContainsKey);
@@ -76,7 +84,10 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
             {
                 participant.Parameters[0].Value = userId;
                 participant.Parameters[1].Value = conversationId;
-                participant.ExecuteNonQuery();
+                if (participant.ExecuteNonQuery() == 1)
+                {
+                    SqliteUnreadTotals.ApplyRow(unreadRow, userId, conversationId, sign: 1);
+                }
             }
 
             return (participants, duplicates);
@@ -175,7 +186,9 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
         return messages;
     }
 
-    private sealed record AppendCommands(SqliteCommand Insert, SqliteCommand Original, SqliteCommand Head, SqliteCommand Participant)
+    private sealed record AppendCommands(
+        SqliteCommand Insert, SqliteCommand Original, SqliteCommand Head, SqliteCommand Participant,
+        SqliteCommand MaxSeq, SqliteCommand HeadMoved, SqliteCommand UnreadRow)
     {
         public static AppendCommands Create(SqliteConnection writer) => new(
             // A resend already stored is skipped (and reported), a taken seq fails the whole transaction.
@@ -194,6 +207,9 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                 ON CONFLICT (conversation_id) DO UPDATE SET max_seq = excluded.max_seq, last_activity_ms = excluded.last_activity_ms,
                     last_message = excluded.last_message WHERE excluded.max_seq > conversations.max_seq
                 """, null, ("$c", ""), ("$s", 0L), ("$t", 0L), ("$b", Array.Empty<byte>())),
-            writer.Command("INSERT OR IGNORE INTO user_conversations (user_id, conversation_id) VALUES ($u, $c)", null, ("$u", ""), ("$c", "")));
+            writer.Command("INSERT OR IGNORE INTO user_conversations (user_id, conversation_id) VALUES ($u, $c)", null, ("$u", ""), ("$c", "")),
+            writer.Command("SELECT max_seq FROM conversations WHERE conversation_id = $c", null, ("$c", "")),
+            SqliteUnreadTotals.HeadMovedCommand(writer, null),
+            SqliteUnreadTotals.RowCommand(writer, null));
     }
 }

@@ -4,10 +4,11 @@ using MQTTnet.Server;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Rpc;
 using MqttIm.ImExtensions.Sessions;
 using MqttIm.ImExtensions.Storage.Offload;
 
-namespace MqttIm.ImExtensions.Rpc;
+namespace MqttIm.ImExtensions.Hooks;
 
 /// <summary>
 /// <c>im/rpc/{method}</c>: MQTT 5 callers get the response on their ResponseTopic (inside their inbox) with their CorrelationData;

@@ -3,11 +3,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
+using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Diagnostics;
 using MqttIm.ImExtensions.Memory;
-using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.ImExtensions.Auth;
+namespace MqttIm.ImExtensions.Sessions;
 
 /// <summary>
 /// Closes a connection when the access token it connected with expires (plus <c>Auth:ExpiryGrace</c>): MQTT 5 clients get

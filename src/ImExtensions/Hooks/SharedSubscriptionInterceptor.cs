@@ -3,10 +3,11 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Delivery;
+using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Sessions;
 using MqttIm.ImExtensions.SharedSubscriptions;
 
-namespace MqttIm.ImExtensions.Routing;
+namespace MqttIm.ImExtensions.Hooks;
 
 /// <summary>
 /// SUBSCRIBE, UNSUBSCRIBE and PUBLISH for shared subscriptions (<c>$share/{ShareName}/{filter}</c>), between MQTTnet's

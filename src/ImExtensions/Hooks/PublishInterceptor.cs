@@ -3,12 +3,13 @@ using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Moderation;
 using MqttIm.ImExtensions.Rpc;
 using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.ImExtensions.Routing;
+namespace MqttIm.ImExtensions.Hooks;
 
 /// <summary>PUBLISH: ACL, then by topic kind to its handler; plain topics go on through MQTTnet's own dispatch.</summary>
 internal sealed class PublishInterceptor(

@@ -3,10 +3,11 @@ using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Presence;
 using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.ImExtensions.Routing;
+namespace MqttIm.ImExtensions.Hooks;
 
 /// <summary>
 /// SUBSCRIBE: ACL per filter. Inbox subscriptions are granted without MQTTnet storing them (the router delivers

@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Logging;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
+using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Diagnostics;
 using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.ImExtensions.Auth;
+namespace MqttIm.ImExtensions.Hooks;
 
 /// <summary>CONNECT: username = user id, password = access token; the client id must not belong to another user's session.</summary>
 internal sealed class ConnectionValidator(
