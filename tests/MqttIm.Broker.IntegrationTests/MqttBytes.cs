@@ -22,6 +22,22 @@ internal static class MqttBytes
         return [.. output];
     }
 
+    /// <summary>Reads a variable byte integer (lengths, property lengths) at <paramref name="at"/> and moves past it.</summary>
+    public static int ReadVarInt(byte[] buffer, ref int at)
+    {
+        var value = 0;
+        var multiplier = 1;
+        byte b;
+        do
+        {
+            b = buffer[at++];
+            value += (b & 0x7F) * multiplier;
+            multiplier *= 128;
+        }
+        while ((b & 0x80) != 0);
+        return value;
+    }
+
     public static byte[] Packet(byte first, params byte[][] parts)
     {
         var body = parts.SelectMany(p => p).ToArray();

@@ -543,16 +543,7 @@ public sealed partial class OutboundFlowTests(BrokerFixture fixture) : IClassFix
             at += 2;
         }
 
-        var propertiesLength = 0;
-        var multiplier = 1;
-        byte b;
-        do
-        {
-            b = packet[at++];
-            propertiesLength += (b & 0x7F) * multiplier;
-            multiplier *= 128;
-        }
-        while ((b & 0x80) != 0);
+        var propertiesLength = MqttBytes.ReadVarInt(packet, ref at);
         at += propertiesLength;
         return new Publish(qos, packetId, Encoding.UTF8.GetString(packet, at, packet.Length - at));
     }

@@ -390,16 +390,7 @@ public sealed class SharedSubscriptionTests(AnonymousBrokerFixture fixture) : IC
 
         if (level == 5)
         {
-            var propertiesLength = 0;
-            var multiplier = 1;
-            byte b;
-            do
-            {
-                b = publish[i++];
-                propertiesLength += (b & 0x7F) * multiplier;
-                multiplier *= 128;
-            }
-            while ((b & 0x80) != 0);
+            var propertiesLength = MqttBytes.ReadVarInt(publish, ref i);
             i += propertiesLength;
         }
 
