@@ -14,26 +14,26 @@ namespace MqttIm.ImExtensions.Cluster;
 /// The key has no TTL: a clean disconnect deletes it, and an entry left by a dead node is harmless (the node it names
 /// has no such connection) and is overwritten by the client id's next connect.
 /// </remarks>
-internal sealed class RedisClientIdClaims(IConnectionMultiplexer redis, RedisKeys keys, ClusterNodeRegistry nodes, ILogger<RedisClientIdClaims> logger) : IClientIdClaims
+internal sealed class RedisClientIdClaims(IConnectionMultiplexer redis, RedisKeys keys, ClusterNodeRegistry nodes, RemoteTakeover takeover, ILogger<RedisClientIdClaims> logger) : IClientIdClaims
 {
     private static readonly LuaScript DeleteIfCurrent = LuaScript.Prepare("""
         if redis.call('GET', @key) == @value then return redis.call('DEL', @key) end
         return 0
         """);
 
-    public async ValueTask ConnectedAsync(ConnectedDevice device)
+    public async ValueTask ClaimAsync(string clientId, string connectionKey)
     {
         try
         {
-            var previous = await redis.GetDatabase().StringSetAndGetAsync(keys.ClientConnection(device.ClientId), Value(nodes.NodeId, device.ConnectionKey)).ConfigureAwait(false);
+            var previous = await redis.GetDatabase().StringSetAndGetAsync(keys.ClientConnection(clientId), Value(nodes.NodeId, connectionKey)).ConfigureAwait(false);
             if (previous.IsNullOrEmpty || Parse(previous!) is not { } old || old.NodeId == nodes.NodeId || !nodes.IsAlive(old.NodeId))
             {
                 return;
             }
 
-            var eviction = new NodeEnvelope { Eviction = new NodeEviction { ClientId = device.ClientId, ConnectionKey = old.ConnectionKey } };
+            var eviction = new NodeEnvelope { Eviction = new NodeEviction { ClientId = clientId, ConnectionKey = old.ConnectionKey } };
             await redis.GetSubscriber().PublishAsync(keys.NodeInbox(old.NodeId), Google.Protobuf.MessageExtensions.ToByteArray(eviction)).ConfigureAwait(false);
-            ClusterLog.ClientIdTakenOver(logger, device.ClientId, old.NodeId, nodes.NodeId);
+            ClusterLog.ClientIdTakenOver(logger, clientId, old.NodeId, nodes.NodeId);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -41,6 +41,9 @@ internal sealed class RedisClientIdClaims(IConnectionMultiplexer redis, RedisKey
             ClusterLog.RedisUnavailable(logger, ex, nodes.NodeId, "claim client id");
         }
     }
+
+    public async ValueTask ConnectedAsync(ConnectedDevice device) =>
+        await takeover.CarryOutPendingAsync(device.ClientId, device.ConnectionKey).ConfigureAwait(false);
 
     public async ValueTask DisconnectedAsync(string clientId, string connectionKey)
     {

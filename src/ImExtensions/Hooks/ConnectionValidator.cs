@@ -18,9 +18,21 @@ internal sealed class ConnectionValidator(
     Rooms.RoomGrants roomGrants,
     Microsoft.Extensions.Options.IOptions<AuthOptions> authOptions,
     BrokerState.PersistentSessions persistentSessions,
+    IClientIdClaims clientIdClaims,
     ILogger<ConnectionValidator> logger)
 {
     public async Task ValidateAsync(ValidatingConnectionEventArgs args)
+    {
+        await ValidateCredentialsAsync(args).ConfigureAwait(false);
+        if (args.ReasonCode == MqttConnectReasonCode.Success)
+        {
+            // Before the CONNACK: a cluster node that sees this client id next must find this connection to take over.
+            var clientId = string.IsNullOrEmpty(args.ClientId) ? args.AssignedClientIdentifier : args.ClientId;
+            await clientIdClaims.ClaimAsync(clientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ValidateCredentialsAsync(ValidatingConnectionEventArgs args)
     {
         // IoT devices (a device secret or device token as password) are the device registry's to decide.
         if (await devices.TryValidateAsync(args).ConfigureAwait(false))

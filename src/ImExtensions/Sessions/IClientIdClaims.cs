@@ -7,6 +7,13 @@ namespace MqttIm.ImExtensions.Sessions;
 /// </summary>
 public interface IClientIdClaims
 {
+    /// <summary>
+    /// A CONNECT was accepted: record it before the CONNACK goes out, so a client that reconnects elsewhere the moment it
+    /// is told it is connected always finds this claim to take over.
+    /// </summary>
+    ValueTask ClaimAsync(string clientId, string connectionKey);
+
+    /// <summary>The connection is registered here: an eviction that arrived before that is carried out now.</summary>
     ValueTask ConnectedAsync(ConnectedDevice device);
 
     ValueTask DisconnectedAsync(string clientId, string connectionKey);
@@ -15,6 +22,8 @@ public interface IClientIdClaims
 /// <summary>The single-node default: MQTTnet's own takeover is all there is.</summary>
 internal sealed class LocalClientIdClaims : IClientIdClaims
 {
+    public ValueTask ClaimAsync(string clientId, string connectionKey) => ValueTask.CompletedTask;
+
     public ValueTask ConnectedAsync(ConnectedDevice device) => ValueTask.CompletedTask;
 
     public ValueTask DisconnectedAsync(string clientId, string connectionKey) => ValueTask.CompletedTask;
