@@ -15,9 +15,9 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
     private static readonly CommandState[] Sendable = [CommandState.Queued, CommandState.Sent];
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _flushLocks = new(StringComparer.Ordinal);
 
-    // Commands already put into each connection's session: a later flush on the same connection (another command issued
-    // before this one's PUBACK came) does not send them again. A new connection is a new route, so it resends them.
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<CommandRoute, HashSet<string>> _sentOn = new();
+    // What each connection's session has had from this dispatcher: a later flush on the same connection (another command
+    // issued before this one's PUBACK came) does not send them again. A new connection is a new route, so it resends them.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<CommandRoute, RouteState> _routeStates = new();
 
     /// <summary>A device's sync request: open commands after <paramref name="afterSeq"/> are sent again (delivered ones too, unchanged in state).</summary>
     public async Task ResendAsync(string deviceId, long afterSeq, CancellationToken cancellationToken)
@@ -49,60 +49,138 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!routes.TryGet(deviceId, out var route))
+            if (routes.TryGet(deviceId, out var route))
             {
-                return;
-            }
-
-            // Every due write is queued at once (one group commit for a reconnecting device's whole backlog), then the
-            // commands go into the session in seq order, each only after its sent state is stored.
-            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-            var sentHere = _sentOn.GetValue(route, _ => new HashSet<string>(StringComparer.Ordinal)); // used under the device's flush lock only
-            var expiring = new List<Task<CommandRecord?>>();
-            var sending = new List<Task<CommandRecord?>>();
-            foreach (var command in await store.ListOpenAsync(deviceId, options.Value.MaxQueuedCommandsPerDevice, cancellationToken).ConfigureAwait(false))
-            {
-                if (command.State == CommandState.Delivered)
-                {
-                    continue;
-                }
-
-                if (now >= command.ExpiresAtMs)
-                {
-                    expiring.Add(outcomes.MoveAsync(command.CommandId, Sendable, CommandState.Expired, "expired before delivery", null, cancellationToken));
-                    continue;
-                }
-
-                if (command.State == CommandState.Sent && sentHere.Contains(command.CommandId))
-                {
-                    continue; // in this connection's session already, its PUBACK not stored yet
-                }
-
-                sending.Add(writes.TransitionAsync(command.CommandId, Sendable, CommandState.Sent, now, command.State == CommandState.Sent ? "resent" : null, null));
-            }
-
-            await Task.WhenAll(expiring).ConfigureAwait(false);
-            foreach (var sent in await Task.WhenAll(sending).ConfigureAwait(false))
-            {
-                if (sent is null)
-                {
-                    continue;
-                }
-
-                DeviceLog.CommandState(logger, sent.CommandId, deviceId, "sent", $" (attempt {sent.Attempts})");
-                await events.PublishAsync(sent).ConfigureAwait(false);
-                if (!route.Channel.TryPublish(CommandMessages.For(sent, route.IsMqtt5)))
-                {
-                    // The session is gone or full: the rest stays sent (not delivered) and goes out again on the next flush or connect.
-                    break;
-                }
-
-                sentHere.Add(sent.CommandId);
+                await FlushLockedAsync(route, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Sends a command just issued on this node. When this connection's session already has every earlier open command of
+    /// the device (the last flush on it sent them all and this one is the next seq), it goes out without reading the
+    /// device's queue again; otherwise this is a <see cref="FlushAsync"/>, so seq order holds either way.
+    /// </summary>
+    public async Task SendNewAsync(CommandRecord created, CancellationToken cancellationToken)
+    {
+        if (!routes.TryGet(created.DeviceId, out _))
+        {
+            return;
+        }
+
+        var gate = _flushLocks.GetOrAdd(created.DeviceId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!routes.TryGet(created.DeviceId, out var route))
+            {
+                return;
+            }
+
+            var state = _routeStates.GetValue(route, _ => new RouteState());
+            if (state.SeenThrough >= 0 && created.Seq <= state.SeenThrough)
+            {
+                return; // a flush on this connection already handled it
+            }
+
+            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            if (state.SeenThrough < 0 || created.Seq != state.SeenThrough + 1 || now >= created.ExpiresAtMs)
+            {
+                await FlushLockedAsync(route, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            state.SeenThrough = created.Seq;
+            if (await writes.TransitionAsync(created.CommandId, Sendable, CommandState.Sent, now, null, null).ConfigureAwait(false) is { } sent
+                && !await PutIntoSessionAsync(route, state, sent).ConfigureAwait(false))
+            {
+                state.SeenThrough = -1; // the next command reads the queue again
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Every sendable command of the route's device, in seq order; the caller holds the device's flush lock.</summary>
+    private async Task FlushLockedAsync(CommandRoute route, CancellationToken cancellationToken)
+    {
+        // Every due write is queued at once (one group commit for a reconnecting device's whole backlog), then the
+        // commands go into the session in seq order, each only after its sent state is stored.
+        var deviceId = route.DeviceId;
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var state = _routeStates.GetValue(route, _ => new RouteState());
+        var expiring = new List<Task<CommandRecord?>>();
+        var sending = new List<Task<CommandRecord?>>();
+        var highestSeq = -1L;
+        foreach (var command in await store.ListOpenAsync(deviceId, options.Value.MaxQueuedCommandsPerDevice, cancellationToken).ConfigureAwait(false))
+        {
+            highestSeq = Math.Max(highestSeq, command.Seq);
+            if (command.State == CommandState.Delivered)
+            {
+                continue;
+            }
+
+            if (now >= command.ExpiresAtMs)
+            {
+                expiring.Add(outcomes.MoveAsync(command.CommandId, Sendable, CommandState.Expired, "expired before delivery", null, cancellationToken));
+                continue;
+            }
+
+            if (command.State == CommandState.Sent && state.SentHere.Contains(command.CommandId))
+            {
+                continue; // in this connection's session already, its PUBACK not stored yet
+            }
+
+            sending.Add(writes.TransitionAsync(command.CommandId, Sendable, CommandState.Sent, now, command.State == CommandState.Sent ? "resent" : null, null));
+        }
+
+        await Task.WhenAll(expiring).ConfigureAwait(false);
+        var complete = true;
+        foreach (var sent in await Task.WhenAll(sending).ConfigureAwait(false))
+        {
+            if (sent is not null && !await PutIntoSessionAsync(route, state, sent).ConfigureAwait(false))
+            {
+                // The session is gone or full: the rest stays sent (not delivered) and goes out again on the next flush or connect.
+                complete = false;
+                break;
+            }
+        }
+
+        // Every open command up to the highest seq read is now in this session (or final): the next one issued here
+        // can go out alone. Anything less (nothing read, a full session) and the next one reads the queue again.
+        state.SeenThrough = complete && highestSeq >= 0 ? Math.Max(state.SeenThrough, highestSeq) : -1;
+    }
+
+    private async Task<bool> PutIntoSessionAsync(CommandRoute route, RouteState state, CommandRecord sent)
+    {
+        DeviceMetrics.CommandStates.WithLabels("sent").Inc();
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            DeviceLog.CommandState(logger, sent.CommandId, sent.DeviceId, "sent", $" (attempt {sent.Attempts})");
+        }
+
+        await events.PublishAsync(sent).ConfigureAwait(false);
+        if (!route.Channel.TryPublish(CommandMessages.For(sent, route.IsMqtt5)))
+        {
+            return false;
+        }
+
+        state.SentHere.Add(sent.CommandId);
+        return true;
+    }
+
+    /// <summary>One connection's dispatch state; used under the device's flush lock only.</summary>
+    private sealed class RouteState
+    {
+        public HashSet<string> SentHere { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Every open command of the device with a seq up to this one is in the session or final; -1 = unknown.</summary>
+        public long SeenThrough { get; set; } = -1;
     }
 }

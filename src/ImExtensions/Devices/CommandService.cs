@@ -75,7 +75,7 @@ internal sealed class CommandService(
             await events.PublishAsync(command).ConfigureAwait(false);
             if (routes.TryGet(deviceId, out _))
             {
-                await dispatcher.FlushAsync(deviceId, cancellationToken).ConfigureAwait(false);
+                await dispatcher.SendNewAsync(command, cancellationToken).ConfigureAwait(false);
             }
             else
             {
