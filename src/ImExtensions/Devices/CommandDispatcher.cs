@@ -13,6 +13,7 @@ namespace MqttIm.ImExtensions.Devices;
 internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue writes, CommandRoutes routes, CommandOutcomes outcomes, CommandEvents events, IOptions<IotOptions> options, TimeProvider clock, ILogger<CommandDispatcher> logger)
 {
     private static readonly CommandState[] Sendable = [CommandState.Queued, CommandState.Sent];
+    private static readonly CommandState[] OnlyQueued = [CommandState.Queued];
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _flushLocks = new(StringComparer.Ordinal);
 
     // What each connection's session has had from this dispatcher: a later flush on the same connection (another command
@@ -61,45 +62,63 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
     }
 
     /// <summary>
-    /// Sends a command just issued on this node. When this connection's session already has every earlier open command of
-    /// the device (the last flush on it sent them all and this one is the next seq), it goes out without reading the
-    /// device's queue again; otherwise this is a <see cref="FlushAsync"/>, so seq order holds either way.
+    /// Creates a command for a device connected here and sends it. When this connection's session already has every
+    /// earlier open command of the device (the last flush on it sent them all), the create and the sent state are queued
+    /// together, so they share one commit, and the command goes out without reading the device's queue again; otherwise
+    /// it is created and the device's queue flushed, so seq order holds either way. Null when the device's queue is full.
     /// </summary>
-    public async Task SendNewAsync(CommandRecord created, CancellationToken cancellationToken)
+    /// <param name="onCreated">Runs once the command is stored, before anything is sent (the queued event).</param>
+    public async Task<CommandRecord?> CreateAndSendAsync(CommandDraft draft, int maxOpenPerDevice, Func<CommandRecord, Task> onCreated, CancellationToken cancellationToken)
     {
-        if (!routes.TryGet(created.DeviceId, out _))
-        {
-            return;
-        }
-
-        var gate = _flushLocks.GetOrAdd(created.DeviceId, _ => new SemaphoreSlim(1, 1));
+        var gate = _flushLocks.GetOrAdd(draft.DeviceId, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!routes.TryGet(created.DeviceId, out var route))
+            if (!routes.TryGet(draft.DeviceId, out var route) || _routeStates.GetValue(route, _ => new RouteState()) is not { SeenThrough: >= 0 } state)
             {
-                return;
+                var queued = await writes.CreateAsync(draft, maxOpenPerDevice).ConfigureAwait(false);
+                if (queued is not null)
+                {
+                    await onCreated(queued).ConfigureAwait(false);
+                    if (route is not null)
+                    {
+                        await FlushLockedAsync(route, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                return queued;
             }
 
-            var state = _routeStates.GetValue(route, _ => new RouteState());
-            if (state.SeenThrough >= 0 && created.Seq <= state.SeenThrough)
+            var creating = writes.CreateAsync(draft, maxOpenPerDevice);
+            var sending = writes.TransitionAsync(draft.CommandId, OnlyQueued, CommandState.Sent, clock.GetUtcNow().ToUnixTimeMilliseconds(), null, null);
+            await Task.WhenAll(creating, sending).ConfigureAwait(false);
+            if (await creating.ConfigureAwait(false) is not { } created)
             {
-                return; // a flush on this connection already handled it
+                return null; // the queue is full; the sent move found no command
             }
 
-            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-            if (state.SeenThrough < 0 || created.Seq != state.SeenThrough + 1 || now >= created.ExpiresAtMs)
+            await onCreated(created).ConfigureAwait(false);
+            if (await sending.ConfigureAwait(false) is not { } sent)
             {
+                return created;
+            }
+
+            if (created.Seq == state.SeenThrough + 1)
+            {
+                state.SeenThrough = created.Seq;
+                if (!await PutIntoSessionAsync(route, state, sent).ConfigureAwait(false))
+                {
+                    state.SeenThrough = -1; // the next command reads the queue again
+                }
+            }
+            else
+            {
+                // Commands issued elsewhere (another node) came in between: they go first, this one again after them.
+                state.SeenThrough = -1;
                 await FlushLockedAsync(route, cancellationToken).ConfigureAwait(false);
-                return;
             }
 
-            state.SeenThrough = created.Seq;
-            if (await writes.TransitionAsync(created.CommandId, Sendable, CommandState.Sent, now, null, null).ConfigureAwait(false) is { } sent
-                && !await PutIntoSessionAsync(route, state, sent).ConfigureAwait(false))
-            {
-                state.SeenThrough = -1; // the next command reads the queue again
-            }
+            return created;
         }
         finally
         {
