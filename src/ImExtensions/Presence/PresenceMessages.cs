@@ -2,6 +2,7 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Presence;
 

@@ -29,7 +29,7 @@ public sealed class ArchitectureTests
         ["Moderation"] = "PublishRateGate refuses a PUBLISH with its reason code",
         ["Presence"] = "PresenceMessages builds and PresenceWatchers publishes presence events",
         ["Rooms"] = "the room frame pump and join/send handlers publish and answer room PUBLISHes themselves",
-        ["Sessions"] = "ConnectedDevice keeps the MqttProtocolVersion; DeviceLifecycle, DevicePlatformLimiter, SessionExpirySweeper act on MqttServer sessions",
+        ["Sessions"] = "ConnectedDevice keeps the MqttProtocolVersion; DevicePlatformLimiter and TokenExpiryEnforcer disconnect MqttServer clients",
     };
 
     /// <summary>
@@ -43,13 +43,9 @@ public sealed class ArchitectureTests
     /// </remarks>
     private static readonly Dictionary<string, string> KnownCycleEdges = new()
     {
-        ["Sessions->Delivery"] = "DeviceLifecycle registers the device with the online router",
-        ["Sessions->Devices"] = "DeviceLifecycle hands IoT connections to the device hub",
-        ["Sessions->Messaging"] = "ConnectedDevice carries Messaging.WireFormat; DeviceLifecycle uses the uplink responder",
         ["Messaging->Delivery"] = "ChatFanout (a fan-out type still in Messaging), ChatSendHandler and UplinkResponder publish to devices",
         ["Messaging->Groups"] = "ChatFanout and ChatSendHandler look up group members",
         ["Cluster->Devices"] = "IotClusterRelay and RedisIotBus carry IoT traffic between nodes (Devices' cluster pieces living in Cluster)",
-        ["Sessions->BrokerState"] = "SessionExpirySweeper deletes an expired session's persisted state too (BrokerState restores sessions through Sessions)",
         ["Devices->Routing"] = "the IoT hub parses topics with Routing.ParsedTopic",
     };
 
