@@ -1,6 +1,7 @@
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Rooms;
 
