@@ -121,6 +121,19 @@ public sealed class BenchOptions
 
     public string CommandLine { get; private set; } = "";
 
+    /// <summary>
+    /// chat-cluster: where the same load runs, one row each: <c>1sqlite</c> (one node, embedded store), <c>1pg</c> (one
+    /// node on PostgreSQL, no Redis) and <c>3</c> (3 nodes on Redis + PostgreSQL).
+    /// </summary>
+    public List<string> ClusterLayouts { get; } = ["1sqlite", "1pg", "3"];
+
+    /// <summary>
+    /// chat-cluster: warm-up seconds. At a few hundred msgs/s a fresh process is still tiering its hot paths up half a
+    /// minute in (the profile showed ~40 % of broker CPU in the JIT after a 2 s warm-up), so the short default warm-up
+    /// would charge that one-time cost to every message of the window.
+    /// </summary>
+    public double ClusterWarmupSeconds { get; private set; } = 30;
+
     public static BenchOptions Parse(string[] args)
     {
         var o = new BenchOptions();
@@ -150,6 +163,7 @@ public sealed class BenchOptions
                     o.MeasureSeconds = 3;
                     o.WarmupSeconds = 1;
                     o.ManyWarmupSeconds = 1;
+                    o.ClusterWarmupSeconds = 1;
                     o.Connections = 1_000;
                     o.IotDevices = 1_000;
                     o.ChatLargeUsers = 1_000;
@@ -202,6 +216,15 @@ public sealed class BenchOptions
                     o.RoomRates.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(r => Math.Max(1, double.Parse(r, CultureInfo.InvariantCulture))).Distinct().Take(10));
                     break;
+                case "--cluster-warmup": o.ClusterWarmupSeconds = Math.Max(0, NextDouble()); break;
+                case "--cluster-layouts":
+                    o.ClusterLayouts.Clear();
+                    foreach (var layout in Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        o.ClusterLayouts.Add(layout is "3" or "1pg" or "1sqlite" ? layout : throw new ArgumentException($"unknown cluster layout '{layout}'; known: 1sqlite,1pg,3"));
+                    }
+
+                    break;
                 case "--room-senders": o.RoomSenders = Math.Max(1, NextInt()); break;
                 case "-h" or "--help":
                     throw new HelpRequestedException();
@@ -241,6 +264,7 @@ public sealed class BenchOptions
           --group-members N    small group size, all online (500); --group-window N published-not-fully-delivered (16)
           --group-large-members N  large group size (20000), --group-online N of them online (1000)
           --group-senders N    sending members (4); --group-rate N small-group offered msgs/s (100), --group-large-rate N (200)
+          --cluster-layouts L  chat-cluster rows: 1sqlite,1pg,3 (default all: one node SQLite, one node PostgreSQL, 3 nodes Redis + PostgreSQL); --cluster-warmup N (30)
           --room-viewers N     viewers of the one room (10000); --room-rates LIST offered msgs/s, 10% gifts, one row each (20,100,400); --room-senders N (4)
           --brokers LIST       mosquitto,bare,mqttim (default all three; bare = MQTTnet's server, default options, no hooks) for relay, pairs, fanout, conns, room, iot
           --mosquitto PATH     mosquitto binary (/usr/sbin/mosquitto)

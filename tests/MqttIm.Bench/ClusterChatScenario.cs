@@ -13,16 +13,31 @@ namespace MqttIm.Bench;
 /// (commit on one node, one Redis hop, delivery on another). Flat out, QoS 1 JSON. Reports PUBACKed msgs/s,
 /// publish→inbox latency and the CPU of the three broker processes per message (Redis and PostgreSQL are "other").
 /// </summary>
+/// <remarks>
+/// <c>--cluster-layouts</c> adds the same load (same connections, same window) on one node: on PostgreSQL without Redis
+/// (<c>1pg</c>, what the shared store costs) and on the embedded SQLite (<c>1sqlite</c>). The cluster row's connections
+/// each carry one commit at a time (MQTTnet handles a connection's PUBLISHes in turn), so its commits hold one or two
+/// messages, unlike the <c>chat</c> row's 50 connections: only these rows compare like with like.
+/// </remarks>
 public static class ClusterChatScenario
 {
     public static async Task RunAsync(BenchOptions o, Action<ResultRow> emit)
     {
-        var cluster = new BrokerCluster();
+        foreach (var layout in o.ClusterLayouts)
+        {
+            await RunLayoutAsync(o, layout, emit).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task RunLayoutAsync(BenchOptions o, string layout, Action<ResultRow> emit)
+    {
+        var deployment = new Deployment(layout);
         var clients = new List<IMqttClient>();
         try
         {
-            // Inside the try: a cluster that fails to start still has its Redis, PostgreSQL and nodes stopped.
-            await cluster.InitializeAsync().ConfigureAwait(false);
+            // Inside the try: a deployment that fails to start still has its Redis, PostgreSQL and nodes stopped.
+            await deployment.StartAsync().ConfigureAwait(false);
+            var nodes = deployment.Nodes;
             var pairs = o.ChatPairs;
             var latency = new LatencyHistogram();
             RunClock? clock = null; // started once every client is connected
@@ -31,7 +46,7 @@ public static class ClusterChatScenario
             var runId = Guid.NewGuid().ToString("N")[..8];
             for (var k = 0; k < pairs; k++)
             {
-                var receiverNode = cluster.Nodes[(k + 1) % 3];
+                var receiverNode = nodes[(k + 1) % nodes.Count];
                 var receiver = await ConnectAsync(receiverNode, $"cr{runId}{k}", $"inbox/cr{runId}{k}", args =>
                 {
                     var now = Stopwatch.GetTimestamp();
@@ -48,13 +63,13 @@ public static class ClusterChatScenario
                     return Task.CompletedTask;
                 }).ConfigureAwait(false);
                 clients.Add(receiver);
-                senders[k] = await ConnectAsync(cluster.Nodes[k % 3], $"cs{runId}{k}", null, null).ConfigureAwait(false);
+                senders[k] = await ConnectAsync(nodes[k % nodes.Count], $"cs{runId}{k}", null, null).ConfigureAwait(false);
                 clients.Add(senders[k]);
             }
 
             var stop = 0;
             long nextIndex = -1;
-            var window = clock = new RunClock(o.WarmupSeconds, o.MeasureSeconds);
+            var window = clock = new RunClock(o.ClusterWarmupSeconds, o.MeasureSeconds);
             var workers = new List<Task>();
             for (var k = 0; k < pairs; k++)
             {
@@ -101,7 +116,7 @@ public static class ClusterChatScenario
             }
 
             await RunClock.DelayUntil(window.MeasureFrom).ConfigureAwait(false);
-            var pids = cluster.Nodes.Select(n => n.ProcessId).ToArray();
+            var pids = nodes.Select(n => n.ProcessId).ToArray();
             var brokerStart = pids.Sum(ProcInfo.CpuSeconds);
             var selfStart = ProcInfo.CpuSeconds(Environment.ProcessId);
             var machineStart = ProcInfo.MachineBusySeconds();
@@ -115,13 +130,13 @@ public static class ClusterChatScenario
             await RelayScenario.DrainAsync(() => Math.Max(0, Interlocked.Read(ref acceptedTotal) - Interlocked.Read(ref received)), TimeSpan.FromSeconds(10)).ConfigureAwait(false);
 
             var rate = accepted / window.MeasureSeconds;
-            var notes = Fmt.Inv($"3 broker processes: {RelayScenario.PerMessage(brokerCpu, accepted)}/msg in all; Redis + PostgreSQL in other CPU; not delivered live within 10 s {Math.Max(0, acceptedTotal - received)}");
+            var notes = Fmt.Inv($"{deployment.CpuNote}: {RelayScenario.PerMessage(brokerCpu, accepted)}/msg in all; not delivered live within 10 s {Math.Max(0, acceptedTotal - received)}");
             if (rejected > 0)
             {
                 notes += Fmt.Inv($"; {rejected} rejected");
             }
 
-            emit(new ResultRow("chat-cluster", "MqttIm×3", Fmt.Inv($"{pairs} pairs across 3 nodes (Redis + PostgreSQL), QoS 1 JSON, flat out, {o.ChatWindow} in flight"),
+            emit(new ResultRow("chat-cluster", deployment.Broker, Fmt.Inv($"{pairs} pairs {deployment.Where}, QoS 1 JSON, flat out, {o.ChatWindow} in flight, {o.ClusterWarmupSeconds:F0} s warm-up"),
                 Fmt.Rate(rate, "msg/s"), Fmt.Ms(latency.Percentile(50)), Fmt.Ms(latency.Percentile(99)), Fmt.Ms(latency.MaxMicros), notes,
                 brokerCpu, selfCpu, window.MeasureSeconds, rss)
             { Value = rate, Secondary = latency.Percentile(99), OtherCpuSeconds = otherCpu });
@@ -129,7 +144,70 @@ public static class ClusterChatScenario
         finally
         {
             await Clients.DisposeAllAsync([.. clients], disconnect: false).ConfigureAwait(false);
-            await cluster.DisposeAsync().ConfigureAwait(false);
+            await deployment.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Where the row runs: the 3-node cluster (<c>3</c>), one node on PostgreSQL (<c>1pg</c>) or on SQLite (<c>1sqlite</c>).</summary>
+    private sealed class Deployment(string layout) : IAsyncDisposable
+    {
+        private readonly BrokerCluster? _cluster = layout == "3" ? new BrokerCluster() : null;
+        private readonly PostgresServer? _postgres = layout == "1pg" ? new PostgresServer() : null;
+        private BrokerProcess? _single;
+
+        public IReadOnlyList<BrokerProcess> Nodes => _cluster is not null ? _cluster.Nodes : [_single!];
+
+        public string Broker => layout switch { "3" => "MqttIm×3", "1pg" => "MqttIm (PostgreSQL)", _ => "MqttIm (SQLite)" };
+
+        public string Where => layout switch
+        {
+            "3" => "across 3 nodes (Redis + PostgreSQL)",
+            "1pg" => "on one node (PostgreSQL, no Redis)",
+            _ => "on one node (SQLite)",
+        };
+
+        public string CpuNote => layout switch
+        {
+            "3" => "3 broker processes; Redis + PostgreSQL in other CPU",
+            "1pg" => "1 broker process; PostgreSQL in other CPU",
+            _ => "1 broker process",
+        };
+
+        public async Task StartAsync()
+        {
+            if (_cluster is not null)
+            {
+                await _cluster.InitializeAsync().ConfigureAwait(false);
+                return;
+            }
+
+            string[] args = ["--Moderation:PublishesPerSecond=0"];
+            if (_postgres is not null)
+            {
+                await _postgres.InitializeAsync().ConfigureAwait(false);
+                var connectionString = await _postgres.CreateDatabaseAsync().ConfigureAwait(false);
+                args = [.. args, "--Storage:Provider=PostgreSQL", $"--Storage:PostgreSQL:ConnectionString={connectionString}"];
+            }
+
+            _single = await BrokerProcess.StartWithKeysAsync(BrokerKeys.Generate(), args).ConfigureAwait(false);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_cluster is not null)
+            {
+                await _cluster.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (_single is not null)
+            {
+                await _single.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (_postgres is not null)
+            {
+                await _postgres.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using MQTTnet;
 using System.Net.Http.Json;
 using MqttIm.Contracts.V1;
@@ -71,6 +72,48 @@ public abstract class ClusterChatContract(BrokerCluster cluster)
             var history = await late.RpcAsync("history", new HistoryRequest { RequestId = $"h{n}", ConversationId = conversation, Limit = 3 }, $"h{n}");
             Assert.Equal([4L, 5L, 6L], history.History.Messages.Select(m => m.Seq));
         }
+    }
+
+    /// <summary>
+    /// MQTTnet 5.2 runs the unsubscription interceptor inside a thread-affine lock of the session's subscriptions: an
+    /// interceptor that completed on another thread (after a Redis round trip) would leave that lock held and block every
+    /// later delivery to the session. The inbox unsubscribe must finish inside the interceptor without awaiting Redis.
+    /// </summary>
+    [Fact]
+    public async Task InboxUnsubscribe_InACluster_KeepsTheSessionsOtherSubscriptionDelivering_AndAResubscribeGetsMessagesFromAnotherNode()
+    {
+        var (alice, bob, feed) = (TestUsers.Unique("ua"), TestUsers.Unique("ub"), TestUsers.Unique("uf"));
+        await using var alicePhone = await TestDevice.ConnectAsync(Node(0), alice);
+        await using var bobPhone = await TestDevice.ConnectAsync(Node(1), bob);
+        await using var publisher = await TestDevice.ConnectAsync(Node(0), feed, subscribeInbox: false);
+        var topic = $"plain/{alice}/news";
+        var subscribed = await alicePhone.Client.SubscribeAsync(topic, MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce);
+        Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, subscribed.Items.Single().ResultCode);
+
+        Assert.True((await bobPhone.SendAsync(alice, "before", "un-1")).IsSuccess);
+        Assert.Equal("before", (await alicePhone.NextChatMessageAsync(TimeSpan.FromSeconds(20))).Text);
+
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            var unsubscribed = await alicePhone.Client.UnsubscribeAsync(new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter($"inbox/{alice}").Build(), timeout.Token);
+            Assert.Equal(MqttClientUnsubscribeResultCode.Success, unsubscribed.Items.Single().ResultCode);
+        }
+
+        // The session's other subscription still delivers after the inbox unsubscribe (twice: not just one lucky message).
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.True((await publisher.PublishAsync(topic, Encoding.UTF8.GetBytes($"news {i}"))).IsSuccess);
+            var news = await alicePhone.NextAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal((topic, $"news {i}"), (news.Topic, Encoding.UTF8.GetString(news.Payload)));
+        }
+
+        // Unsubscribed: stored, not delivered live. Subscribed again: the next message from node B arrives live.
+        Assert.True((await bobPhone.SendAsync(alice, "while away", "un-2")).IsSuccess);
+        var again = await alicePhone.Client.SubscribeAsync($"inbox/{alice}", MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce);
+        Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, again.Items.Single().ResultCode);
+        Assert.True((await bobPhone.SendAsync(alice, "back", "un-3")).IsSuccess);
+        var back = await alicePhone.NextChatMessageAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(("back", 3L), (back.Text, back.Seq));
     }
 
     [Fact]

@@ -11,7 +11,10 @@ public static class RepoPaths
     public static string Configuration { get; } =
         typeof(RepoPaths).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
 
-    public static string BrokerDll => Path.Combine(Root, "src", "Broker", "bin", Configuration, "net10.0", "MqttIm.Broker.dll");
+    /// <summary>The built broker; <c>MQTTIM_BROKER_DLL</c> points elsewhere (a copy of an earlier build, for before/after benchmark runs).</summary>
+    public static string BrokerDll => Environment.GetEnvironmentVariable("MQTTIM_BROKER_DLL") is { Length: > 0 } path
+        ? path
+        : Path.Combine(Root, "src", "Broker", "bin", Configuration, "net10.0", "MqttIm.Broker.dll");
 
     private static string FindRoot()
     {

@@ -28,6 +28,9 @@ internal sealed class DeviceLifecycle(
     /// <summary>Devices whose persistent session holds an inbox subscription: MQTTnet never stored it, so it is restored on resume.</summary>
     private readonly ConcurrentDictionary<string, string> _persistentInboxes = new(StringComparer.Ordinal);
 
+    /// <summary>Inbox unsubscribes whose cluster directory write is still under way, by client id (never throw).</summary>
+    private readonly ConcurrentDictionary<string, Task> _pendingInboxRemovals = new(StringComparer.Ordinal);
+
     public async Task OnConnectedAsync(ClientConnectedEventArgs args)
     {
         var format = WireFormat.Json;
@@ -122,16 +125,53 @@ internal sealed class DeviceLifecycle(
     /// <summary>Routes the user's inbox events to this device until it unsubscribes, disconnects, or its session ends.</summary>
     public async ValueTask RegisterInboxAsync(ConnectedDevice device, MqttSessionStatus session)
     {
+        if (_pendingInboxRemovals.TryGetValue(device.ClientId, out var removal))
+        {
+            await removal.ConfigureAwait(false); // an unsubscribe's directory write still under way goes first
+        }
+
         // Remembered until MQTTnet deletes the session (clean sessions are deleted at disconnect).
         _persistentInboxes[device.ClientId] = device.UserId;
         await router.RegisterAsync(new OnlineDevice(device.UserId, device.ClientId, device.Format, device.ConnectionKey, new MqttSessionChannel(session)), CancellationToken.None).ConfigureAwait(false);
         offlineRecipients.DeviceOnline(device.UserId, device.ClientId); // pending pushes for what it now gets live are cancelled
     }
 
-    public async ValueTask UnregisterInboxAsync(ConnectedDevice device)
+    /// <summary>
+    /// Stops routing the user's inbox to this device (an inbox UNSUBSCRIBE) without waiting for the cluster directory:
+    /// MQTTnet 5.2 calls the unsubscription interceptor inside a thread-affine lock, so it must not resume on another thread.
+    /// The local routing is gone when this returns (the router drops it before its first await); the directory write
+    /// finishes in the background, and a later inbox SUBSCRIBE of the same client id waits for it (no stale removal after it).
+    /// </summary>
+    public void UnregisterInbox(ConnectedDevice device)
     {
         _persistentInboxes.TryRemove(device.ClientId, out _);
-        await router.UnregisterAsync(device.ClientId, device.ConnectionKey, CancellationToken.None).ConfigureAwait(false);
+        var pending = router.UnregisterAsync(device.ClientId, device.ConnectionKey, CancellationToken.None);
+        if (pending.IsCompletedSuccessfully)
+        {
+            return;
+        }
+
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pendingInboxRemovals[device.ClientId] = done.Task;
+        _ = FinishInboxRemovalAsync(device.ClientId, pending, done);
+    }
+
+    private async Task FinishInboxRemovalAsync(string clientId, ValueTask pending, TaskCompletionSource done)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The stale directory entry names a connection that no longer routes the inbox: it delivers nothing and expires.
+            logger.LogWarning(ex, "Removing the inbox routing of {ClientId} from the cluster directory failed", clientId);
+        }
+        finally
+        {
+            done.TrySetResult();
+            _pendingInboxRemovals.TryRemove(new KeyValuePair<string, Task>(clientId, done.Task));
+        }
     }
 
     /// <summary>Tells connections of one client id apart: their remote end point (<see cref="ConnectionKeys.Of"/>).</summary>

@@ -108,19 +108,24 @@ internal sealed class SubscriptionInterceptor(
         }
     }
 
-    public async Task InterceptUnsubscribeAsync(InterceptingUnsubscriptionEventArgs args)
+    /// <remarks>
+    /// Completes synchronously on purpose: MQTTnet 5.2 runs this interceptor inside the session's thread-affine
+    /// subscriptions lock, which an interceptor resumed on another thread would leave held (blocking every later delivery
+    /// to the session). Nothing here awaits; the cluster's directory write finishes in the background.
+    /// </remarks>
+    public Task InterceptUnsubscribeAsync(InterceptingUnsubscriptionEventArgs args)
     {
         if (SharedSubscriptions.SharedFilter.IsShared(args.Topic))
         {
             shared.Unsubscribe(args);
-            return;
+            return Task.CompletedTask;
         }
 
         var parsed = ParsedTopic.Parse(args.Topic);
         if (parsed.Kind == TopicKind.Device)
         {
             deviceSubscriptions.Unsubscribe(args, parsed);
-            return;
+            return Task.CompletedTask;
         }
 
         if (parsed.Kind == TopicKind.Presence)
@@ -128,26 +133,28 @@ internal sealed class SubscriptionInterceptor(
             presenceWatchers.Remove(args.ClientId, parsed.Target);
             args.ProcessUnsubscription = false;
             args.Response.ReasonCode = MqttUnsubscribeReasonCode.Success;
-            return;
+            return Task.CompletedTask;
         }
 
         if (parsed.Kind == TopicKind.Room)
         {
             rooms.Leave(args, parsed.Target);
-            return;
+            return Task.CompletedTask;
         }
 
         if (parsed.Kind != TopicKind.Inbox || registry.Find(args.ClientId) is not { } device || parsed.Target != device.UserId)
         {
-            return;
+            return Task.CompletedTask;
         }
 
         args.ProcessUnsubscription = false;
         args.Response.ReasonCode = MqttUnsubscribeReasonCode.Success;
         if (parsed.Rest.Length == 0)
         {
-            await lifecycle.UnregisterInboxAsync(device).ConfigureAwait(false);
+            lifecycle.UnregisterInbox(device);
         }
+
+        return Task.CompletedTask;
     }
 
     private void Deny(InterceptingSubscriptionEventArgs args, string userId, string reason)

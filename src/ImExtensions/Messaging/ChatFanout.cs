@@ -33,6 +33,15 @@ internal sealed class ChatFanout(IOnlineRouter router, GroupDirectory groups, La
                 await ReportOfflineMembersAsync(message, snapshot, cancellationToken).ConfigureAwait(false);
             }
         }
+        else if (!offline.IsActive && message.Kind != MessageKind.Notification
+            && message.RecipientId.Length > 0 && message.RecipientId != message.SenderId)
+        {
+            // Recipient and the sender's other devices in one routing: in a cluster one directory round trip and one
+            // publish per node instead of two of each. Client ids are unique, so the exclusion only spares the sending device.
+            // (With push on, the recipient's own count decides the offline report: the two routings below.)
+            delivered += await router.RouteManyAsync([message.RecipientId, message.SenderId], outbound,
+                send.SenderClientId.Length > 0 ? send.SenderClientId : null, cancellationToken).ConfigureAwait(false);
+        }
         else
         {
             if (message.RecipientId.Length > 0 && message.RecipientId != message.SenderId)

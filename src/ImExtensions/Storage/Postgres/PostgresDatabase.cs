@@ -19,7 +19,36 @@ public sealed class PostgresDatabase : IAsyncDisposable
             throw new InvalidOperationException("Storage:PostgreSQL:ConnectionString is required when Storage:Provider is PostgreSQL.");
         }
 
-        DataSource = NpgsqlDataSource.Create(connectionString);
+        DataSource = NpgsqlDataSource.Create(WithPoolDefaults(connectionString));
+    }
+
+    /// <summary>
+    /// Per-message statements cost a parse and plan each unless prepared, and every pooled open sent a <c>DISCARD ALL</c>
+    /// (which would also drop prepared statements): the profile of the cluster chat row counted one per statement. So,
+    /// unless the connection string says otherwise, the hot statements are prepared automatically and a returned
+    /// connection is not reset (the stores leave no session state behind: locks are per transaction, the schema lock is released).
+    /// </summary>
+    internal static string WithPoolDefaults(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        bool Given(params string[] names) => names.Any(given.ContainsKey);
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!Given("Max Auto Prepare", "MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = 64;
+        }
+
+        if (!Given("Auto Prepare Min Usages", "AutoPrepareMinUsages"))
+        {
+            builder.AutoPrepareMinUsages = 2;
+        }
+
+        if (!Given("No Reset On Close", "NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        return builder.ConnectionString;
     }
 
     public NpgsqlDataSource DataSource { get; }

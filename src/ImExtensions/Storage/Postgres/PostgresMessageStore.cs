@@ -54,11 +54,13 @@ internal sealed class PostgresMessageStore(PostgresDatabase database) : IMessage
         SELECT i.conversation_id, i.sender_id, i.client_msg_id FROM inserted i WHERE i.client_msg_id <> ''
         """;
 
+    // The filter names m's column, not k's: only then does the planner see the partial dedup index's predicate implied
+    // and look the key up in ux_im_messages_client_msg; filtering on k scanned every message of the conversation.
     private const string FindSql = """
         SELECT m.body FROM im_messages m
         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(conversation_id, sender_id, client_msg_id)
             ON m.conversation_id = k.conversation_id AND m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id
-        WHERE k.client_msg_id <> ''
+        WHERE m.client_msg_id <> ''
         """;
 
     public async Task<AppendResult> AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
