@@ -35,6 +35,9 @@ internal sealed class LiveRoom(string roomId)
 
     public long LastSeq { get; set; }
 
+    /// <summary>Pump ticks since this room's last window (the pump's only): a stretched window spans several ticks.</summary>
+    public int TicksSinceWindow { get; set; }
+
     public long LikesTotal { get; set; }
 
     /// <summary>Viewers across the cluster, as last counted.</summary>

@@ -100,6 +100,7 @@ internal sealed class RoomViewer(
             if (result == RawWriteResult.Written)
             {
                 RoomMetrics.FrameDeliveries.Inc();
+                RoomMetrics.DirectFrameDeliveries.Inc();
                 RoomMetrics.MessageDeliveries.Inc(frame.MessageCount);
             }
         }
