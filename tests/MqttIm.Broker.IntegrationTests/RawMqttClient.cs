@@ -31,7 +31,7 @@ internal sealed class RawMqttClient : IAsyncDisposable
 
         var webSocket = new ClientWebSocket();
         webSocket.Options.AddSubProtocol("mqtt");
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30)); // generous: a WebSocket upgrade took over 10 s at load average 40
         await webSocket.ConnectAsync(new Uri($"ws://127.0.0.1:{broker.HttpPort}/mqtt"), cts.Token);
         return new RawMqttClient(null, webSocket);
     }

@@ -49,7 +49,7 @@ public sealed class SharedSubscriptionTests(AnonymousBrokerFixture fixture) : IC
         Assert.Equal(["m0", "m3", "m6"], received[0].Take(3));
         foreach (var member in members)
         {
-            Assert.Null(await member.TryNextAsync(TimeSpan.FromMilliseconds(300))); // no extra copies
+            Assert.Empty(await member.ReceivedBeforeMarkerAsync(publisher)); // no extra copies
             await member.DisposeAsync();
         }
     }
@@ -149,7 +149,7 @@ public sealed class SharedSubscriptionTests(AnonymousBrokerFixture fixture) : IC
         await sender.SendAsync("victim", "secret");
 
         await victim.NextAsync(Timeout); // delivered to its owner…
-        Assert.Null(await alice.TryNextAsync(TimeSpan.FromMilliseconds(500))); // …and to nobody in the refused group
+        Assert.Empty(await alice.ReceivedBeforeMarkerAsync(sender)); // …and to nobody in the refused group
     }
 
     // ---- malformed share names, No Local ----
@@ -215,7 +215,7 @@ public sealed class SharedSubscriptionTests(AnonymousBrokerFixture fixture) : IC
 
         var received = await ReceiveAsync([b], 4);
         Assert.Equal(["m0", "m1", "m2", "m3"], received[0]);
-        Assert.Null(await a.TryNextAsync(TimeSpan.FromMilliseconds(300)));
+        Assert.Empty(await a.ReceivedBeforeMarkerAsync(publisher));
     }
 
     [Theory]
@@ -247,7 +247,7 @@ public sealed class SharedSubscriptionTests(AnonymousBrokerFixture fixture) : IC
 
         var received = await ReceiveAsync([b], 4);
         Assert.Equal(["m0", "m1", "m2", "m3"], received[0].Order());
-        Assert.Null(await b.TryNextAsync(TimeSpan.FromMilliseconds(300)));
+        Assert.Empty(await b.ReceivedBeforeMarkerAsync(publisher));
     }
 
     [Fact]
@@ -501,17 +501,26 @@ public sealed class SharedSubscriptionTests(AnonymousBrokerFixture fixture) : IC
             return await _received.Reader.ReadAsync(cts.Token);
         }
 
-        public async Task<MqttApplicationMessage?> TryNextAsync(TimeSpan window)
+        /// <summary>
+        /// A barrier instead of a "nothing arrived within N ms" window: subscribes to a topic of this member's own, has
+        /// <paramref name="publisher"/> publish a marker there, and returns what arrived before the marker. Whatever the
+        /// broker had queued for this session before the marker was published arrives before it (one session's
+        /// deliveries keep their order).
+        /// </summary>
+        public async Task<List<MqttApplicationMessage>> ReceivedBeforeMarkerAsync(TestDevice publisher)
         {
-            using var cts = new CancellationTokenSource(window);
-            try
+            var topic = "markers/" + Client.Options.ClientId;
+            Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, await SubscribeAsync(topic));
+            var marker = Guid.NewGuid().ToString("N");
+            var sent = await publisher.PublishAsync(topic, Encoding.UTF8.GetBytes(marker));
+            Assert.True(sent.IsSuccess, $"marker refused: {sent.ReasonCode} {sent.ReasonString}");
+            var before = new List<MqttApplicationMessage>();
+            for (var message = await NextAsync(Timeout); message.Topic != topic || message.ConvertPayloadToString() != marker; message = await NextAsync(Timeout))
             {
-                return await _received.Reader.ReadAsync(cts.Token);
+                before.Add(message);
             }
-            catch (OperationCanceledException)
-            {
-                return null;
-            }
+
+            return before;
         }
 
         public async ValueTask DisposeAsync()

@@ -2,6 +2,7 @@ using MQTTnet;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.Storage.ContractTests;
 

@@ -114,7 +114,7 @@ internal sealed class GuardedMqttConnectionHandler(
         if (connect.Will is { } will)
         {
             // Wills are the scheduler's (MQTTnet never saw this one): Will Delay, DISCONNECT 0x04, takeover (issue 13 item 5).
-            willConnection = MqttIm.ImExtensions.Sessions.DeviceLifecycle.ConnectionKeyOf(connection.RemoteEndPoint);
+            willConnection = MqttIm.ImExtensions.Sessions.ConnectionKeys.Of(connection.RemoteEndPoint);
             wills.Connecting(willConnection, will, connect.Summary.ProtocolLevel >= 5 ? connect.Summary.SessionExpiryInterval : 0);
         }
 
@@ -147,7 +147,7 @@ internal sealed class GuardedMqttConnectionHandler(
         if (validator.IsMqtt5)
         {
             // Session Expiry changed on DISCONNECT (issue 13 item 4): MQTTnet 5.2 does not apply it, the tracker does.
-            var connectionKey = MqttIm.ImExtensions.Sessions.DeviceLifecycle.ConnectionKeyOf(connection.RemoteEndPoint);
+            var connectionKey = MqttIm.ImExtensions.Sessions.ConnectionKeys.Of(connection.RemoteEndPoint);
             validator.ConnectSessionExpiry = connect.Summary.SessionExpiryInterval;
             validator.SessionExpiryOnDisconnect = seconds =>
             {

@@ -141,7 +141,7 @@ internal sealed class PersistentSessions(
         lock (session)
         {
             session.ExpirySeconds = intent.ExpirySeconds;
-            session.ConnectionKey = DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint);
+            session.ConnectionKey = ConnectionKeys.Of(args.RemoteEndPoint);
         }
 
         writer.Enqueue(new BrokerStateChange.SessionSaved(new StoredSession(clientId, intent.ExpirySeconds, 0)));
@@ -157,7 +157,7 @@ internal sealed class PersistentSessions(
         long expirySeconds;
         lock (session)
         {
-            if (session.ConnectionKey != DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint))
+            if (session.ConnectionKey != ConnectionKeys.Of(args.RemoteEndPoint))
             {
                 return; // a later connection of the same client id owns it now
             }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Presence;
 using MqttIm.ImExtensions.Sessions;
 using StackExchange.Redis;

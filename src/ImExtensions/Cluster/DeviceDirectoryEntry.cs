@@ -1,4 +1,5 @@
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Cluster;
 

@@ -1,4 +1,4 @@
-using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Delivery;
 

@@ -3,7 +3,7 @@ using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Devices.Storage;
-using MqttIm.ImExtensions.Routing;
+using MqttIm.ImExtensions.Topics;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Devices;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Delivery;
-using MqttIm.ImExtensions.Routing;
+using MqttIm.ImExtensions.Topics;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Devices;

@@ -1,5 +1,5 @@
 using MqttIm.ImExtensions.Auth;
-using MqttIm.ImExtensions.Routing;
+using MqttIm.ImExtensions.Topics;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Devices;

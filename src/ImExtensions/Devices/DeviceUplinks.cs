@@ -1,7 +1,7 @@
 using System.Text.Json;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
-using MqttIm.ImExtensions.Routing;
+using MqttIm.ImExtensions.Topics;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Devices;

@@ -55,7 +55,7 @@ internal sealed class IotHub(
             return;
         }
 
-        var parsed = Routing.ParsedTopic.Parse(topic);
+        var parsed = Topics.ParsedTopic.Parse(topic);
         if (parsed.Target == args.UserName && DeviceTopics.CommandIdOfDownlink(parsed.Rest) is { } commandId)
         {
             await outcomes.MoveAsync(commandId, [Storage.CommandState.Sent], Storage.CommandState.Delivered, "PUBACK", null, CancellationToken.None).ConfigureAwait(false);

@@ -8,6 +8,7 @@ using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Moderation;
 using MqttIm.ImExtensions.Rpc;
 using MqttIm.ImExtensions.Sessions;
+using MqttIm.ImExtensions.Topics;
 
 namespace MqttIm.ImExtensions.Hooks;
 
@@ -83,7 +84,7 @@ internal sealed class PublishInterceptor(
 
         if (topic.Kind == TopicKind.Plain)
         {
-            Flow.MessageExpiryStamp.Apply(args.ApplicationMessage, TimeProvider.System);
+            MessageExpiryStamping.Apply(args.ApplicationMessage, TimeProvider.System);
             shared.Publish(args); // one member of each matching $share/ group
         }
 

@@ -6,6 +6,7 @@ using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Sessions;
 using MqttIm.ImExtensions.SharedSubscriptions;
+using MqttIm.ImExtensions.Topics;
 
 namespace MqttIm.ImExtensions.Hooks;
 

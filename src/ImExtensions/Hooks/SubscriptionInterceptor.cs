@@ -2,10 +2,12 @@ using Microsoft.Extensions.Logging;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Diagnostics;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Presence;
 using MqttIm.ImExtensions.Sessions;
+using MqttIm.ImExtensions.Topics;
 
 namespace MqttIm.ImExtensions.Hooks;
 
@@ -78,7 +80,7 @@ internal sealed class SubscriptionInterceptor(
             var ownPresence = parsed.Target == device.UserId;
             presenceWatchers.Add(args.ClientId, parsed.Target, channel, ownPresence);
             var state = await presenceLookup.CurrentAsync(parsed.Target).ConfigureAwait(false);
-            channel.TryPublish(Presence.PresenceMessages.For(ownPresence ? state : Presence.PresenceMessages.WithoutDevices(state)));
+            channel.TryPublish(Delivery.PresenceMessages.For(ownPresence ? state : Delivery.PresenceMessages.WithoutDevices(state)));
             return;
         }
 

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using MQTTnet;
 using MQTTnet.Protocol;
+using WireFormat = MqttIm.ImExtensions.Sessions.WireFormat;
 
 namespace MqttIm.ImExtensions.Messaging;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Google.Protobuf;
+using WireFormat = MqttIm.ImExtensions.Sessions.WireFormat;
 
 namespace MqttIm.ImExtensions.Messaging;
 

@@ -22,7 +22,8 @@ internal static class ModerationServiceRegistration
             .ValidateOnStart();
         services.TryAddSingleton<PublishRateLimiter>();
         services.TryAddSingleton<IUserPublishBudget, LocalUserPublishBudget>(); // cluster mode registered the Redis one first
-        services.TryAddSingleton<PublishRateGate>();
+        services.TryAddSingleton<PublishRateCheck>();
+        services.TryAddSingleton<Hooks.PublishRateGate>(); // applies the check's verdict to the PUBLISH
         services.TryAddSingleton(CreateContentFilter);
         return services;
     }

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MqttIm.Contracts.V1;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Diagnostics;
 using MqttIm.ImExtensions.Sessions;
 

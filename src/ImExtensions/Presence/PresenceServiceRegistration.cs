@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Groups;
 using MqttIm.ImExtensions.Memory;
 using MqttIm.ImExtensions.Messaging;

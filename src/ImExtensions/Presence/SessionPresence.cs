@@ -1,3 +1,4 @@
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Presence;

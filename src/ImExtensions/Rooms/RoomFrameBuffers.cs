@@ -3,7 +3,7 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Messaging;
-using WireFormat = MqttIm.ImExtensions.Messaging.WireFormat;
+using WireFormat = MqttIm.ImExtensions.Sessions.WireFormat;
 
 namespace MqttIm.ImExtensions.Rooms;
 

@@ -2,6 +2,7 @@ using MQTTnet.Protocol;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Rooms;
 

@@ -1,4 +1,5 @@
 using MqttIm.ImExtensions.Auth;
+using MqttIm.ImExtensions.Topics;
 
 namespace MqttIm.ImExtensions.Routing;
 

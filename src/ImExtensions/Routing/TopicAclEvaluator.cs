@@ -1,5 +1,6 @@
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Sessions;
+using MqttIm.ImExtensions.Topics;
 
 namespace MqttIm.ImExtensions.Routing;
 

@@ -1,5 +1,4 @@
 using MQTTnet.Formatter;
-using MqttIm.ImExtensions.Messaging;
 
 namespace MqttIm.ImExtensions.Sessions;
 

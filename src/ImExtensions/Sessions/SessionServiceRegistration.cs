@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MqttIm.ImExtensions.Auth;
+using MqttIm.ImExtensions.Hooks;
 using MqttIm.ImExtensions.Memory;
 using MqttIm.ImExtensions.Storage;
 using MqttIm.ImExtensions.Storage.Mongo;

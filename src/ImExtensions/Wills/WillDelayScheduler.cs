@@ -59,7 +59,7 @@ internal sealed class WillDelayScheduler(
     /// <summary>
     /// The packet layer read a CONNECT with a will (and removed it before MQTTnet saw it).
     /// </summary>
-    /// <param name="connection">The connection key (<see cref="DeviceLifecycle.ConnectionKeyOf"/>).</param>
+    /// <param name="connection">The connection key (<see cref="ConnectionKeys.Of"/>).</param>
     /// <param name="sessionExpirySeconds">MQTT 5: the CONNECT's Session Expiry Interval (0xFFFFFFFF never). 3.1.1: 0.</param>
     public void Connecting(string connection, WillMessage will, uint sessionExpirySeconds)
     {

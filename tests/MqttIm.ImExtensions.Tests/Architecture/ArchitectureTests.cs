@@ -23,13 +23,10 @@ public sealed class ArchitectureTests
     {
         ["BrokerState"] = "persists MQTTnet's own retained messages and sessions (its MqttApplicationMessage and session types are the data)",
         ["Cluster"] = "RedisOnlineRouter publishes to local sessions for remote nodes (a Delivery piece living with the Redis code)",
-        ["Flow"] = "MessageExpiryStamp reads and sets the MQTT 5 message expiry on MQTTnet's application messages",
         ["Devices"] = "the IoT hub handles its own publishes and subscriptions (IotHub, DeviceUplinks, DeviceSubscriptions, CommandReplyHandler, ...)",
         ["Messaging"] = "ChatSendHandler / UplinkResponder / UplinkRejection answer the PUBLISH with reason codes; OutboundEvent builds the MQTT message",
-        ["Moderation"] = "PublishRateGate refuses a PUBLISH with its reason code",
-        ["Presence"] = "PresenceMessages builds and PresenceWatchers publishes presence events",
         ["Rooms"] = "the room frame pump and join/send handlers publish and answer room PUBLISHes themselves",
-        ["Sessions"] = "ConnectedDevice keeps the MqttProtocolVersion; DeviceLifecycle, DevicePlatformLimiter, SessionExpirySweeper act on MqttServer sessions",
+        ["Sessions"] = "ConnectedDevice keeps the MqttProtocolVersion; DevicePlatformLimiter and TokenExpiryEnforcer disconnect MqttServer clients",
     };
 
     /// <summary>
@@ -37,20 +34,15 @@ public sealed class ArchitectureTests
     /// exactly these edges; any other cycle fails it.
     /// </summary>
     /// <remarks>
-    /// Intended layers, lowest first: Memory, Diagnostics, Sequencing, Storage; Sessions, Auth, Messaging, Delivery, Groups,
+    /// Intended layers, lowest first: Memory, Diagnostics, Sequencing, Storage, Topics; Sessions, Auth, Messaging, Delivery, Groups,
     /// Presence, Moderation, Cluster, Rpc, Devices, Rooms, Notifications; Routing, Operations, Hooks. Every entry is an edge
     /// that points up that order.
     /// </remarks>
     private static readonly Dictionary<string, string> KnownCycleEdges = new()
     {
-        ["Sessions->Delivery"] = "DeviceLifecycle registers the device with the online router",
-        ["Sessions->Devices"] = "DeviceLifecycle hands IoT connections to the device hub",
-        ["Sessions->Messaging"] = "ConnectedDevice carries Messaging.WireFormat; DeviceLifecycle uses the uplink responder",
         ["Messaging->Delivery"] = "ChatFanout (a fan-out type still in Messaging), ChatSendHandler and UplinkResponder publish to devices",
         ["Messaging->Groups"] = "ChatFanout and ChatSendHandler look up group members",
         ["Cluster->Devices"] = "IotClusterRelay and RedisIotBus carry IoT traffic between nodes (Devices' cluster pieces living in Cluster)",
-        ["Sessions->BrokerState"] = "SessionExpirySweeper deletes an expired session's persisted state too (BrokerState restores sessions through Sessions)",
-        ["Devices->Routing"] = "the IoT hub parses topics with Routing.ParsedTopic",
     };
 
     private static readonly Assembly ImExtensions = typeof(MqttServerHooks).Assembly;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Google.Protobuf;
-using WireFormat = MqttIm.ImExtensions.Messaging.WireFormat;
+using WireFormat = MqttIm.ImExtensions.Sessions.WireFormat;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Messaging;
 

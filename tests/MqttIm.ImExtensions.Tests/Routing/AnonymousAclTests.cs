@@ -2,6 +2,7 @@ using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Routing;
 using MqttIm.ImExtensions.Sessions;
+using MqttIm.ImExtensions.Topics;
 
 namespace MqttIm.ImExtensions.Tests.Routing;
 

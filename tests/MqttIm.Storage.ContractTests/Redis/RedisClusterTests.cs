@@ -3,6 +3,7 @@ using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Cluster;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Sessions;
 using MqttIm.Testing;
 using StackExchange.Redis;
 

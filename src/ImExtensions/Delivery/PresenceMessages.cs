@@ -2,8 +2,9 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.ImExtensions.Presence;
+namespace MqttIm.ImExtensions.Delivery;
 
 /// <summary>The MQTT message for a presence state: JSON, QoS 1, retained (a watcher always gets the latest state on subscribe).</summary>
 internal static class PresenceMessages

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MQTTnet.Server;
 using MqttIm.ImExtensions.Diagnostics;
+using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.ImExtensions.Sessions;
+namespace MqttIm.ImExtensions.Hooks;
 
 /// <summary>
 /// Deletes persistent sessions whose device stayed away past their (capped) expiry: MQTTnet 5.2 keeps a session until the
@@ -65,14 +66,4 @@ internal sealed class SessionExpirySweeper(
             ImLog.HookFailed(logger, ex, "session-expiry", clientId);
         }
     }
-}
-
-/// <summary>Metrics of session housekeeping.</summary>
-internal static class SessionMetrics
-{
-    public static readonly Prometheus.Counter Expired = Prometheus.Metrics.CreateCounter(
-        "mqttim_sessions_expired_total", "Persistent sessions deleted because their device stayed away past the (capped) session expiry.");
-
-    public static readonly Prometheus.Counter TokenExpiryDisconnects = Prometheus.Metrics.CreateCounter(
-        "mqttim_token_expiry_disconnects_total", "Connections closed because their access token expired (plus Auth:ExpiryGrace).");
 }

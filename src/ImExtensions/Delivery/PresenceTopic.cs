@@ -1,4 +1,4 @@
-namespace MqttIm.ImExtensions.Presence;
+namespace MqttIm.ImExtensions.Delivery;
 
 /// <summary>The retained topic of a user's presence: <c>presence/{userId}</c>.</summary>
 internal static class PresenceTopic

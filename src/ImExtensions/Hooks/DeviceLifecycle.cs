@@ -5,8 +5,9 @@ using MQTTnet.Server;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Diagnostics;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Sessions;
 
-namespace MqttIm.ImExtensions.Sessions;
+namespace MqttIm.ImExtensions.Hooks;
 
 /// <summary>Connect, disconnect and session end: keeps the device registry, the router, session expiry and token expiry in step with MQTTnet.</summary>
 internal sealed class DeviceLifecycle(
@@ -133,6 +134,6 @@ internal sealed class DeviceLifecycle(
         await router.UnregisterAsync(device.ClientId, device.ConnectionKey, CancellationToken.None).ConfigureAwait(false);
     }
 
-    /// <summary>Tells connections of one client id apart: their remote end point.</summary>
-    internal static string ConnectionKeyOf(System.Net.EndPoint? endPoint) => endPoint?.ToString() ?? "local";
+    /// <summary>Tells connections of one client id apart: their remote end point (<see cref="ConnectionKeys.Of"/>).</summary>
+    internal static string ConnectionKeyOf(System.Net.EndPoint? endPoint) => ConnectionKeys.Of(endPoint);
 }

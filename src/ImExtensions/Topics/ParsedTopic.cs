@@ -1,4 +1,4 @@
-namespace MqttIm.ImExtensions.Routing;
+namespace MqttIm.ImExtensions.Topics;
 
 /// <summary>A topic split into its kind, the id it addresses (peer, group, method, inbox owner…) and whatever follows.</summary>
 public readonly record struct ParsedTopic(TopicKind Kind, string Target, string Rest)

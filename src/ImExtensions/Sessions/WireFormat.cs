@@ -1,4 +1,4 @@
-namespace MqttIm.ImExtensions.Messaging;
+namespace MqttIm.ImExtensions.Sessions;
 
 /// <summary>How a payload is encoded on the wire: the proto3 JSON mapping or protobuf binary.</summary>
 public enum WireFormat

@@ -1,4 +1,4 @@
-namespace MqttIm.ImExtensions.Routing;
+namespace MqttIm.ImExtensions.Topics;
 
 /// <summary>What part of the topic scheme (docs/PROTOCOL.md) a topic or filter belongs to.</summary>
 public enum TopicKind

@@ -1,8 +1,7 @@
 using MQTTnet;
 using MqttIm.Contracts.V1;
-using MqttIm.ImExtensions.Delivery;
 
-namespace MqttIm.ImExtensions.Presence;
+namespace MqttIm.ImExtensions.Delivery;
 
 /// <summary>
 /// Who was granted <c>presence/{userId}</c>, with the way into their session. Presence is delivered only to these
