@@ -56,7 +56,7 @@ internal sealed class GuardedMqttConnectionHandler(
                 return;
             }
 
-            var outletKey = MqttIm.ImExtensions.Sessions.DeviceLifecycle.ConnectionKeyOf(connection.RemoteEndPoint);
+            var outletKey = MqttIm.ImExtensions.Sessions.ConnectionKeys.Of(connection.RemoteEndPoint);
             outlets.Register(outletKey, outlet);
 
             try

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace MqttIm.ImExtensions.Delivery;
 
 /// <summary>
-/// The raw outlets of this node's live connections by connection key (<see cref="Sessions.DeviceLifecycle.ConnectionKeyOf"/>):
+/// The raw outlets of this node's live connections by connection key (<see cref="Sessions.ConnectionKeys.Of"/>):
 /// the listener registers each connection's outlet before MQTTnet sees the CONNECT and removes it when the connection ends.
 /// In-process or test servers without that listener have none, and their deliveries go through MQTTnet's session queue.
 /// </summary>
