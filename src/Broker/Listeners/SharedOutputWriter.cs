@@ -103,6 +103,11 @@ internal sealed class SharedOutputWriter(PipeWriter inner, long maximumPacketSiz
 
                 inner.Write(data[..whole]);
                 Keep(pending, whole);
+                if (pending.WrittenCount == 0 && pending.Capacity > 64 * 1024)
+                {
+                    // One large packet (a big QoS 1 frame) must not keep its buffer for the life of the connection.
+                    _pending = null;
+                }
             }
 
             return await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -128,7 +133,14 @@ internal sealed class SharedOutputWriter(PipeWriter inner, long maximumPacketSiz
     private void Finish()
     {
         _closed = true;
-        var entered = _gate.Wait(TimeSpan.FromSeconds(2));
+        var entered = _gate.Wait(0);
+        if (!entered)
+        {
+            // A flush the client never drains (a stalled viewer) would hold the gate: end it so the close goes ahead.
+            inner.CancelPendingFlush();
+            entered = _gate.Wait(TimeSpan.FromSeconds(2));
+        }
+
         try
         {
             if (_pending is { WrittenCount: > 0 } pending)
