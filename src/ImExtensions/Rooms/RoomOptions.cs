@@ -43,7 +43,7 @@ public sealed class RoomOptions
     [Range(1, 10_000)]
     public int ViewerQueueFrames { get; set; } = 64;
 
-    /// <summary>Frames handed to MQTTnet's session queue at once (below its drop-oldest limit, so it never drops a gift).</summary>
+    /// <summary>Frames handed to a QoS 1 viewer's MQTTnet session queue at once (below its drop-oldest limit, so it never drops a gift).</summary>
     [Range(1, 500)]
     public int InFlightFramesPerViewer { get; set; } = 8;
 
