@@ -61,6 +61,9 @@ public sealed class BenchOptions
 
     public double IotCommandRate { get; private set; } = 1_000;
 
+    /// <summary>iot: skip the telemetry fan-in and run only the commands (MqttIm only).</summary>
+    public bool IotCommandsOnly { get; private set; }
+
     public int Connections { get; private set; } = 5_000;
 
     public int ConnectConcurrency { get; private set; } = 200;
@@ -177,6 +180,7 @@ public sealed class BenchOptions
                 case "--iot-devices": o.IotDevices = Math.Max(1, NextInt()); break;
                 case "--iot-period": o.IotTelemetryPeriodSeconds = Math.Max(0.01, NextDouble()); break;
                 case "--iot-command-rate": o.IotCommandRate = Math.Max(1, NextDouble()); break;
+                case "--iot-commands-only": o.IotCommandsOnly = true; break;
                 case "--connect-concurrency": o.ConnectConcurrency = NextInt(); break;
                 case "--conns-hold": o.ConnsHoldSeconds = Math.Clamp(NextDouble(), 0, 600); break;
                 case "--chat-users": o.ChatLargeUsers = NextInt(); break;
@@ -229,6 +233,7 @@ public sealed class BenchOptions
           --connections N      idle connections in conns (5000), --connect-concurrency N (200)
           --many-pairs N       pairs and chat-many: pairs with 1 in flight each (100); --many-pairs-rate N QoS 0 msgs/s offered (20000); --many-warmup N (10)
           --iot-devices N      iot: connected devices (10000), --iot-period S telemetry period per device (2), --iot-command-rate N (1000)
+          --iot-commands-only  iot: commands only, no telemetry fan-in (use with --brokers mqttim)
           --conns-hold N       keep conns' connections up N more seconds (max 600) to inspect the broker
           --chat-users N       large chat population (10000), --chat-pairs N (5)
           --chat-devices N     sending devices (connections) per sender (10), --chat-window N in flight per device (4)

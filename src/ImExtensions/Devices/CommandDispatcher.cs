@@ -13,11 +13,12 @@ namespace MqttIm.ImExtensions.Devices;
 internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue writes, CommandRoutes routes, CommandOutcomes outcomes, CommandEvents events, IOptions<IotOptions> options, TimeProvider clock, ILogger<CommandDispatcher> logger)
 {
     private static readonly CommandState[] Sendable = [CommandState.Queued, CommandState.Sent];
+    private static readonly CommandState[] OnlyQueued = [CommandState.Queued];
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _flushLocks = new(StringComparer.Ordinal);
 
-    // Commands already put into each connection's session: a later flush on the same connection (another command issued
-    // before this one's PUBACK came) does not send them again. A new connection is a new route, so it resends them.
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<CommandRoute, HashSet<string>> _sentOn = new();
+    // What each connection's session has had from this dispatcher: a later flush on the same connection (another command
+    // issued before this one's PUBACK came) does not send them again. A new connection is a new route, so it resends them.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<CommandRoute, RouteState> _routeStates = new();
 
     /// <summary>A device's sync request: open commands after <paramref name="afterSeq"/> are sent again (delivered ones too, unchanged in state).</summary>
     public async Task ResendAsync(string deviceId, long afterSeq, CancellationToken cancellationToken)
@@ -49,60 +50,156 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!routes.TryGet(deviceId, out var route))
+            if (routes.TryGet(deviceId, out var route))
             {
-                return;
-            }
-
-            // Every due write is queued at once (one group commit for a reconnecting device's whole backlog), then the
-            // commands go into the session in seq order, each only after its sent state is stored.
-            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-            var sentHere = _sentOn.GetValue(route, _ => new HashSet<string>(StringComparer.Ordinal)); // used under the device's flush lock only
-            var expiring = new List<Task<CommandRecord?>>();
-            var sending = new List<Task<CommandRecord?>>();
-            foreach (var command in await store.ListOpenAsync(deviceId, options.Value.MaxQueuedCommandsPerDevice, cancellationToken).ConfigureAwait(false))
-            {
-                if (command.State == CommandState.Delivered)
-                {
-                    continue;
-                }
-
-                if (now >= command.ExpiresAtMs)
-                {
-                    expiring.Add(outcomes.MoveAsync(command.CommandId, Sendable, CommandState.Expired, "expired before delivery", null, cancellationToken));
-                    continue;
-                }
-
-                if (command.State == CommandState.Sent && sentHere.Contains(command.CommandId))
-                {
-                    continue; // in this connection's session already, its PUBACK not stored yet
-                }
-
-                sending.Add(writes.TransitionAsync(command.CommandId, Sendable, CommandState.Sent, now, command.State == CommandState.Sent ? "resent" : null, null));
-            }
-
-            await Task.WhenAll(expiring).ConfigureAwait(false);
-            foreach (var sent in await Task.WhenAll(sending).ConfigureAwait(false))
-            {
-                if (sent is null)
-                {
-                    continue;
-                }
-
-                DeviceLog.CommandState(logger, sent.CommandId, deviceId, "sent", $" (attempt {sent.Attempts})");
-                await events.PublishAsync(sent).ConfigureAwait(false);
-                if (!route.Channel.TryPublish(CommandMessages.For(sent, route.IsMqtt5)))
-                {
-                    // The session is gone or full: the rest stays sent (not delivered) and goes out again on the next flush or connect.
-                    break;
-                }
-
-                sentHere.Add(sent.CommandId);
+                await FlushLockedAsync(route, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Creates a command for a device connected here and sends it. When this connection's session already has every
+    /// earlier open command of the device (the last flush on it sent them all), the create and the sent state are queued
+    /// together, so they share one commit, and the command goes out without reading the device's queue again; otherwise
+    /// it is created and the device's queue flushed, so seq order holds either way. Null when the device's queue is full.
+    /// </summary>
+    /// <param name="onCreated">Runs once the command is stored, before anything is sent (the queued event).</param>
+    public async Task<CommandRecord?> CreateAndSendAsync(CommandDraft draft, int maxOpenPerDevice, Func<CommandRecord, Task> onCreated, CancellationToken cancellationToken)
+    {
+        var gate = _flushLocks.GetOrAdd(draft.DeviceId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!routes.TryGet(draft.DeviceId, out var route) || _routeStates.GetValue(route, _ => new RouteState()) is not { SeenThrough: >= 0 } state)
+            {
+                var queued = await writes.CreateAsync(draft, maxOpenPerDevice).ConfigureAwait(false);
+                if (queued is not null)
+                {
+                    await onCreated(queued).ConfigureAwait(false);
+                    if (route is not null)
+                    {
+                        await FlushLockedAsync(route, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                return queued;
+            }
+
+            var creating = writes.CreateAsync(draft, maxOpenPerDevice);
+            var sending = writes.TransitionAsync(draft.CommandId, OnlyQueued, CommandState.Sent, clock.GetUtcNow().ToUnixTimeMilliseconds(), null, null);
+            await Task.WhenAll(creating, sending).ConfigureAwait(false);
+            if (await creating.ConfigureAwait(false) is not { } created)
+            {
+                return null; // the queue is full; the sent move found no command
+            }
+
+            await onCreated(created).ConfigureAwait(false);
+            if (await sending.ConfigureAwait(false) is not { } sent)
+            {
+                return created;
+            }
+
+            if (created.Seq == state.SeenThrough + 1)
+            {
+                state.SeenThrough = created.Seq;
+                if (!await PutIntoSessionAsync(route, state, sent).ConfigureAwait(false))
+                {
+                    state.SeenThrough = -1; // the next command reads the queue again
+                }
+            }
+            else
+            {
+                // Commands issued elsewhere (another node) came in between: they go first, this one again after them.
+                state.SeenThrough = -1;
+                await FlushLockedAsync(route, cancellationToken).ConfigureAwait(false);
+            }
+
+            return created;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Every sendable command of the route's device, in seq order; the caller holds the device's flush lock.</summary>
+    private async Task FlushLockedAsync(CommandRoute route, CancellationToken cancellationToken)
+    {
+        // Every due write is queued at once (one group commit for a reconnecting device's whole backlog), then the
+        // commands go into the session in seq order, each only after its sent state is stored.
+        var deviceId = route.DeviceId;
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var state = _routeStates.GetValue(route, _ => new RouteState());
+        var expiring = new List<Task<CommandRecord?>>();
+        var sending = new List<Task<CommandRecord?>>();
+        var highestSeq = -1L;
+        foreach (var command in await store.ListOpenAsync(deviceId, options.Value.MaxQueuedCommandsPerDevice, cancellationToken).ConfigureAwait(false))
+        {
+            highestSeq = Math.Max(highestSeq, command.Seq);
+            if (command.State == CommandState.Delivered)
+            {
+                continue;
+            }
+
+            if (now >= command.ExpiresAtMs)
+            {
+                expiring.Add(outcomes.MoveAsync(command.CommandId, Sendable, CommandState.Expired, "expired before delivery", null, cancellationToken));
+                continue;
+            }
+
+            if (command.State == CommandState.Sent && state.SentHere.Contains(command.CommandId))
+            {
+                continue; // in this connection's session already, its PUBACK not stored yet
+            }
+
+            sending.Add(writes.TransitionAsync(command.CommandId, Sendable, CommandState.Sent, now, command.State == CommandState.Sent ? "resent" : null, null));
+        }
+
+        await Task.WhenAll(expiring).ConfigureAwait(false);
+        var complete = true;
+        foreach (var sent in await Task.WhenAll(sending).ConfigureAwait(false))
+        {
+            if (sent is not null && !await PutIntoSessionAsync(route, state, sent).ConfigureAwait(false))
+            {
+                // The session is gone or full: the rest stays sent (not delivered) and goes out again on the next flush or connect.
+                complete = false;
+                break;
+            }
+        }
+
+        // Every open command up to the highest seq read is now in this session (or final): the next one issued here
+        // can go out alone. Anything less (nothing read, a full session) and the next one reads the queue again.
+        state.SeenThrough = complete && highestSeq >= 0 ? Math.Max(state.SeenThrough, highestSeq) : -1;
+    }
+
+    private async Task<bool> PutIntoSessionAsync(CommandRoute route, RouteState state, CommandRecord sent)
+    {
+        DeviceMetrics.CommandStates.WithLabels("sent").Inc();
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            DeviceLog.CommandState(logger, sent.CommandId, sent.DeviceId, "sent", $" (attempt {sent.Attempts})");
+        }
+
+        await events.PublishAsync(sent).ConfigureAwait(false);
+        if (!route.Channel.TryPublish(CommandMessages.For(sent, route.IsMqtt5)))
+        {
+            return false;
+        }
+
+        state.SentHere.Add(sent.CommandId);
+        return true;
+    }
+
+    /// <summary>One connection's dispatch state; used under the device's flush lock only.</summary>
+    private sealed class RouteState
+    {
+        public HashSet<string> SentHere { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Every open command of the device with a seq up to this one is in the session or final; -1 = unknown.</summary>
+        public long SeenThrough { get; set; } = -1;
     }
 }

@@ -16,6 +16,11 @@ internal sealed class CommandEvents(DeviceWatchers watchers, IIotClusterBus bus,
 
     public async Task PublishAsync(CommandRecord command)
     {
+        if (bus is LocalIotBus && !watchers.Watches(command.DeviceId))
+        {
+            return; // single node and nobody watches this device: no event to encode or queue
+        }
+
         var payload = JsonSerializer.SerializeToUtf8Bytes(new
         {
             commandId = command.CommandId,

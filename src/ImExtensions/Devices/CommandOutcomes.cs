@@ -42,12 +42,22 @@ internal sealed class CommandOutcomes(CommandCommitQueue writes, CommandWaiters 
         var to = moved.State;
         var name = CommandStateNames.Of(to);
         var detail = moved.History[^1].Detail;
-        DeviceLog.CommandState(logger, moved.CommandId, moved.DeviceId, name, detail is null ? "" : $" ({detail})");
+        DeviceMetrics.CommandStates.WithLabels(name).Inc();
+        if (to is CommandState.Failed or CommandState.Rejected or CommandState.TimedOut or CommandState.Expired)
+        {
+            DeviceLog.CommandNotSucceeded(logger, moved.CommandId, moved.DeviceId, name, detail is null ? "" : $" ({detail})");
+        }
+        else if (logger.IsEnabled(LogLevel.Debug))
+        {
+            DeviceLog.CommandState(logger, moved.CommandId, moved.DeviceId, name, detail is null ? "" : $" ({detail})");
+        }
+
         await events.PublishAsync(moved).ConfigureAwait(false);
         if (Retryable.Contains(to) && moved.Attempts <= moved.MaxRetries && now < moved.ExpiresAtMs
             && await writes.TransitionAsync(moved.CommandId, [to], CommandState.Queued, now, $"retry {moved.Attempts} of {moved.MaxRetries}", null).ConfigureAwait(false) is { } requeued)
         {
             DeviceMetrics.Commands.WithLabels("retried").Inc();
+            DeviceMetrics.CommandStates.WithLabels("queued").Inc();
             await events.PublishAsync(requeued).ConfigureAwait(false);
             return requeued;
         }

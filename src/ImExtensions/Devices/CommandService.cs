@@ -64,23 +64,26 @@ internal sealed class CommandService(
 
         try
         {
-            var command = await writes.CreateAsync(draft, options.Value.MaxQueuedCommandsPerDevice).ConfigureAwait(false);
-            if (command is null)
-            {
-                waiters.Forget(draft.CommandId);
-                return (null, CommandRefusal.QueueFull, $"device {deviceId} already has {options.Value.MaxQueuedCommandsPerDevice} open commands (Iot:MaxQueuedCommandsPerDevice)");
-            }
-
-            DeviceMetrics.Commands.WithLabels("issued").Inc();
-            await events.PublishAsync(command).ConfigureAwait(false);
+            CommandRecord? command;
             if (routes.TryGet(deviceId, out _))
             {
-                await dispatcher.FlushAsync(deviceId, cancellationToken).ConfigureAwait(false);
+                command = await dispatcher.CreateAndSendAsync(draft, options.Value.MaxQueuedCommandsPerDevice, OnCreatedAsync, cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 // Not connected here: the node that holds the device (if any) sends it; otherwise it waits for the connect.
-                await bus.CommandsQueuedAsync(deviceId).ConfigureAwait(false);
+                command = await writes.CreateAsync(draft, options.Value.MaxQueuedCommandsPerDevice).ConfigureAwait(false);
+                if (command is not null)
+                {
+                    await OnCreatedAsync(command).ConfigureAwait(false);
+                    await bus.CommandsQueuedAsync(deviceId).ConfigureAwait(false);
+                }
+            }
+
+            if (command is null)
+            {
+                waiters.Forget(draft.CommandId);
+                return (null, CommandRefusal.QueueFull, $"device {deviceId} already has {options.Value.MaxQueuedCommandsPerDevice} open commands (Iot:MaxQueuedCommandsPerDevice)");
             }
 
             return (command, CommandRefusal.None, null);
@@ -91,6 +94,13 @@ internal sealed class CommandService(
             waiters.Forget(draft.CommandId);
             throw;
         }
+    }
+
+    private Task OnCreatedAsync(CommandRecord command)
+    {
+        DeviceMetrics.Commands.WithLabels("issued").Inc();
+        DeviceMetrics.CommandStates.WithLabels("queued").Inc();
+        return events.PublishAsync(command);
     }
 
     /// <summary>Waits up to <paramref name="wait"/> for a final state; returns the command as it is then.</summary>

@@ -14,8 +14,13 @@ internal static partial class DeviceLog
     [LoggerMessage(1003, LogLevel.Warning, "Device connection refused for {DeviceId} from {Endpoint}: {Reason}")]
     public static partial void ConnectRefused(ILogger logger, string deviceId, string? endpoint, string reason);
 
-    [LoggerMessage(1004, LogLevel.Information, "Command {CommandId} to {DeviceId} is {State}{Detail}")]
+    // One line per state change is too much at Information under load (a command has 4-5 of them; /metrics counts them
+    // in mqttim_device_command_states_total): Debug, and Information only for the outcomes someone has to look at.
+    [LoggerMessage(1004, LogLevel.Debug, "Command {CommandId} to {DeviceId} is {State}{Detail}")]
     public static partial void CommandState(ILogger logger, string commandId, string deviceId, string state, string detail);
+
+    [LoggerMessage(1013, LogLevel.Information, "Command {CommandId} to {DeviceId} is {State}{Detail}")]
+    public static partial void CommandNotSucceeded(ILogger logger, string commandId, string deviceId, string state, string detail);
 
     [LoggerMessage(1005, LogLevel.Warning, "Telemetry batch of {Count} points failed; the devices get an error PUBACK and resend")]
     public static partial void TelemetryBatchFailed(ILogger logger, Exception exception, int count);

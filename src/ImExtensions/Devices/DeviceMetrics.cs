@@ -8,6 +8,9 @@ internal static class DeviceMetrics
     public static readonly Counter Commands = Metrics.CreateCounter(
         "mqttim_device_commands_total", "Device commands by outcome: issued, succeeded, failed, rejected, timed_out, expired, canceled, retried.", "outcome");
 
+    public static readonly Counter CommandStates = Metrics.CreateCounter(
+        "mqttim_device_command_states_total", "Device command state changes by the state entered (sent, delivered, succeeded, …; a retry counts queued again).", "state");
+
     public static readonly Counter TelemetryPoints = Metrics.CreateCounter(
         "mqttim_device_telemetry_points_total", "Telemetry uplinks stored.");
 

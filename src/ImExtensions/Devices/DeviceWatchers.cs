@@ -58,6 +58,15 @@ internal sealed class DeviceWatchers
         }
     }
 
+    /// <summary>Whether anyone on this node watches any of the device's topics (so an event is worth encoding).</summary>
+    public bool Watches(string deviceId)
+    {
+        lock (_gate)
+        {
+            return _byDevice.ContainsKey(deviceId);
+        }
+    }
+
     /// <summary>Queues the message to every watcher of the device whose filter matches its topic; returns how many.</summary>
     public int Forward(string deviceId, MqttApplicationMessage message)
     {

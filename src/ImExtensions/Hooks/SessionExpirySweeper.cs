@@ -51,8 +51,11 @@ internal sealed class SessionExpirySweeper(
 
             if (await server.GetSessionAsync(clientId).ConfigureAwait(false) is not { } session)
             {
-                // Restored from the store after a restart and never resumed: only the store holds it.
+                // Restored from the store after a restart and never resumed: only the store holds it. Counted too: it is
+                // an expiry all the same, and a counter that skipped it would leave a watcher waiting for one.
                 persistentSessions.Expired(clientId);
+                SessionMetrics.Expired.Inc();
+                logger.LogInformation("Session {ClientId} expired while only the store held it (Sessions:MaxSessionExpiry {Max})", clientId, options.Value.MaxSessionExpiry);
                 return;
             }
 

@@ -18,18 +18,18 @@ internal sealed class ChatSendHandler(
     IOnlineRouter router,
     TimeProvider clock)
 {
-    public async Task HandleC2cAsync(InterceptingPublishEventArgs args, ConnectedDevice device, string peerId)
+    // Not async: the common case hands SubmitAsync's task straight back to MQTTnet (one state machine per send, not two).
+    public Task HandleC2cAsync(InterceptingPublishEventArgs args, ConnectedDevice device, string peerId)
     {
         args.ProcessPublish = false;
         if (!reader.TryRead(args.ApplicationMessage, out var request, out var rejection))
         {
-            await responder.RejectAsync(args, device, rejection, request.ClientMsgId).ConfigureAwait(false);
-            return;
+            return responder.RejectAsync(args, device, rejection, request.ClientMsgId).AsTask();
         }
 
         var draft = Draft(request, device, ConversationIds.C2c(device.UserId, peerId));
         draft.RecipientId = peerId;
-        await SubmitAsync(args, device, draft).ConfigureAwait(false);
+        return SubmitAsync(args, device, draft);
     }
 
     public async Task HandleGroupAsync(InterceptingPublishEventArgs args, ConnectedDevice device, string groupId)
@@ -82,17 +82,21 @@ internal sealed class ChatSendHandler(
 
     private async Task SubmitAsync(InterceptingPublishEventArgs args, ConnectedDevice device, ChatMessage draft)
     {
-        var send = new PendingSend(draft, device.ClientId) { InboxSendAck = device.WantsInboxSendAck };
         if (device.AckOnReceipt)
         {
-            await AcceptOnReceiptAsync(args, device, send).ConfigureAwait(false);
+            await AcceptOnReceiptAsync(args, device, new PendingSend(draft, device.ClientId) { InboxSendAck = device.WantsInboxSendAck }).ConfigureAwait(false);
             return;
         }
 
+        // Completed inline by the commit loop: what follows (the PUBACK fields, then MQTTnet writing the PUBACK) runs on
+        // its thread instead of waking a thread-pool worker per message. Not cancelled with the connection: the commit
+        // completes every send it took (stored, or failed after its retries), so this waits at most that long.
+        var send = new PendingSend(draft, device.ClientId, CompleteInline: true) { InboxSendAck = device.WantsInboxSendAck };
         SendOutcome outcome;
         try
         {
-            outcome = await commitQueue.SubmitAsync(send, args.CancellationToken).ConfigureAwait(false);
+            await commitQueue.EnqueueAsync(send, args.CancellationToken).ConfigureAwait(false);
+            outcome = await send.Completion.Task.ConfigureAwait(false);
         }
         catch (StoreUnavailableException)
         {

@@ -104,14 +104,25 @@ internal sealed class MessageCommitQueue : BackgroundService
         }
     }
 
+    // Scratch collections of the one commit loop, reused batch after batch (cleared at the start of each).
+    private readonly List<(PendingSend Send, ChatMessage Message)> _fresh = [];
+    private readonly List<(PendingSend Send, ChatMessage Original)> _repeatsInBatch = [];
+    private readonly Dictionary<ClientMsgKey, ChatMessage> _firstInBatch = [];
+    private readonly HashSet<ClientMsgKey> _dedupKeys = [];
+    private readonly List<string> _conversationIds = [];
+    private readonly List<ChatMessage> _messages = [];
+
     private async Task CommitAsync(List<PendingSend> batch, CancellationToken cancellationToken)
     {
-        var fresh = new List<(PendingSend Send, ChatMessage Message)>(batch.Count);
-        var repeatsInBatch = new List<(PendingSend Send, ChatMessage Original)>();
+        var fresh = _fresh;
+        var repeatsInBatch = _repeatsInBatch;
+        var firstInBatch = _firstInBatch;
+        fresh.Clear();
+        repeatsInBatch.Clear();
+        firstInBatch.Clear();
         try
         {
             var earlier = await FindEarlierSendsAsync(batch, cancellationToken).ConfigureAwait(false);
-            var firstInBatch = new Dictionary<ClientMsgKey, ChatMessage>();
             var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
             foreach (var send in batch)
             {
@@ -143,13 +154,22 @@ internal sealed class MessageCommitQueue : BackgroundService
             if (fresh.Count > 0)
             {
                 // One call for the batch's seqs, in batch order (Redis: one round trip instead of one per message).
-                var seqs = await _seqAllocator.NextManyAsync(fresh.ConvertAll(f => f.Message.ConversationId), cancellationToken).ConfigureAwait(false);
+                var conversationIds = _conversationIds;
+                conversationIds.Clear();
+                foreach (var (_, message) in fresh)
+                {
+                    conversationIds.Add(message.ConversationId);
+                }
+
+                var seqs = await _seqAllocator.NextManyAsync(conversationIds, cancellationToken).ConfigureAwait(false);
+                var messages = _messages;
+                messages.Clear();
                 for (var i = 0; i < fresh.Count; i++)
                 {
                     fresh[i].Message.Seq = seqs[i];
+                    messages.Add(fresh[i].Message);
                 }
 
-                var messages = fresh.ConvertAll(f => f.Message);
                 var started = Stopwatch.GetTimestamp();
                 var appended = await _commitRetry.ExecuteAsync(
                     static async (state, ct) => await state.Store.AppendAsync(state.Messages, ct).ConfigureAwait(false),
@@ -185,7 +205,7 @@ internal sealed class MessageCommitQueue : BackgroundService
         catch (Exception ex)
         {
             ImLog.CommitFailed(_logger, ex, fresh.Count);
-            await _seqAllocator.ResyncAsync(fresh.Select(f => f.Message.ConversationId).Distinct(), CancellationToken.None).ConfigureAwait(false);
+            await _seqAllocator.ResyncAsync(fresh.Select(f => f.Message.ConversationId).Distinct().ToList(), CancellationToken.None).ConfigureAwait(false);
             var failure = new StoreUnavailableException("the message store did not accept the message", ex);
             foreach (var send in batch)
             {
@@ -193,6 +213,14 @@ internal sealed class MessageCommitQueue : BackgroundService
             }
 
             return;
+        }
+
+        // Handed over in commit order to the one delivery loop first (receivers get each conversation's seqs in order),
+        // so the fan-out runs beside the completions below: a device's send completes inline (PendingSend.CompleteInline),
+        // and its PUBACK is then written from this thread.
+        foreach (var (send, message) in fresh)
+        {
+            await _delivery.EnqueueAsync(send, message, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var (send, message) in fresh)
@@ -205,17 +233,12 @@ internal sealed class MessageCommitQueue : BackgroundService
             ImMetrics.MessagesDuplicate.Inc();
             send.Completion.TrySetResult(new SendOutcome(original, Duplicate: true));
         }
-
-        // Handed over in commit order to the one delivery loop: receivers get each conversation's seqs in order.
-        foreach (var (send, message) in fresh)
-        {
-            await _delivery.EnqueueAsync(send, message, cancellationToken).ConfigureAwait(false);
-        }
     }
 
     private async Task<IReadOnlyDictionary<ClientMsgKey, ChatMessage>> FindEarlierSendsAsync(List<PendingSend> batch, CancellationToken cancellationToken)
     {
-        var keys = new HashSet<ClientMsgKey>();
+        var keys = _dedupKeys;
+        keys.Clear();
         foreach (var send in batch)
         {
             if (send.DedupKey is { } key)
@@ -225,9 +248,11 @@ internal sealed class MessageCommitQueue : BackgroundService
         }
 
         return keys.Count == 0
-            ? new Dictionary<ClientMsgKey, ChatMessage>()
+            ? NoEarlierSends
             : await _store.FindByClientMsgIdsAsync(keys, cancellationToken).ConfigureAwait(false);
     }
+
+    private static readonly IReadOnlyDictionary<ClientMsgKey, ChatMessage> NoEarlierSends = new Dictionary<ClientMsgKey, ChatMessage>();
 }
 
 /// <summary>The store refused a commit after retries: nothing of that batch was acknowledged.</summary>

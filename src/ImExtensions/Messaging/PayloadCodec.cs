@@ -65,8 +65,48 @@ internal static class PayloadCodec
         }
     }
 
+    // Largest JSON text (in chars) whose builder a thread keeps between encodes; a bigger one is let go after its encode.
+    private const int KeptJsonBuilderChars = 16 * 1024;
+
+    [ThreadStatic]
+    private static StringWriter? t_jsonWriter;
+
     public static byte[] Encode(IMessage message, WireFormat format) =>
-        format == WireFormat.Json ? Encoding.UTF8.GetBytes(Json.Format(message)) : message.ToByteArray();
+        format == WireFormat.Json ? EncodeJson(message) : message.ToByteArray();
+
+    /// <summary>
+    /// The same text as <c>JsonFormatter.Format(message)</c>, written into a per-thread builder and encoded to UTF-8 from
+    /// it: every downlink event was a growing builder, a string and the bytes; now it is the bytes only.
+    /// </summary>
+    private static byte[] EncodeJson(IMessage message)
+    {
+        var writer = t_jsonWriter ?? new StringWriter(new StringBuilder(1024), System.Globalization.CultureInfo.InvariantCulture);
+        t_jsonWriter = null; // taken while in use, so a nested encode on this thread gets its own
+        var builder = writer.GetStringBuilder();
+        builder.Clear();
+        Json.Format(message, writer);
+        byte[] bytes;
+        var chunks = builder.GetChunks();
+        if (chunks.MoveNext() && chunks.Current.Length == builder.Length)
+        {
+            var text = chunks.Current.Span;
+            bytes = new byte[Encoding.UTF8.GetByteCount(text)];
+            Encoding.UTF8.GetBytes(text, bytes);
+        }
+        else
+        {
+            // Several chunks (a thread's first encodes while its builder grows, or a long text): a surrogate pair may
+            // straddle two chunks, so encode the whole text at once.
+            bytes = Encoding.UTF8.GetBytes(builder.ToString());
+        }
+
+        if (builder.Capacity <= KeptJsonBuilderChars)
+        {
+            t_jsonWriter = writer;
+        }
+
+        return bytes;
+    }
 
     public static string ContentTypeOf(WireFormat format) => format == WireFormat.Json ? JsonContentType : ProtobufContentType;
 

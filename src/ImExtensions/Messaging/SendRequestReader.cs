@@ -9,9 +9,12 @@ internal sealed class SendRequestReader(IContentFilter contentFilter, IOptions<C
 {
     private readonly ChatOptions _options = options.Value;
 
+    // What a refused payload reads as (an empty client message id); shared, callers only read it.
+    private static readonly SendRequest Unreadable = new();
+
     public bool TryRead(MqttApplicationMessage message, out SendRequest request, out UplinkRejection rejection)
     {
-        request = new SendRequest();
+        request = Unreadable;
         rejection = default;
         if (message.Payload.Length > _options.MaxPayloadBytes)
         {

@@ -83,9 +83,9 @@ internal sealed class UplinkResponder(IOnlineRouter router, ILogger<UplinkRespon
         args.Response.UserProperties =
         [
             UserProperty("conversation_id", message.ConversationId),
-            UserProperty("seq", message.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            NumberProperty("seq", message.Seq),
             UserProperty("server_msg_id", message.ServerMsgId),
-            UserProperty("server_time_ms", message.ServerTimeMs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            NumberProperty("server_time_ms", message.ServerTimeMs),
             outcome.Duplicate ? DuplicateProperty : FreshProperty,
         ];
     }
@@ -97,4 +97,12 @@ internal sealed class UplinkResponder(IOnlineRouter router, ILogger<UplinkRespon
 
     private static MqttUserProperty UserProperty(string name, string value) =>
         new(name, new ReadOnlyMemory<byte>(System.Text.Encoding.UTF8.GetBytes(value)));
+
+    // Digits straight to UTF-8 (no string in between).
+    private static MqttUserProperty NumberProperty(string name, long value)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        value.TryFormat(digits, out var length, default, System.Globalization.CultureInfo.InvariantCulture);
+        return new(name, new ReadOnlyMemory<byte>(digits[..length].ToArray()));
+    }
 }

@@ -60,4 +60,28 @@ public sealed class PayloadCodecTests
         Assert.Contains("\"seq\": \"7\"", Encoding.UTF8.GetString(outbound.Payload(WireFormat.Json)));
         Assert.Equal(7, InboxEvent.Parser.ParseFrom(outbound.Payload(WireFormat.Protobuf)).Message.Seq);
     }
+
+    /// <summary>The per-thread builder path writes exactly what <c>JsonFormatter.Format</c> writes, for short, long and non-ASCII texts, one after another.</summary>
+    [Fact]
+    public void Encode_Json_IsByteForByteWhatTheFormatterWrites_AcrossReusesOfTheThreadsBuilder()
+    {
+        var formatter = new JsonFormatter(JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
+        string[] texts =
+        [
+            "hi",
+            "héllo \"quoted\" <tag> & 'single' \\ back\nslash\t tab \u2028",
+            "emoji 😀 at the end of a long line " + new string('x', 9_000) + " 😀", // longer than one builder chunk
+            new string('é', 20_000), // past the builder the thread keeps
+            "short again 漢字",
+        ];
+        foreach (var text in texts)
+        {
+            var message = new InboxEvent
+            {
+                Message = new ChatMessage { ConversationId = "c2c:a:b", Seq = 42, Text = text, ServerTimeMs = 1_700_000_000_000, Ext = { ["k"] = text[..Math.Min(5, text.Length)] } },
+            };
+
+            Assert.Equal(Encoding.UTF8.GetBytes(formatter.Format(message)), PayloadCodec.Encode(message, WireFormat.Json));
+        }
+    }
 }

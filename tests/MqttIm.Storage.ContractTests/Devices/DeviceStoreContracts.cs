@@ -216,6 +216,24 @@ public abstract class CommandStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task History_KeepsEveryDetailAsWritten()
+    {
+        // Details come from devices and issuers: quotes, escapes, non-ASCII, null, and one longer than a small buffer.
+        string?[] details = ["say \"hi\" \\ now", null, "温度过高 ✓ é", new string('x', 3000) + "\n"];
+        await Commands.CreateAsync(Draft("a", "c1"), 10, _ct);
+        var states = new[] { CommandState.Sent, CommandState.Delivered, CommandState.Failed, CommandState.Queued };
+        for (var i = 0; i < states.Length; i++)
+        {
+            var from = i == 0 ? CommandState.Queued : states[i - 1];
+            Assert.NotNull(await Commands.TransitionAsync("c1", [from], states[i], 2000 + i, details[i], null, _ct));
+        }
+
+        var stored = await Commands.GetAsync("c1", _ct);
+        Assert.Equal([(CommandState.Queued, 1000L, (string?)null), .. states.Select((state, i) => (state, 2000L + i, details[i]))],
+            stored!.History.Select(h => (h.State, h.AtMs, h.Detail)));
+    }
+
+    [Fact]
     public async Task Apply_RunsABatchInOrder_LaterWritesSeeEarlierOnes()
     {
         await Commands.CreateAsync(Draft("a", "c0"), 10, _ct);

@@ -13,7 +13,12 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
 
     private const string SelectState = StateColumns + FromStates;
 
-    private const string SelectStateWithLastMessage = StateColumns + ", c.last_message" + FromStates;
+    // The last message is the head's row in messages (one primary-key probe per listed conversation), not a copy in
+    // conversations: the commit then rewrites only small head rows (SqliteMessageStore). COALESCE keeps a copy written
+    // by an older version readable until the conversation's next message.
+    private const string SelectStateWithLastMessage = StateColumns
+        + ", COALESCE((SELECT m.body FROM messages m WHERE m.conversation_id = c.conversation_id AND m.seq = c.max_seq), c.last_message)"
+        + FromStates;
 
     private const string ListOrder = " ORDER BY uc.pinned DESC, COALESCE(c.last_activity_ms, 0) DESC, uc.conversation_id DESC LIMIT $l";
 

@@ -32,7 +32,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
             maxSeq.Transaction = headMoved.Transaction = unreadRow.Transaction = transaction;
             var duplicates = new Dictionary<ClientMsgKey, ChatMessage>();
             // Heads and participants repeat heavily within a batch (the same conversations are busy): write each once.
-            var heads = new Dictionary<string, (ChatMessage Message, byte[] Body)>(StringComparer.Ordinal);
+            var heads = new Dictionary<string, ChatMessage>(StringComparer.Ordinal);
             var participants = new HashSet<(string, string)>();
             foreach (var message in batch)
             {
@@ -51,7 +51,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                     continue;
                 }
 
-                heads[message.ConversationId] = (message, body); // serialised once: the same bytes are the conversation's last message
+                heads[message.ConversationId] = message; // the batch's last message of each conversation is its new head
                 if (message.ConversationId.StartsWith("c2c:", StringComparison.Ordinal))
                 {
                     participants.Add((message.SenderId, message.ConversationId));
@@ -63,7 +63,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                 }
             }
 
-            foreach (var (message, body) in heads.Values)
+            foreach (var message in heads.Values)
             {
                 // The members' unread totals move with the head, in this transaction (SqliteUnreadTotals).
                 maxSeq.Parameters[0].Value = message.ConversationId;
@@ -71,7 +71,6 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                 head.Parameters[0].Value = message.ConversationId;
                 head.Parameters[1].Value = message.Seq;
                 head.Parameters[2].Value = message.ServerTimeMs;
-                head.Parameters[3].Value = body;
                 head.ExecuteNonQuery();
                 if (message.Seq > oldMaxSeq)
                 {
@@ -201,12 +200,14 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
             writer.Command(
                 "SELECT body FROM messages WHERE conversation_id = $c AND sender_id = $u AND client_msg_id = $m", null,
                 ("$c", ""), ("$u", ""), ("$m", "")),
+            // The head row stays small (no copy of the last message: readers take it from messages at max_seq), so the
+            // busy conversations' heads share few pages and a commit writes fewer WAL frames.
             writer.Command(
                 """
-                INSERT INTO conversations (conversation_id, max_seq, last_activity_ms, last_message) VALUES ($c, $s, $t, $b)
+                INSERT INTO conversations (conversation_id, max_seq, last_activity_ms, last_message) VALUES ($c, $s, $t, NULL)
                 ON CONFLICT (conversation_id) DO UPDATE SET max_seq = excluded.max_seq, last_activity_ms = excluded.last_activity_ms,
-                    last_message = excluded.last_message WHERE excluded.max_seq > conversations.max_seq
-                """, null, ("$c", ""), ("$s", 0L), ("$t", 0L), ("$b", Array.Empty<byte>())),
+                    last_message = NULL WHERE excluded.max_seq > conversations.max_seq
+                """, null, ("$c", ""), ("$s", 0L), ("$t", 0L)),
             writer.Command("INSERT OR IGNORE INTO user_conversations (user_id, conversation_id) VALUES ($u, $c)", null, ("$u", ""), ("$c", "")),
             writer.Command("SELECT max_seq FROM conversations WHERE conversation_id = $c", null, ("$c", "")),
             SqliteUnreadTotals.HeadMovedCommand(writer, null),

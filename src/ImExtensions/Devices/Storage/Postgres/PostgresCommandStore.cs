@@ -98,7 +98,7 @@ internal sealed class PostgresCommandStore(PostgresDatabase database) : ICommand
         var record = CommandRecord.FromDraft(draft, seq);
         await using (var insert = Command(connection, $"INSERT INTO iot_commands ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             record.CommandId, record.DeviceId, record.Seq, record.Name, record.Payload, record.State.ToString(), record.CreatedMs, record.ExpiresAtMs,
-            record.TimeoutMs, record.Attempts, record.MaxRetries, record.IssuedBy, DBNull.Value, StoredJson.Write(record.History)))
+            record.TimeoutMs, record.Attempts, record.MaxRetries, record.IssuedBy, DBNull.Value, StoredJson.WriteHistory(record.History)))
         {
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -127,7 +127,7 @@ internal sealed class PostgresCommandStore(PostgresDatabase database) : ICommand
 
         var updated = current.With(move.To, move.AtMs, move.Detail, move.Result);
         await using (var update = Command(connection, "UPDATE iot_commands SET state = $2, attempts = $3, result = $4, history = $5 WHERE command_id = $1",
-            move.CommandId, updated.State.ToString(), updated.Attempts, (object?)updated.Result ?? DBNull.Value, StoredJson.Write(updated.History)))
+            move.CommandId, updated.State.ToString(), updated.Attempts, (object?)updated.Result ?? DBNull.Value, StoredJson.WriteHistory(updated.History)))
         {
             await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -9,6 +9,7 @@ internal sealed class SqliteCommandStore : ICommandStore
     private const string Columns = "command_id, device_id, seq, name, payload, state, created_ms, expires_ms, timeout_ms, attempts, max_retries, issued_by, result, history";
     private const string OpenStates = "('Queued','Sent','Delivered')";
     private readonly SqliteDatabase _database;
+    private WriterCommands? _writer;
 
     public SqliteCommandStore(SqliteDatabase database)
     {
@@ -79,42 +80,92 @@ internal sealed class SqliteCommandStore : ICommandStore
             : Read(connection, null, $"SELECT {Columns} FROM iot_commands WHERE device_id = $d AND state IN {OpenStates} ORDER BY seq LIMIT $l", ("$d", deviceId), ("$l", limit));
     }
 
-    private static CommandRecord? Create(SqliteConnection connection, SqliteTransaction transaction, CommandDraft draft, int maxOpenPerDevice)
+    private CommandRecord? Create(SqliteConnection connection, SqliteTransaction transaction, CommandDraft draft, int maxOpenPerDevice)
     {
-        using var open = connection.Command($"SELECT count(*) FROM iot_commands WHERE device_id = $d AND state IN {OpenStates}", transaction, ("$d", draft.DeviceId));
-        if ((long)open.ExecuteScalar()! >= maxOpenPerDevice)
+        var prepared = Writer(connection, transaction);
+        prepared.OpenCount.Parameters[0].Value = draft.DeviceId;
+        if ((long)prepared.OpenCount.ExecuteScalar()! >= maxOpenPerDevice)
         {
             return null;
         }
 
-        using var max = connection.Command("SELECT coalesce(max(seq), 0) FROM iot_commands WHERE device_id = $d", transaction, ("$d", draft.DeviceId));
-        var record = CommandRecord.FromDraft(draft, (long)max.ExecuteScalar()! + 1);
-        using var insert = connection.Command($"INSERT INTO iot_commands ({Columns}) VALUES ($c, $d, $s, $n, $p, $st, $cr, $e, $t, $a, $m, $i, $r, $h)", transaction,
-            ("$c", record.CommandId), ("$d", record.DeviceId), ("$s", record.Seq), ("$n", record.Name), ("$p", record.Payload), ("$st", record.State.ToString()),
-            ("$cr", record.CreatedMs), ("$e", record.ExpiresAtMs), ("$t", record.TimeoutMs), ("$a", record.Attempts), ("$m", record.MaxRetries),
-            ("$i", record.IssuedBy), ("$r", record.Result), ("$h", StoredJson.Write(record.History)));
-        insert.ExecuteNonQuery();
+        prepared.MaxSeq.Parameters[0].Value = draft.DeviceId;
+        var record = CommandRecord.FromDraft(draft, (long)prepared.MaxSeq.ExecuteScalar()! + 1);
+        var values = prepared.Insert.Parameters;
+        values[0].Value = record.CommandId;
+        values[1].Value = record.DeviceId;
+        values[2].Value = record.Seq;
+        values[3].Value = record.Name;
+        values[4].Value = record.Payload;
+        values[5].Value = record.State.ToString();
+        values[6].Value = record.CreatedMs;
+        values[7].Value = record.ExpiresAtMs;
+        values[8].Value = record.TimeoutMs;
+        values[9].Value = record.Attempts;
+        values[10].Value = record.MaxRetries;
+        values[11].Value = record.IssuedBy;
+        values[12].Value = (object?)record.Result ?? DBNull.Value;
+        values[13].Value = StoredJson.WriteHistory(record.History);
+        prepared.Insert.ExecuteNonQuery();
         return record;
     }
 
-    private static CommandRecord? Transition(SqliteConnection connection, SqliteTransaction transaction, TransitionCommandWrite move)
+    private CommandRecord? Transition(SqliteConnection connection, SqliteTransaction transaction, TransitionCommandWrite move)
     {
-        var found = Read(connection, transaction, $"SELECT {Columns} FROM iot_commands WHERE command_id = $c", ("$c", move.CommandId));
+        var prepared = Writer(connection, transaction);
+        prepared.ById.Parameters[0].Value = move.CommandId;
+        var found = Read(prepared.ById);
         if (found.Count == 0 || !move.From.Contains(found[0].State))
         {
             return null;
         }
 
         var updated = found[0].With(move.To, move.AtMs, move.Detail, move.Result);
-        using var update = connection.Command("UPDATE iot_commands SET state = $s, attempts = $a, result = $r, history = $h WHERE command_id = $c", transaction,
-            ("$c", move.CommandId), ("$s", updated.State.ToString()), ("$a", updated.Attempts), ("$r", updated.Result), ("$h", StoredJson.Write(updated.History)));
-        update.ExecuteNonQuery();
+        var values = prepared.Update.Parameters;
+        values[0].Value = move.CommandId;
+        values[1].Value = updated.State.ToString();
+        values[2].Value = updated.Attempts;
+        values[3].Value = (object?)updated.Result ?? DBNull.Value;
+        values[4].Value = StoredJson.WriteHistory(updated.History);
+        prepared.Update.ExecuteNonQuery();
         return updated;
     }
+
+    /// <summary>
+    /// The writer's statements, prepared once on the writer connection and reused by every write (WriteAsync runs one at a
+    /// time): a command is written 4-5 times, and parsing the SQL each time was a visible part of its cost.
+    /// </summary>
+    private WriterCommands Writer(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        if (_writer is not { } prepared || !ReferenceEquals(prepared.Connection, connection))
+        {
+            _writer = prepared = new WriterCommands(
+                connection,
+                connection.Command($"SELECT count(*) FROM iot_commands WHERE device_id = $d AND state IN {OpenStates}", null, ("$d", "")),
+                connection.Command("SELECT coalesce(max(seq), 0) FROM iot_commands WHERE device_id = $d", null, ("$d", "")),
+                connection.Command($"INSERT INTO iot_commands ({Columns}) VALUES ($c, $d, $s, $n, $p, $st, $cr, $e, $t, $a, $m, $i, $r, $h)", null,
+                    ("$c", ""), ("$d", ""), ("$s", 0L), ("$n", ""), ("$p", ""), ("$st", ""), ("$cr", 0L), ("$e", 0L), ("$t", 0L), ("$a", 0), ("$m", 0),
+                    ("$i", ""), ("$r", null), ("$h", "")),
+                connection.Command($"SELECT {Columns} FROM iot_commands WHERE command_id = $c", null, ("$c", "")),
+                connection.Command("UPDATE iot_commands SET state = $s, attempts = $a, result = $r, history = $h WHERE command_id = $c", null,
+                    ("$c", ""), ("$s", ""), ("$a", 0), ("$r", null), ("$h", "")));
+        }
+
+        prepared.OpenCount.Transaction = prepared.MaxSeq.Transaction = prepared.Insert.Transaction = transaction;
+        prepared.ById.Transaction = prepared.Update.Transaction = transaction;
+        return prepared;
+    }
+
+    private sealed record WriterCommands(SqliteConnection Connection, SqliteCommand OpenCount, SqliteCommand MaxSeq, SqliteCommand Insert, SqliteCommand ById, SqliteCommand Update);
 
     private static List<CommandRecord> Read(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string, object?)[] parameters)
     {
         using var command = connection.Command(sql, transaction, parameters);
+        return Read(command);
+    }
+
+    private static List<CommandRecord> Read(SqliteCommand command)
+    {
         using var reader = command.ExecuteReader();
         var records = new List<CommandRecord>();
         while (reader.Read())
