@@ -21,6 +21,7 @@ internal sealed class GuardedMqttConnectionHandler(
     MqttIm.ImExtensions.Sessions.SessionExpiryTracker sessionExpiry,
     MqttIm.ImExtensions.BrokerState.PersistentSessions persistentSessions,
     MqttIm.ImExtensions.Wills.WillDelayScheduler wills,
+    MqttIm.ImExtensions.Delivery.RawPacketOutlets outlets,
     ILogger<GuardedMqttConnectionHandler> logger) : ConnectionHandler
 {
     private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
@@ -50,10 +51,13 @@ internal sealed class GuardedMqttConnectionHandler(
     {
         try
         {
-            if (await AcceptAsync(connection, slot).ConfigureAwait(false) is not (var input, var closeWriter, var willConnection))
+            if (await AcceptAsync(connection, slot).ConfigureAwait(false) is not (var input, var closeWriter, var willConnection, var outlet))
             {
                 return;
             }
+
+            var outletKey = MqttIm.ImExtensions.Sessions.ConnectionKeys.Of(connection.RemoteEndPoint);
+            outlets.Register(outletKey, outlet);
 
             try
             {
@@ -68,6 +72,7 @@ internal sealed class GuardedMqttConnectionHandler(
                     wills.ConnectionClosed(willConnection);
                 }
 
+                outlets.Unregister(outletKey, outlet);
                 await input.CompleteAsync().ConfigureAwait(false);
             }
         }
@@ -82,7 +87,7 @@ internal sealed class GuardedMqttConnectionHandler(
     /// was refused or dropped before CONNECT; otherwise the transport's real input, the writer of the final packet and,
     /// when the CONNECT had a will, the connection key it is known by to the will scheduler.
     /// </summary>
-    private async Task<(PipeReader Input, GracefulCloseWriter CloseWriter, string? WillConnection)?> AcceptAsync(ConnectionContext connection, PendingConnectionGate.Slot slot)
+    private async Task<(PipeReader Input, GracefulCloseWriter CloseWriter, string? WillConnection, SharedOutputWriter Outlet)?> AcceptAsync(ConnectionContext connection, PendingConnectionGate.Slot slot)
     {
         var transport = connection.Transport;
         PipeReader input = transport.Input;
@@ -113,7 +118,9 @@ internal sealed class GuardedMqttConnectionHandler(
             wills.Connecting(willConnection, will, connect.Summary.ProtocolLevel >= 5 ? connect.Summary.SessionExpiryInterval : 0);
         }
 
-        var closeWriter = new GracefulCloseWriter(transport.Output);
+        // Room frames are written below MQTTnet, between its packets (Delivery/IRawPacketOutlet).
+        var outlet = new SharedOutputWriter(transport.Output, connect.Summary.ProtocolLevel >= 5 ? connect.Summary.MaximumPacketSize : 0);
+        var closeWriter = new GracefulCloseWriter(outlet);
         var validator = new ControlPacketValidator(connect.Summary.ProtocolLevel, _limits.TopicAliasMaximum, _limits.MaxTopicAliasBytes);
         var guarded = new MqttPacketSizeGuard(input, _limits.MaxPacketBytes, size =>
         {
@@ -167,7 +174,7 @@ internal sealed class GuardedMqttConnectionHandler(
             validator.IsMqtt5 ? bytes => ConnAckRewriter.Rewrite(bytes.Span, announce) ?? bytes : bytes => bytes,
             slot.Release);
         connection.Transport = new GuardedDuplexPipe(guarded, output);
-        return (input, closeWriter, willConnection);
+        return (input, closeWriter, willConnection, outlet);
     }
 
     private async Task RefuseAsync(ConnectionContext connection, IDuplexPipe transport, ProtocolViolation refusal, byte[]? connAck)

@@ -395,7 +395,7 @@ internal sealed class OutboundFlowWriter : PipeWriter
     }
 
     /// <summary>Length of the whole packet at the start of <paramref name="data"/>, false if it is not all there.</summary>
-    private static bool TryFrame(ReadOnlySpan<byte> data, out int length)
+    internal static bool TryFrame(ReadOnlySpan<byte> data, out int length)
     {
         length = 0;
         var remaining = 0;

@@ -13,7 +13,9 @@ internal sealed class LiveRoom(string roomId)
     private readonly Dictionary<string, RoomViewer> _viewers = new(StringComparer.Ordinal);
     private readonly List<string> _joined = [];
     private readonly List<string> _left = [];
-    private RoomViewer[] _snapshot = [];
+    // Rebuilt on the pump's next read after a change (null = stale): a copy per join would make 10,000 joins O(n²).
+    private RoomViewer[]? _snapshot = [];
+    private int _count;
     private int _joinedCount;
     private int _leftCount;
 
@@ -23,9 +25,23 @@ internal sealed class LiveRoom(string roomId)
 
     public ConcurrentQueue<RoomEnvelope> Incoming { get; } = new();
 
-    public RoomViewer[] Viewers => Volatile.Read(ref _snapshot);
+    public RoomViewer[] Viewers
+    {
+        get
+        {
+            if (Volatile.Read(ref _snapshot) is { } snapshot)
+            {
+                return snapshot;
+            }
 
-    public int Count => Volatile.Read(ref _snapshot).Length;
+            lock (_gate)
+            {
+                return _snapshot ??= [.. _viewers.Values];
+            }
+        }
+    }
+
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Chat allowance carried between windows (the pump's only).</summary>
     public double ChatCredit { get; set; }
@@ -34,6 +50,9 @@ internal sealed class LiveRoom(string roomId)
     public long LastWindowAt { get; set; }
 
     public long LastSeq { get; set; }
+
+    /// <summary>Pump ticks since this room's last window (the pump's only): a stretched window spans several ticks.</summary>
+    public int TicksSinceWindow { get; set; }
 
     public long LikesTotal { get; set; }
 
@@ -56,7 +75,8 @@ internal sealed class LiveRoom(string roomId)
 
             var isNew = !_viewers.ContainsKey(viewer.ClientId);
             _viewers[viewer.ClientId] = viewer;
-            _snapshot = [.. _viewers.Values];
+            _snapshot = null;
+            _count = _viewers.Count;
             if (isNew)
             {
                 Note(_joined, ref _joinedCount, viewer.UserId, namesPerFrame);
@@ -77,7 +97,8 @@ internal sealed class LiveRoom(string roomId)
             }
 
             _viewers.Remove(clientId);
-            _snapshot = [.. _viewers.Values];
+            _snapshot = null;
+            _count = _viewers.Count;
             Note(_left, ref _leftCount, viewer.UserId, namesPerFrame);
             return viewer;
         }

@@ -20,6 +20,9 @@ internal sealed class RoomDirectory(IOptions<RoomOptions> options)
 
     public ICollection<LiveRoom> Rooms => _rooms.Values;
 
+    /// <summary>Viewers on this node over all rooms.</summary>
+    public int ViewerCount => Volatile.Read(ref _viewers);
+
     public LiveRoom? Find(string roomId) => _rooms.TryGetValue(roomId, out var room) ? room : null;
 
     public LiveRoom Join(string roomId, RoomViewer viewer)

@@ -14,6 +14,7 @@ namespace MqttIm.ImExtensions.Rooms;
 internal sealed class RoomFrameBuffers(string topic, RoomFrame frame, bool hasReliable, bool hasEphemeral)
 {
     private readonly MqttApplicationMessage?[] _messages = new MqttApplicationMessage?[4];
+    private readonly byte[]?[] _packets = new byte[]?[4];
     private byte[]? _json;
     private byte[]? _protobuf;
     private RoomFrameBuffers? _reliableOnly;
@@ -34,11 +35,21 @@ internal sealed class RoomFrameBuffers(string topic, RoomFrame frame, bool hasRe
         return _messages[index] ??= new MqttApplicationMessage
         {
             Topic = topic,
-            PayloadSegment = format == WireFormat.Json ? _json ??= PayloadCodec.Encode(Frame, WireFormat.Json) : _protobuf ??= Frame.ToByteArray(),
+            PayloadSegment = PayloadFor(format),
             ContentType = PayloadCodec.ContentTypeOf(format),
             QualityOfServiceLevel = qos,
         };
     }
+
+    /// <summary>The frame as a whole QoS 0 PUBLISH for a viewer's raw outlet (MQTT 5: with its Content Type), built once.</summary>
+    public byte[] PacketFor(WireFormat format, bool mqtt5)
+    {
+        var index = (format == WireFormat.Json ? 0 : 2) + (mqtt5 ? 1 : 0);
+        return _packets[index] ??= RoomPublishPacket.Encode(topic, PayloadFor(format), mqtt5 ? PayloadCodec.ContentTypeOf(format) : null);
+    }
+
+    private byte[] PayloadFor(WireFormat format) =>
+        format == WireFormat.Json ? _json ??= PayloadCodec.Encode(Frame, WireFormat.Json) : _protobuf ??= Frame.ToByteArray();
 
     /// <summary>The same frame without its ephemeral content (what a viewer that fell behind still gets); built once.</summary>
     public RoomFrameBuffers ReliableOnly()

@@ -13,6 +13,8 @@ namespace MqttIm.ImExtensions.Rooms;
 /// Once per merge window: carries the summed likes on, builds one frame per room that has news and hands it to every
 /// local viewer (frames are shared; each viewer's backlog bounds what a slow one costs), applies ban/close controls,
 /// retires empty rooms. Every minute it trims the replay window. One loop: the per-viewer state needs no locks.
+/// With many viewers on the node the window spans several ticks (<see cref="RoomOptions.NodeFramesPerSecond"/>), so the
+/// cost of fan-out, which is per frame, stays bounded while the messages per frame grow.
 /// </summary>
 internal sealed class RoomFramePump(
     RoomDirectory directory,
@@ -60,6 +62,7 @@ internal sealed class RoomFramePump(
     internal void Tick()
     {
         var backlog = 0;
+        var stride = WindowStride(directory.ViewerCount);
         foreach (var room in directory.Rooms)
         {
             if (!node.IsClustered)
@@ -68,7 +71,13 @@ internal sealed class RoomFramePump(
             }
 
             _controls.Clear();
-            var frame = builder.Build(room, _controls);
+            RoomFrameBuffers? frame = null;
+            if (++room.TicksSinceWindow >= stride)
+            {
+                room.TicksSinceWindow = 0;
+                frame = builder.Build(room, _controls);
+            }
+
             var viewers = room.Viewers;
             foreach (var viewer in viewers)
             {
@@ -109,6 +118,21 @@ internal sealed class RoomFramePump(
         }
 
         _cut.Clear();
+    }
+
+    /// <summary>Ticks per window: enough that this node's viewers need at most NodeFramesPerSecond frames per second.</summary>
+    private int WindowStride(int viewers)
+    {
+        var stride = 1;
+        if (_options.NodeFramesPerSecond > 0)
+        {
+            var wanted = viewers * 1000.0 / _options.FrameIntervalMs;
+            var longest = Math.Max(1, _options.MaxFrameIntervalMs / _options.FrameIntervalMs);
+            stride = Math.Clamp((int)Math.Ceiling(wanted / _options.NodeFramesPerSecond), 1, longest);
+        }
+
+        RoomMetrics.FrameIntervalMs.Set(stride * _options.FrameIntervalMs);
+        return stride;
     }
 
     private void Apply(LiveRoom room, RoomEnvelope control)

@@ -8,7 +8,7 @@ namespace MqttIm.ImExtensions.Rooms;
 /// SUBSCRIBE/UNSUBSCRIBE of <c>room/{roomId}</c> and disconnects: joining is granted without MQTTnet storing the
 /// subscription (as for inboxes); the viewer goes into <see cref="RoomDirectory"/>, which room delivery uses instead.
 /// </summary>
-internal sealed class RoomJoinHandler(RoomCatalog catalog, RoomAccess access, RoomDirectory directory)
+internal sealed class RoomJoinHandler(RoomCatalog catalog, RoomAccess access, RoomDirectory directory, MqttIm.ImExtensions.Delivery.RawPacketOutlets outlets)
 {
     /// <summary>Joins the room; returns null when granted, else why not (the caller answers NotAuthorized / 0x80).</summary>
     public async Task<string?> JoinAsync(InterceptingSubscriptionEventArgs args, ConnectedDevice device, string roomId)
@@ -25,7 +25,8 @@ internal sealed class RoomJoinHandler(RoomCatalog catalog, RoomAccess access, Ro
             : MqttQualityOfServiceLevel.AtLeastOnce;
         args.ProcessSubscription = false;
         args.Response.ReasonCode = qos == MqttQualityOfServiceLevel.AtMostOnce ? MqttSubscribeReasonCode.GrantedQoS0 : MqttSubscribeReasonCode.GrantedQoS1;
-        directory.Join(roomId, new RoomViewer(args.ClientId, device.UserId, device.ConnectionKey, device.Format, qos, args.Session));
+        directory.Join(roomId, new RoomViewer(args.ClientId, device.UserId, device.ConnectionKey, device.Format, qos, args.Session,
+            outlets.Find(device.ConnectionKey), device.IsMqtt5));
         return null;
     }
 

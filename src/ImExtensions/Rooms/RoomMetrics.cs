@@ -17,6 +17,9 @@ internal static class RoomMetrics
     public static readonly Counter FrameDeliveries = Metrics.CreateCounter(
         "mqttim_room_frame_deliveries_total", "Frames handed to viewer sessions.");
 
+    public static readonly Counter DirectFrameDeliveries = Metrics.CreateCounter(
+        "mqttim_room_direct_frame_deliveries_total", "Frames written as pre-encoded QoS 0 PUBLISHes straight to viewer connections (counted in mqttim_room_frame_deliveries_total too).");
+
     public static readonly Counter MessageDeliveries = Metrics.CreateCounter(
         "mqttim_room_message_deliveries_total", "Room messages handed to viewer sessions (inside frames).");
 
@@ -28,6 +31,9 @@ internal static class RoomMetrics
 
     public static readonly Gauge BacklogFrames = Metrics.CreateGauge(
         "mqttim_room_viewer_backlog_frames", "Frames held for viewers that are behind, summed over this node's viewers (per viewer: Rooms:ViewerQueueFrames, plus frames holding gifts up to Rooms:MaxReliableBacklogFrames).");
+
+    public static readonly Gauge FrameIntervalMs = Metrics.CreateGauge(
+        "mqttim_room_frame_interval_ms", "The rooms' merge window now: Rooms:FrameIntervalMs, stretched when this node's viewers would need more than Rooms:NodeFramesPerSecond frames per second.");
 
     public static readonly Gauge Viewers = Metrics.CreateGauge(
         "mqttim_room_viewers", "Room viewers connected to this node (all rooms).");

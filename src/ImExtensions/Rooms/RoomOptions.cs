@@ -11,6 +11,19 @@ public sealed class RoomOptions
     [Range(10, 5000)]
     public int FrameIntervalMs { get; set; } = 100;
 
+    /// <summary>
+    /// Frames per second this node aims to stay under over all its viewers. When viewers × (1000 / FrameIntervalMs) is
+    /// above it, every room's window stretches to a whole multiple of <see cref="FrameIntervalMs"/> (at most
+    /// <see cref="MaxFrameIntervalMs"/>): frames per second stay bounded while messages per second grow, each frame
+    /// carrying more messages. The price is latency (up to one window more). 0 = windows stay at FrameIntervalMs.
+    /// </summary>
+    [Range(0, 100_000_000)]
+    public int NodeFramesPerSecond { get; set; } = 30_000;
+
+    /// <summary>The longest window <see cref="NodeFramesPerSecond"/> may stretch a room's window to.</summary>
+    [Range(10, 5000)]
+    public int MaxFrameIntervalMs { get; set; } = 500;
+
     /// <summary>Messages per second a room delivers when its own setting is 0; chat beyond its share is sampled.</summary>
     [Range(1, 100_000)]
     public int DefaultMessagesPerSecond { get; set; } = 40;
@@ -30,7 +43,7 @@ public sealed class RoomOptions
     [Range(1, 10_000)]
     public int ViewerQueueFrames { get; set; } = 64;
 
-    /// <summary>Frames handed to MQTTnet's session queue at once (below its drop-oldest limit, so it never drops a gift).</summary>
+    /// <summary>Frames handed to a QoS 1 viewer's MQTTnet session queue at once (below its drop-oldest limit, so it never drops a gift).</summary>
     [Range(1, 500)]
     public int InFlightFramesPerViewer { get; set; } = 8;
 

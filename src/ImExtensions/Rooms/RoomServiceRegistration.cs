@@ -25,6 +25,7 @@ internal static class RoomServiceRegistration
             _ => new SqliteRoomStore(sp.GetRequiredService<SqliteDatabase>()),
         });
         services.TryAddSingleton<RoomDirectory>();
+        services.TryAddSingleton<MqttIm.ImExtensions.Delivery.RawPacketOutlets>();
         services.TryAddSingleton<RoomCatalog>();
         services.TryAddSingleton<RoomGrants>();
         services.TryAddSingleton<RoomAccess>();

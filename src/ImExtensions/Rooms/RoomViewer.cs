@@ -1,18 +1,31 @@
 using MQTTnet.Protocol;
 using MQTTnet.Server;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Rooms;
 
 /// <summary>
-/// One viewer of one room on this node. Frames go straight into its MQTTnet session, but never more than
-/// <see cref="RoomOptions.InFlightFramesPerViewer"/> at once: MQTTnet's own queue drops its oldest entry blindly when full,
-/// so a viewer that falls behind queues here instead, where ephemeral frames are dropped first and gifts never.
-/// Offer and Pump run on the frame pump only.
+/// One viewer of one room on this node. A QoS 0 viewer whose connection has a raw outlet gets each frame as one
+/// pre-encoded PUBLISH written straight to its connection (no MQTTnet packet, queue or send loop per viewer); while its
+/// output is busy or backed up, frames wait here. Otherwise (QoS 1, or no outlet) frames go into its MQTTnet session, but
+/// never more than <see cref="RoomOptions.InFlightFramesPerViewer"/> at once: MQTTnet's own queue drops its oldest entry
+/// blindly when full. Either way a viewer that falls behind queues here, where ephemeral frames are dropped first and
+/// gifts never. Offer and Pump run on the frame pump only.
 /// </summary>
-internal sealed class RoomViewer(string clientId, string userId, string connectionKey, WireFormat format, MqttQualityOfServiceLevel qos, MqttSessionStatus session)
+internal sealed class RoomViewer(
+    string clientId,
+    string userId,
+    string connectionKey,
+    WireFormat format,
+    MqttQualityOfServiceLevel qos,
+    MqttSessionStatus session,
+    IRawPacketOutlet? outlet = null,
+    bool mqtt5 = false)
 {
+    private readonly IRawPacketOutlet? _outlet = qos == MqttQualityOfServiceLevel.AtMostOnce ? outlet : null;
+
     private readonly List<RoomFrameBuffers> _backlog = [];
 
     public string ClientId { get; } = clientId;
@@ -34,9 +47,18 @@ internal sealed class RoomViewer(string clientId, string userId, string connecti
         return _backlog.Count > options.ViewerQueueFrames ? Shed(options) : 0;
     }
 
-    /// <summary>Moves backlog frames into the session while it has room.</summary>
+    /// <summary>Writes raw frames over the outlet (direct viewers), else into the MQTTnet session.</summary>
+    public bool IsDirect => _outlet is not null;
+
+    /// <summary>Moves backlog frames out while the connection (or its session) takes them.</summary>
     public void Pump(RoomOptions options)
     {
+        if (_outlet is { } outlet)
+        {
+            PumpOutlet(outlet);
+            return;
+        }
+
         var handed = 0;
         while (handed < _backlog.Count && session.PendingApplicationMessagesCount < options.InFlightFramesPerViewer)
         {
@@ -44,6 +66,42 @@ internal sealed class RoomViewer(string clientId, string userId, string connecti
             if (session.TryEnqueueApplicationMessage(frame.MessageFor(format, qos), out _))
             {
                 RoomMetrics.FrameDeliveries.Inc();
+                RoomMetrics.MessageDeliveries.Inc(frame.MessageCount);
+            }
+        }
+
+        if (handed > 0)
+        {
+            _backlog.RemoveRange(0, handed);
+        }
+    }
+
+    private void PumpOutlet(IRawPacketOutlet outlet)
+    {
+        var handed = 0;
+        while (handed < _backlog.Count)
+        {
+            var frame = _backlog[handed];
+            var packet = frame.PacketFor(format, mqtt5);
+            if (outlet.MaximumPacketSize > 0 && packet.Length > outlet.MaximumPacketSize)
+            {
+                // MQTT 5 §3.1.2.25: never sent to this client (as the outbound layer does for MQTTnet's packets).
+                handed++;
+                RoomMetrics.ViewerFramesDropped.Inc();
+                continue;
+            }
+
+            var result = outlet.TryWrite(packet);
+            if (result == RawWriteResult.Busy)
+            {
+                break;
+            }
+
+            handed++;
+            if (result == RawWriteResult.Written)
+            {
+                RoomMetrics.FrameDeliveries.Inc();
+                RoomMetrics.DirectFrameDeliveries.Inc();
                 RoomMetrics.MessageDeliveries.Inc(frame.MessageCount);
             }
         }

@@ -22,11 +22,12 @@ internal sealed partial class RoomViewerProbe : IAsyncDisposable
     public string RoomId { get; }
 
     public static async Task<RoomViewerProbe> JoinAsync(BrokerProcess broker, string roomId, string? userId = null,
-        MqttProtocolVersion version = MqttProtocolVersion.V500, bool protobuf = false)
+        MqttProtocolVersion version = MqttProtocolVersion.V500, bool protobuf = false,
+        MqttQualityOfServiceLevel qos = MqttQualityOfServiceLevel.AtLeastOnce, Transport transport = Transport.Tcp)
     {
-        var device = await TestDevice.ConnectAsync(broker, userId ?? TestUsers.Unique("viewer"), version: version, protobuf: protobuf);
+        var device = await TestDevice.ConnectAsync(broker, userId ?? TestUsers.Unique("viewer"), version: version, transport: transport, protobuf: protobuf);
         var probe = new RoomViewerProbe(device, roomId);
-        var result = await device.Client.SubscribeAsync($"room/{roomId}", MqttQualityOfServiceLevel.AtLeastOnce);
+        var result = await device.Client.SubscribeAsync($"room/{roomId}", qos);
         var code = result.Items.Single().ResultCode;
         if (code > MqttClientSubscribeResultCode.GrantedQoS2)
         {

@@ -1,0 +1,263 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using MqttIm.Contracts.V1;
+using MqttIm.Testing;
+
+namespace MqttIm.Broker.IntegrationTests.Rooms;
+
+public sealed class DirectFrameBrokerFixture : IAsyncLifetime
+{
+    public BrokerProcess Broker { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync(
+        "--Rooms:UserMessagesPerSecond=0", "--Moderation:PublishesPerSecond=0", "--Rooms:MaxTextLength=4000", "--Rooms:ViewerQueueFrames=16");
+
+    public async Task DisposeAsync() => await Broker.DisposeAsync();
+}
+
+/// <summary>
+/// QoS 0 viewers get each frame as one pre-encoded PUBLISH written straight to their connection, below MQTTnet's session
+/// queue (MQTT 3.1.1, MQTT 5, WebSocket); QoS 1 viewers still go through their session. Room semantics hold on both.
+/// </summary>
+[Collection(RoomTimingCollection.Name)]
+public sealed class DirectFrameTests(DirectFrameBrokerFixture fixture) : IClassFixture<DirectFrameBrokerFixture>
+{
+    private const string DirectMetric = "mqttim_room_direct_frame_deliveries_total";
+    private readonly BrokerProcess _broker = fixture.Broker;
+
+    [Fact]
+    public async Task QoS0Viewers_311_5_WebSocket_GetRawFrames_EveryGiftInSeqOrder_BesideAQoS1Viewer()
+    {
+        var roomId = TestUsers.Unique("direct");
+        await RoomAdminApi.CreateAsync(_broker, roomId, maxMessagesPerSecond: 1000);
+        var viewers = new[]
+        {
+            await RoomViewerProbe.JoinAsync(_broker, roomId, version: MqttProtocolVersion.V311, qos: MqttQualityOfServiceLevel.AtMostOnce),
+            await RoomViewerProbe.JoinAsync(_broker, roomId, protobuf: true, qos: MqttQualityOfServiceLevel.AtMostOnce),
+            await RoomViewerProbe.JoinAsync(_broker, roomId, qos: MqttQualityOfServiceLevel.AtMostOnce, transport: Transport.WebSocket),
+            await RoomViewerProbe.JoinAsync(_broker, roomId, version: MqttProtocolVersion.V311, qos: MqttQualityOfServiceLevel.AtMostOnce, transport: Transport.WebSocket),
+            await RoomViewerProbe.JoinAsync(_broker, roomId, protobuf: true), // QoS 1: through its MQTTnet session
+        };
+        await using var sender = await RoomViewerProbe.JoinAsync(_broker, roomId, protobuf: true);
+        await RoomViewerProbe.WaitForViewersAsync(_broker, roomId, viewers.Length + 1);
+        var directBefore = await RoomViewerProbe.MetricAsync(_broker, DirectMetric);
+
+        // A burst: 300 sends, every 5th a gift, without waiting between them.
+        const int Sends = 300;
+        var burst = Enumerable.Range(0, Sends).Select(i => sender.SendAsync(i % 5 == 0
+            ? new RoomSend { Kind = "gift", GiftId = "rose", ClientMsgId = "g" + i }
+            : new RoomSend { Text = "danmaku " + i, ClientMsgId = "c" + i })).ToList();
+        await Task.WhenAll(burst);
+        const int Gifts = Sends / 5;
+
+        foreach (var viewer in viewers)
+        {
+            var frames = await viewer.CollectAsync(f => RoomViewerProbe.Messages(f, "gift").Count() >= Gifts, TimeSpan.FromSeconds(30));
+            var seqs = RoomViewerProbe.Messages(frames, "gift").Select(m => m.Seq).ToList();
+            Assert.Equal(Enumerable.Range(1, Gifts).Select(i => (long)i), seqs); // every gift once, in room-seq order
+            Assert.Contains(frames.SelectMany(f => f.Messages), m => m.Kind != "gift" && m.Text.StartsWith("danmaku ", StringComparison.Ordinal));
+        }
+
+        // The four QoS 0 viewers' frames went out raw (at least one frame each); the QoS 1 viewer's did not count here.
+        var direct = await RoomViewerProbe.MetricAsync(_broker, DirectMetric) - directBefore;
+        Assert.True(direct >= 4, $"only {direct} frames were written directly");
+
+        foreach (var viewer in viewers)
+        {
+            await viewer.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task StalledQoS0Viewer_BacklogStaysBounded_OthersKeepUp_AndGetEveryGift()
+    {
+        var roomId = TestUsers.Unique("dstall");
+        await RoomAdminApi.CreateAsync(_broker, roomId, maxMessagesPerSecond: 1000);
+        using var stalled = await StalledViewerAsync(roomId);
+        var fast = new[]
+        {
+            await RoomViewerProbe.JoinAsync(_broker, roomId, protobuf: true, qos: MqttQualityOfServiceLevel.AtMostOnce),
+            await RoomViewerProbe.JoinAsync(_broker, roomId, version: MqttProtocolVersion.V311, qos: MqttQualityOfServiceLevel.AtMostOnce),
+        };
+        var senders = new List<RoomViewerProbe>();
+        for (var i = 0; i < 3; i++)
+        {
+            senders.Add(await RoomViewerProbe.JoinAsync(_broker, roomId, protobuf: true));
+        }
+
+        await RoomViewerProbe.WaitForViewersAsync(_broker, roomId, 6);
+        var droppedBefore = await RoomViewerProbe.MetricAsync(_broker, "mqttim_room_viewer_frames_dropped_total");
+        var residentBefore = _broker.ResidentBytes();
+
+        // About 8 s of large danmaku from three senders (a gift every ~20 sends), each stamped with its send time.
+        var filler = new string('x', 3000);
+        var stop = Stopwatch.StartNew();
+        var gifts = 0;
+        var sending = senders.Select(async (sender, n) =>
+        {
+            for (var i = 0; i < 20_000 && stop.Elapsed < TimeSpan.FromSeconds(8); i++)
+            {
+                var stamp = DateTime.UtcNow.Ticks.ToString();
+                var gift = n == 0 && i % 20 == 0;
+                if (gift)
+                {
+                    Interlocked.Increment(ref gifts);
+                }
+
+                await sender.SendAsync(gift ? new RoomSend { Kind = "gift", GiftId = "rocket", ClientMsgId = stamp } : new RoomSend { Text = filler, ClientMsgId = stamp });
+            }
+        }).ToList();
+        var receiving = fast.Select(viewer => ReceiveAsync(viewer, () => sending.All(s => s.IsCompleted) ? Volatile.Read(ref gifts) : int.MaxValue)).ToList();
+        await Task.WhenAll(sending);
+        var results = await Task.WhenAll(receiving);
+
+        foreach (var (latenciesMs, giftSeqs) in results)
+        {
+            Assert.Equal(Enumerable.Range(1, gifts).Select(i => (long)i), giftSeqs);
+            latenciesMs.Sort();
+            var p99 = latenciesMs[(int)(latenciesMs.Count * 0.99)];
+            Assert.True(p99 < 5000, $"fast viewers' p99 send → receive was {p99:F0} ms while one viewer stalled");
+        }
+
+        var backlog = await RoomViewerProbe.MetricAsync(_broker, "mqttim_room_viewer_backlog_frames");
+        var dropped = await RoomViewerProbe.MetricAsync(_broker, "mqttim_room_viewer_frames_dropped_total") - droppedBefore;
+        var diagnostics = $"backlog {backlog}, dropped {dropped}, gifts {gifts}";
+        Assert.True(backlog >= 1 && backlog <= 16 + gifts, diagnostics); // ephemeral frames beyond 16 shed, gift frames kept
+        Assert.True(dropped > 0, "no frame was shed for the stalled viewer: " + diagnostics);
+        var grownMb = (_broker.ResidentBytes() - residentBefore) / 1048576.0;
+        Assert.True(grownMb < 150, $"broker grew by {grownMb:F0} MB");
+        Assert.True(stalled.Connected);
+
+        foreach (var probe in fast.Concat(senders))
+        {
+            await probe.DisposeAsync();
+        }
+    }
+
+    private static async Task<(List<double> LatenciesMs, List<long> GiftSeqs)> ReceiveAsync(RoomViewerProbe viewer, Func<int> expectedGifts)
+    {
+        var latencies = new List<double>();
+        var seqs = new List<long>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (seqs.Count < expectedGifts())
+        {
+            // Short waits: the last frame can arrive before the senders have their last PUBACKs (and so before the
+            // expected gift count is known); then the loop ends on the next check, not on a frame that never comes.
+            RoomFrame frame;
+            try
+            {
+                frame = await viewer.NextFrameAsync(TimeSpan.FromSeconds(1));
+            }
+            catch (TimeoutException) when (DateTime.UtcNow < deadline)
+            {
+                continue;
+            }
+            catch (TimeoutException ex)
+            {
+                throw new TimeoutException($"{viewer.Device.ClientId}: {seqs.Count} of {expectedGifts()} gifts (last seq {seqs.LastOrDefault()}), {latencies.Count} messages; connected {viewer.Device.Client.IsConnected}", ex);
+            }
+
+            var now = DateTime.UtcNow.Ticks;
+            foreach (var message in frame.Messages)
+            {
+                latencies.Add(TimeSpan.FromTicks(now - long.Parse(message.ClientMsgId)).TotalMilliseconds);
+                if (message.Kind == "gift")
+                {
+                    seqs.Add(message.Seq);
+                }
+            }
+        }
+
+        return (latencies, seqs);
+    }
+
+    /// <summary>Raw MQTT 3.1.1 over TCP: CONNECT, SUBSCRIBE room at QoS 0, read up to the SUBACK, then never read again.</summary>
+    private async Task<Socket> StalledViewerAsync(string roomId)
+    {
+        var user = TestUsers.Unique("dstalled");
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await socket.ConnectAsync("127.0.0.1", _broker.MqttPort);
+        var body = new List<byte>();
+        body.AddRange(Utf8("MQTT"));
+        body.AddRange([4, 0xC2, 0, 0]); // level 4, username + password + clean session, no keep-alive
+        body.AddRange(Utf8(user + "-raw"));
+        body.AddRange(Utf8(user));
+        body.AddRange(Utf8(_broker.Token(user)));
+        await socket.SendAsync(Packet(0x10, body));
+        Assert.Equal(0x20, (await ReadPacketAsync(socket)).Type); // CONNACK
+        var subscribe = new List<byte> { 0, 1 };
+        subscribe.AddRange(Utf8("room/" + roomId));
+        subscribe.Add(0);
+        await socket.SendAsync(Packet(0x82, subscribe));
+        for (var i = 0; i < 100; i++)
+        {
+            // MQTT allows frames of the room before the SUBACK.
+            var (type, packetBody) = await ReadPacketAsync(socket);
+            if (type == 0x90)
+            {
+                Assert.Equal(0, packetBody[2]); // granted QoS 0
+                return socket;
+            }
+        }
+
+        throw new InvalidOperationException("no SUBACK");
+    }
+
+    private static byte[] Utf8(string value)
+    {
+        var bytes = Encoding.UTF8.GetBytes(value);
+        return [(byte)(bytes.Length >> 8), (byte)bytes.Length, .. bytes];
+    }
+
+    private static byte[] Packet(byte type, List<byte> body)
+    {
+        var packet = new List<byte> { type };
+        var length = body.Count;
+        do
+        {
+            var digit = (byte)(length % 128);
+            length /= 128;
+            packet.Add(length > 0 ? (byte)(digit | 0x80) : digit);
+        }
+        while (length > 0);
+        packet.AddRange(body);
+        return [.. packet];
+    }
+
+    private static async Task<(int Type, byte[] Body)> ReadPacketAsync(Socket socket)
+    {
+        var type = (await ReadExactlyAsync(socket, 1))[0] & 0xF0;
+        int length = 0, shift = 0;
+        byte digit;
+        do
+        {
+            digit = (await ReadExactlyAsync(socket, 1))[0];
+            length |= (digit & 0x7F) << shift;
+            shift += 7;
+        }
+        while ((digit & 0x80) != 0 && shift < 28);
+        return (type, length == 0 ? [] : await ReadExactlyAsync(socket, length));
+    }
+
+    private static async Task<byte[]> ReadExactlyAsync(Socket socket, int count)
+    {
+        var buffer = new byte[count];
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var read = 0;
+        while (read < count)
+        {
+            var n = await socket.ReceiveAsync(buffer.AsMemory(read), cts.Token);
+            if (n == 0)
+            {
+                throw new IOException("the broker closed the connection");
+            }
+
+            read += n;
+        }
+
+        return buffer;
+    }
+}
