@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 
+using MqttIm.ImExtensions.Delivery;
+
 namespace MqttIm.Broker.Listeners;
 
 /// <summary>What the broker announces in an MQTT 5 CONNACK in place of MQTTnet's fixed values.</summary>
@@ -83,14 +85,5 @@ internal static class ConnAckRewriter
         output.Advance(3);
     }
 
-    private static void WriteVarInt(ArrayBufferWriter<byte> output, int value)
-    {
-        do
-        {
-            var b = (byte)(value % 128);
-            value /= 128;
-            output.Write([value > 0 ? (byte)(b | 0x80) : b]);
-        }
-        while (value > 0);
-    }
+    private static void WriteVarInt(ArrayBufferWriter<byte> output, int value) => output.Advance(VarInt.Write(output.GetSpan(4), value));
 }

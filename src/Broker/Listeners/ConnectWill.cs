@@ -1,4 +1,5 @@
 using System.Text;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Wills;
 
 namespace MqttIm.Broker.Listeners;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Flow;
 
 namespace MqttIm.Broker.Listeners;

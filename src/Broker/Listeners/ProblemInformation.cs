@@ -1,3 +1,5 @@
+using MqttIm.ImExtensions.Delivery;
+
 namespace MqttIm.Broker.Listeners;
 
 /// <summary>
@@ -80,24 +82,5 @@ internal static class ProblemInformation
         at += keptLength;
         rest.CopyTo(output.AsSpan(at));
         return output;
-    }
-}
-
-/// <summary>MQTT variable byte integers (spec 1.5.5).</summary>
-internal static class VarInt
-{
-    public static int Size(int value) => value < 128 ? 1 : value < 16_384 ? 2 : value < 2_097_152 ? 3 : 4;
-
-    public static int Write(Span<byte> output, int value)
-    {
-        var i = 0;
-        do
-        {
-            var b = (byte)(value % 128);
-            value /= 128;
-            output[i++] = value > 0 ? (byte)(b | 0x80) : b;
-        }
-        while (value > 0);
-        return i;
     }
 }

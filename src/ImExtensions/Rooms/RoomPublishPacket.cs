@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using MqttIm.ImExtensions.Delivery;
 
 namespace MqttIm.ImExtensions.Rooms;
 
@@ -18,17 +19,17 @@ internal static class RoomPublishPacket
         var topicLength = Encoding.UTF8.GetByteCount(topic);
         var typeLength = contentType is null ? 0 : Encoding.UTF8.GetByteCount(contentType);
         var propertiesLength = contentType is null ? 0 : 1 + 2 + typeLength;
-        var remaining = 2 + topicLength + (contentType is null ? 0 : VarIntSize(propertiesLength) + propertiesLength) + payload.Length;
-        var packet = new byte[1 + VarIntSize(remaining) + remaining];
+        var remaining = 2 + topicLength + (contentType is null ? 0 : VarInt.Size(propertiesLength) + propertiesLength) + payload.Length;
+        var packet = new byte[1 + VarInt.Size(remaining) + remaining];
         var at = 0;
         packet[at++] = PublishQos0;
-        at += WriteVarInt(packet.AsSpan(at), remaining);
+        at += VarInt.Write(packet.AsSpan(at), remaining);
         BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(at), (ushort)topicLength);
         at += 2;
         at += Encoding.UTF8.GetBytes(topic, packet.AsSpan(at));
         if (contentType is not null)
         {
-            at += WriteVarInt(packet.AsSpan(at), propertiesLength);
+            at += VarInt.Write(packet.AsSpan(at), propertiesLength);
             packet[at++] = ContentTypeProperty;
             BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(at), (ushort)typeLength);
             at += 2;
@@ -37,21 +38,5 @@ internal static class RoomPublishPacket
 
         payload.CopyTo(packet.AsSpan(at));
         return packet;
-    }
-
-    private static int VarIntSize(int value) => value < 128 ? 1 : value < 16_384 ? 2 : value < 2_097_152 ? 3 : 4;
-
-    private static int WriteVarInt(Span<byte> destination, int value)
-    {
-        var i = 0;
-        do
-        {
-            var digit = (byte)(value % 128);
-            value /= 128;
-            destination[i++] = value > 0 ? (byte)(digit | 0x80) : digit;
-        }
-        while (value > 0);
-
-        return i;
     }
 }
