@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 command -v stdbuf >/dev/null 2>&1 || missing+=(coreutils)
+# Debian's Eclipse Paho (MQTT 3.1.1 and 5) for the Python-client interop tests.
+/usr/bin/python3 -c 'import paho.mqtt.client' >/dev/null 2>&1 || missing+=(python3-paho-mqtt)
 # Real Redis and PostgreSQL servers for the cluster stores; the fixtures start private instances on free ports.
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)

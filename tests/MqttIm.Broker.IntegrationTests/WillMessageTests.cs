@@ -153,6 +153,30 @@ public sealed partial class WillMessageTests(BrokerFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task WebSocket_TwoConnectionsWithWills_EachKeepsItsOwn_TheDroppedOneSendsIt()
+    {
+        // Each WebSocket connection is known by its own remote end point: one's normal DISCONNECT must not take away
+        // the other's will, and the dropped one's will is the one that goes out.
+        await using var watcher = await WatcherAsync("plain/will/ws/#");
+        var dropped = await RawMqttClient.ConnectAsync(_broker, Transport.WebSocket);
+        var connAck = await dropped.ConnectMqttAsync(ConnectWithWill(5, "will-ws-dropped", "willwsdropped", "plain/will/ws/dropped", "dropped"));
+        Assert.Equal(0x00, connAck[3]);
+
+        using (var normal = new MqttClientFactory().CreateMqttClient())
+        {
+            await normal.ConnectAsync(TestDevice.Options(_broker, "willwsnormal", _broker.Token("willwsnormal"), "will-ws-normal", transport: Transport.WebSocket)
+                .WithWillTopic("plain/will/ws/normal").WithWillPayload("normal").Build());
+            await normal.DisconnectAsync();
+        }
+
+        await dropped.DisposeAsync(); // no DISCONNECT: the socket just goes
+        var will = await watcher.NextAsync();
+        Assert.Equal(("plain/will/ws/dropped", "dropped"), (will.Topic, will.ConvertPayloadToString()));
+        await watcher.PublishMarkerAsync("plain/will/ws/marker");
+        Assert.Equal(["marker"], await watcher.PayloadsUntilMarkerAsync());
+    }
+
+    [Fact]
     public async Task Mqtt311_KeepAliveTimeout_SendsTheWill()
     {
         await using var watcher = await WatcherAsync("plain/will/keepalive/#");

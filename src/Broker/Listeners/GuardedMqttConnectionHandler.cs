@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.Extensions.Options;
 using MQTTnet.AspNetCore;
 using MqttIm.Broker.Hosting;
@@ -56,7 +58,7 @@ internal sealed class GuardedMqttConnectionHandler(
                 return;
             }
 
-            var outletKey = MqttIm.ImExtensions.Sessions.ConnectionKeys.Of(connection.RemoteEndPoint);
+            var outletKey = ConnectionKeyOf(connection);
             outlets.Register(outletKey, outlet);
 
             try
@@ -114,7 +116,7 @@ internal sealed class GuardedMqttConnectionHandler(
         if (connect.Will is { } will)
         {
             // Wills are the scheduler's (MQTTnet never saw this one): Will Delay, DISCONNECT 0x04, takeover (issue 13 item 5).
-            willConnection = MqttIm.ImExtensions.Sessions.ConnectionKeys.Of(connection.RemoteEndPoint);
+            willConnection = ConnectionKeyOf(connection);
             wills.Connecting(willConnection, will, connect.Summary.ProtocolLevel >= 5 ? connect.Summary.SessionExpiryInterval : 0);
         }
 
@@ -147,7 +149,7 @@ internal sealed class GuardedMqttConnectionHandler(
         if (validator.IsMqtt5)
         {
             // Session Expiry changed on DISCONNECT (issue 13 item 4): MQTTnet 5.2 does not apply it, the tracker does.
-            var connectionKey = MqttIm.ImExtensions.Sessions.ConnectionKeys.Of(connection.RemoteEndPoint);
+            var connectionKey = ConnectionKeyOf(connection);
             validator.ConnectSessionExpiry = connect.Summary.SessionExpiryInterval;
             validator.SessionExpiryOnDisconnect = seconds =>
             {
@@ -324,6 +326,15 @@ internal sealed class GuardedMqttConnectionHandler(
         public static ConnectOutcome Refused(ProtocolViolation violation, byte[]? connAck) =>
             new(default, 0, null, null, violation, connAck);
     }
+
+    /// <summary>
+    /// The key MQTTnet's hooks know this connection by (<see cref="MqttIm.ImExtensions.Sessions.ConnectionKeys"/>). A
+    /// Kestrel socket carries its remote end point; a WebSocket connection has none of its own, and MQTTnet takes it
+    /// from the HTTP request, so the same is done here (else every WebSocket connection would be "local").
+    /// </summary>
+    internal static string ConnectionKeyOf(ConnectionContext connection) =>
+        MqttIm.ImExtensions.Sessions.ConnectionKeys.Of(connection.RemoteEndPoint
+            ?? (connection.GetHttpContext()?.Connection is { RemoteIpAddress: { } ip } http ? new IPEndPoint(ip, http.RemotePort) : null));
 
     private sealed record GuardedDuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 }
