@@ -6,11 +6,14 @@ namespace MqttIm.Broker.Listeners;
 /// <summary>
 /// Sits on a connection's output until MQTTnet has written its CONNACK: holds those bytes, lets
 /// <see cref="ConnAckRewriter"/> announce the broker's limits (MQTT 5) and reports that the client is past CONNECT.
-/// From then on every call goes straight through.
+/// From then on every call goes straight through, and the rewrite and its callback are let go (they would otherwise
+/// live as long as the mostly idle connection).
 /// </summary>
 internal sealed class ConnAckWriter(PipeWriter inner, Func<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>> rewrite, Action onConnAck) : PipeWriter
 {
     private ArrayBufferWriter<byte>? _held = new(64);
+    private Func<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>? _rewrite = rewrite;
+    private Action? _onConnAck = onConnAck;
 
     public override bool CanGetUnflushedBytes => false;
 
@@ -78,12 +81,16 @@ internal sealed class ConnAckWriter(PipeWriter inner, Func<ReadOnlyMemory<byte>,
         }
 
         _held = null;
+        var rewriteConnAck = _rewrite!;
+        var connAckWritten = _onConnAck!;
+        _rewrite = null;
+        _onConnAck = null;
         var bytes = held.WrittenMemory;
         if (rewriteFirst && EmptyClientIdRewriter.TryReadAnnouncedLength(new ReadOnlySequence<byte>(bytes), out var length))
         {
-            inner.Write(rewrite(bytes[..(int)length]).Span);
+            inner.Write(rewriteConnAck(bytes[..(int)length]).Span);
             bytes = bytes[(int)length..];
-            onConnAck();
+            connAckWritten();
         }
 
         if (!bytes.IsEmpty)

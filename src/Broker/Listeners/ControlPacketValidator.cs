@@ -24,8 +24,11 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
 
     public bool IsMqtt5 => ProtocolLevel >= 5;
 
-    /// <summary>Told of every PUBACK, PUBREC and PUBCOMP (packet type, packet id, reason code) before MQTTnet reads it.</summary>
-    public Action<int, ushort, byte>? AckReceived { get; set; }
+    /// <summary>
+    /// Told of every PUBACK, PUBREC and PUBCOMP before MQTTnet reads it (the outbound flow layer itself, not a delegate
+    /// to it: one object fewer on every MQTT 5 connection).
+    /// </summary>
+    public OutboundFlowWriter? OutboundFlow { get; set; }
 
     /// <summary>The Session Expiry Interval of this connection's CONNECT (MQTT 5): a DISCONNECT may not raise it from 0.</summary>
     public uint ConnectSessionExpiry { get; set; }
@@ -108,9 +111,9 @@ internal sealed class ControlPacketValidator(int protocolLevel, int topicAliasMa
                     return Malformed;
                 }
 
-                if (AckReceived is { } ackReceived && body.TryReadUInt16(out var acknowledged))
+                if (OutboundFlow is { } outboundFlow && body.TryReadUInt16(out var acknowledged))
                 {
-                    ackReceived(first >> 4, acknowledged, body.TryReadByte(out var ackReason) ? ackReason : (byte)0);
+                    outboundFlow.OnClientAck(first >> 4, acknowledged, body.TryReadByte(out var ackReason) ? ackReason : (byte)0);
                 }
 
                 return null;

@@ -53,12 +53,11 @@ internal sealed class GuardedMqttConnectionHandler(
     {
         try
         {
-            if (await AcceptAsync(connection, slot).ConfigureAwait(false) is not (var input, var closeWriter, var willConnection, var outlet))
+            if (await AcceptAsync(connection, slot).ConfigureAwait(false) is not (var input, var closeWriter, var outletKey, var willConnection, var outlet))
             {
                 return;
             }
 
-            var outletKey = ConnectionKeyOf(connection);
             outlets.Register(outletKey, outlet);
 
             try
@@ -86,10 +85,11 @@ internal sealed class GuardedMqttConnectionHandler(
 
     /// <summary>
     /// Reads and checks the CONNECT, then puts the guards between the transport and MQTTnet. Null when the connection
-    /// was refused or dropped before CONNECT; otherwise the transport's real input, the writer of the final packet and,
-    /// when the CONNECT had a will, the connection key it is known by to the will scheduler.
+    /// was refused or dropped before CONNECT; otherwise the transport's real input, the writer of the final packet, the
+    /// connection key (computed once: every per-connection map shares the one string) and, when the CONNECT had a will,
+    /// that same key as the will scheduler knows it.
     /// </summary>
-    private async Task<(PipeReader Input, GracefulCloseWriter CloseWriter, string? WillConnection, SharedOutputWriter Outlet)?> AcceptAsync(ConnectionContext connection, PendingConnectionGate.Slot slot)
+    private async Task<(PipeReader Input, GracefulCloseWriter CloseWriter, string ConnectionKey, string? WillConnection, SharedOutputWriter Outlet)?> AcceptAsync(ConnectionContext connection, PendingConnectionGate.Slot slot)
     {
         var transport = connection.Transport;
         PipeReader input = transport.Input;
@@ -112,11 +112,12 @@ internal sealed class GuardedMqttConnectionHandler(
             return null;
         }
 
+        var connectionKey = ConnectionKeyOf(connection);
         string? willConnection = null;
         if (connect.Will is { } will)
         {
             // Wills are the scheduler's (MQTTnet never saw this one): Will Delay, DISCONNECT 0x04, takeover (issue 13 item 5).
-            willConnection = ConnectionKeyOf(connection);
+            willConnection = connectionKey;
             wills.Connecting(willConnection, will, connect.Summary.ProtocolLevel >= 5 ? connect.Summary.SessionExpiryInterval : 0);
         }
 
@@ -149,7 +150,6 @@ internal sealed class GuardedMqttConnectionHandler(
         if (validator.IsMqtt5)
         {
             // Session Expiry changed on DISCONNECT (issue 13 item 4): MQTTnet 5.2 does not apply it, the tracker does.
-            var connectionKey = ConnectionKeyOf(connection);
             validator.ConnectSessionExpiry = connect.Summary.SessionExpiryInterval;
             validator.SessionExpiryOnDisconnect = seconds =>
             {
@@ -167,7 +167,7 @@ internal sealed class GuardedMqttConnectionHandler(
             var flow = new OutboundFlowWriter(closeWriter,
                 new ClientFlowLimits(connect.Summary.ReceiveMaximum, connect.Summary.MaximumPacketSize, connect.Summary.NoProblemInformation),
                 _limits.MaxPendingMessagesPerClient, guarded.Inject, TimeProvider.System);
-            validator.AckReceived = flow.OnClientAck;
+            validator.OutboundFlow = flow;
             flowOutput = flow;
         }
 
@@ -176,7 +176,7 @@ internal sealed class GuardedMqttConnectionHandler(
             validator.IsMqtt5 ? bytes => ConnAckRewriter.Rewrite(bytes.Span, announce) ?? bytes : bytes => bytes,
             slot.Release);
         connection.Transport = new GuardedDuplexPipe(guarded, output);
-        return (input, closeWriter, willConnection, outlet);
+        return (input, closeWriter, connectionKey, willConnection, outlet);
     }
 
     private async Task RefuseAsync(ConnectionContext connection, IDuplexPipe transport, ProtocolViolation refusal, byte[]? connAck)

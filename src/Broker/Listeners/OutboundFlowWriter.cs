@@ -43,7 +43,7 @@ internal sealed class OutboundFlowWriter : PipeWriter
     private readonly object _sync = new();
 
     // Bytes MQTTnet wrote that do not yet make a whole packet (or came through GetSpan/Advance).
-    private ArrayBufferWriter<byte>? _pending;
+    private readonly PooledPacketBuffer _pending = new();
 
     // Receive Maximum bookkeeping, only when the client announced one (under _sync).
     private readonly HashSet<ushort>? _inFlight;
@@ -118,19 +118,19 @@ internal sealed class OutboundFlowWriter : PipeWriter
 
     public override bool CanGetUnflushedBytes => false;
 
-    public override void Advance(int bytes) => _pending!.Advance(bytes);
+    public override void Advance(int bytes) => _pending.Advance(bytes);
 
-    public override Memory<byte> GetMemory(int sizeHint = 0) => (_pending ??= new ArrayBufferWriter<byte>(256)).GetMemory(sizeHint);
+    public override Memory<byte> GetMemory(int sizeHint = 0) => _pending.GetMemory(sizeHint);
 
-    public override Span<byte> GetSpan(int sizeHint = 0) => (_pending ??= new ArrayBufferWriter<byte>(256)).GetSpan(sizeHint);
+    public override Span<byte> GetSpan(int sizeHint = 0) => _pending.GetSpan(sizeHint);
 
     public override void CancelPendingFlush() => _inner.CancelPendingFlush();
 
     public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
-        if (_pending is { WrittenCount: > 0 } pending)
+        if (_pending.WrittenCount > 0)
         {
-            pending.Write(source.Span);
+            _pending.Write(source.Span);
             return FlushAsync(cancellationToken);
         }
 
@@ -138,8 +138,8 @@ internal sealed class OutboundFlowWriter : PipeWriter
     }
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) =>
-        _pending is { WrittenCount: > 0 } pending
-            ? ProcessAsync(pending.WrittenMemory, fromPending: true, cancellationToken)
+        _pending.WrittenCount > 0
+            ? ProcessAsync(_pending.WrittenMemory, fromPending: true, cancellationToken)
             : _inner.FlushAsync(cancellationToken);
 
     public override void Complete(Exception? exception = null)
@@ -167,17 +167,21 @@ internal sealed class OutboundFlowWriter : PipeWriter
             }
 
             // Whatever MQTTnet still wrote (e.g. a refusing CONNACK) goes out as is.
-            if (_pending is { WrittenCount: > 0 } pending)
+            if (_pending.WrittenCount > 0)
             {
                 try
                 {
-                    _inner.Write(pending.WrittenSpan);
+                    _inner.Write(_pending.WrittenSpan);
                 }
                 catch (InvalidOperationException)
                 {
                 }
+            }
 
-                pending.ResetWrittenCount();
+            if (entered)
+            {
+                // Not while a writer may still hold the gate (and the array): that one is left to the GC.
+                _pending.Clear();
             }
         }
         finally
@@ -236,22 +240,14 @@ internal sealed class OutboundFlowWriter : PipeWriter
         {
             if (!rest.IsEmpty)
             {
-                (_pending ??= new ArrayBufferWriter<byte>(256)).Write(rest.Span);
+                _pending.Write(rest.Span);
             }
 
             return;
         }
 
-        var pending = _pending!;
-        if (rest.IsEmpty)
-        {
-            pending.ResetWrittenCount();
-            return;
-        }
-
-        var copy = rest.ToArray();
-        pending.ResetWrittenCount();
-        pending.Write(copy);
+        // The rest is the end of the pending bytes; once nothing is left the buffer goes back to the pool.
+        _pending.DropFirst(_pending.WrittenCount - rest.Length);
     }
 
     /// <summary>Sends, holds or drops one whole packet. True when it was held for the Receive Maximum.</summary>

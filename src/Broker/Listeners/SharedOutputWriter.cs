@@ -16,7 +16,7 @@ internal sealed class SharedOutputWriter(PipeWriter inner, long maximumPacketSiz
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     // What MQTTnet wrote since its last flush (only MQTTnet's side touches it: MQTTnet writes one packet at a time).
-    private ArrayBufferWriter<byte>? _pending;
+    private readonly PooledPacketBuffer _pending = new();
     private volatile bool _closed;
 
     public long MaximumPacketSize { get; } = maximumPacketSize;
@@ -72,17 +72,17 @@ internal sealed class SharedOutputWriter(PipeWriter inner, long maximumPacketSiz
 
     public override bool CanGetUnflushedBytes => false;
 
-    public override void Advance(int bytes) => _pending!.Advance(bytes);
+    public override void Advance(int bytes) => _pending.Advance(bytes);
 
-    public override Memory<byte> GetMemory(int sizeHint = 0) => (_pending ??= new ArrayBufferWriter<byte>(256)).GetMemory(sizeHint);
+    public override Memory<byte> GetMemory(int sizeHint = 0) => _pending.GetMemory(sizeHint);
 
-    public override Span<byte> GetSpan(int sizeHint = 0) => (_pending ??= new ArrayBufferWriter<byte>(256)).GetSpan(sizeHint);
+    public override Span<byte> GetSpan(int sizeHint = 0) => _pending.GetSpan(sizeHint);
 
     public override void CancelPendingFlush() => inner.CancelPendingFlush();
 
     public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
-        (_pending ??= new ArrayBufferWriter<byte>(256)).Write(source.Span);
+        _pending.Write(source.Span);
         return FlushAsync(cancellationToken);
     }
 
@@ -91,10 +91,11 @@ internal sealed class SharedOutputWriter(PipeWriter inner, long maximumPacketSiz
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_pending is { WrittenCount: > 0 } pending)
+            if (_pending.WrittenCount > 0)
             {
-                // Whole packets only: a packet still being written stays here until MQTTnet's next flush.
-                var data = pending.WrittenSpan;
+                // Whole packets only: a packet still being written stays here until MQTTnet's next flush. Once all is
+                // out, the buffer goes back to the pool, so an idle connection keeps none.
+                var data = _pending.WrittenSpan;
                 var whole = 0;
                 while (OutboundFlowWriter.TryFrame(data[whole..], out var length))
                 {
@@ -102,12 +103,7 @@ internal sealed class SharedOutputWriter(PipeWriter inner, long maximumPacketSiz
                 }
 
                 inner.Write(data[..whole]);
-                Keep(pending, whole);
-                if (pending.WrittenCount == 0 && pending.Capacity > 64 * 1024)
-                {
-                    // One large packet (a big QoS 1 frame) must not keep its buffer for the life of the connection.
-                    _pending = null;
-                }
+                _pending.DropFirst(whole);
             }
 
             return await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -143,17 +139,21 @@ internal sealed class SharedOutputWriter(PipeWriter inner, long maximumPacketSiz
 
         try
         {
-            if (_pending is { WrittenCount: > 0 } pending)
+            if (_pending.WrittenCount > 0)
             {
                 try
                 {
-                    inner.Write(pending.WrittenSpan);
+                    inner.Write(_pending.WrittenSpan);
                 }
                 catch (InvalidOperationException)
                 {
                 }
+            }
 
-                pending.ResetWrittenCount();
+            if (entered)
+            {
+                // Not while a writer may still hold the gate (and the array): that one is left to the GC.
+                _pending.Clear();
             }
         }
         finally
@@ -179,18 +179,5 @@ internal sealed class SharedOutputWriter(PipeWriter inner, long maximumPacketSiz
         {
             _gate.Release();
         }
-    }
-
-    private static void Keep(ArrayBufferWriter<byte> pending, int consumed)
-    {
-        if (consumed == pending.WrittenCount)
-        {
-            pending.ResetWrittenCount();
-            return;
-        }
-
-        var rest = pending.WrittenSpan[consumed..].ToArray();
-        pending.ResetWrittenCount();
-        pending.Write(rest);
     }
 }
