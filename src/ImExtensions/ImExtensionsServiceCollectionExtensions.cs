@@ -101,6 +101,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<LargeGroupHints>();
         services.AddHostedService(sp => sp.GetRequiredService<LargeGroupHints>());
         services.TryAddSingleton<NotificationService>();
+        services.TryAddSingleton<IGroupFanout, GroupFanout>();
         services.TryAddSingleton<ChatFanout>();
         services.TryAddSingleton<DeliveryLoop>();
         services.AddHostedService(sp => sp.GetRequiredService<DeliveryLoop>());
@@ -111,6 +112,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.AddModeration(configuration); // the sensitive-word filter, when configured, replaces the pass-through below
         services.TryAddSingleton<IContentFilter, PassThroughContentFilter>();
         services.TryAddSingleton<SendRequestReader>();
+        services.TryAddSingleton<IGroupSendPolicy, GroupSendPolicy>();
         services.TryAddSingleton<ChatSendHandler>();
         services.AddSingleton<IRpcMethod, SyncRpcMethod>();
         services.AddSingleton<IRpcMethod, HistoryRpcMethod>();

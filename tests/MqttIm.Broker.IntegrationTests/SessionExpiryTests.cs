@@ -50,7 +50,8 @@ public sealed class SessionExpiryTests(BrokerFixture fixture) : IClassFixture<Br
 
         // The session is gone: no subscriber for the topic, and a resume finds no session.
         await using var publisher = await TestDevice.ConnectAsync(_broker, "sxendspub", subscribeInbox: false);
-        await WaitUntilAsync(async () => (await publisher.PublishAsync(topic, "x"u8.ToArray())).ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers);
+        await Poll.UntilAsync(async () => (await publisher.PublishAsync(topic, "x"u8.ToArray())).ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers,
+            "the ended session's subscription is gone", Timeout);
         await using var again = await ReceivingClient.ConnectAsync(_broker, "sxends", "sx-ends", MqttProtocolVersion.V500,
             o => o.WithCleanSession(false).WithSessionExpiryInterval(3600));
         Assert.False(again.ConnectResult.IsSessionPresent);
@@ -112,32 +113,11 @@ public sealed class SessionExpiryTests(BrokerFixture fixture) : IClassFixture<Br
         Assert.True(first.ExitCode == 0, first.StdErr + first.StdOut);
 
         // The deletion follows the DISCONNECT asynchronously: reconnect until the session is reported gone (bounded).
-        await WaitUntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             var next = await ProcessRunner.RunAsync("/usr/bin/python3", ["-c", script, _broker.MqttPort.ToString(), _broker.Token("sxpaho"), "check"], Timeout);
             Assert.True(next.ExitCode == 0, next.StdErr + next.StdOut);
             return next.StdOut.Contains("present=0");
-        });
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        for (var attempt = 0; attempt < 200; attempt++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                break;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail("condition not met within " + Timeout);
+        }, "a reconnect finds the session gone", Timeout);
     }
 }

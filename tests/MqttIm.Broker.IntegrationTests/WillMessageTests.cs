@@ -85,11 +85,11 @@ public sealed partial class WillMessageTests(BrokerFixture fixture) : IClassFixt
             await first.DisconnectAsync(new MqttClientDisconnectOptions { Reason = MqttClientDisconnectOptionsReason.DisconnectWithWillMessage });
         }
 
-        await WaitUntilAsync(async () => await MetricAsync("mqttim_wills_pending", null) >= 1, "the will was never scheduled");
+        await Poll.UntilAsync(async () => await MetricAsync("mqttim_wills_pending", null) >= 1, "the will was never scheduled");
         using var again = new MqttClientFactory().CreateMqttClient();
         var connected = await again.ConnectAsync(options);
         Assert.True(connected.IsSessionPresent);
-        await WaitUntilAsync(async () => await MetricAsync("mqttim_wills_total", "cancelled") > cancelledBefore, "the reconnect did not cancel the will");
+        await Poll.UntilAsync(async () => await MetricAsync("mqttim_wills_total", "cancelled") > cancelledBefore, "the reconnect did not cancel the will");
 
         await watcher.PublishMarkerAsync("plain/will/resume/marker");
         Assert.Equal(["marker"], await watcher.PayloadsUntilMarkerAsync());
@@ -114,7 +114,7 @@ public sealed partial class WillMessageTests(BrokerFixture fixture) : IClassFixt
             await device.DisconnectAsync();
         }
 
-        await WaitUntilAsync(async () => await MetricAsync("mqttim_wills_total", "discarded") > discardedBefore, "the will was not discarded");
+        await Poll.UntilAsync(async () => await MetricAsync("mqttim_wills_total", "discarded") > discardedBefore, "the will was not discarded");
         await watcher.PublishMarkerAsync(prefix + "/marker");
         Assert.Equal(["marker"], await watcher.PayloadsUntilMarkerAsync());
     }
@@ -201,8 +201,8 @@ public sealed partial class WillMessageTests(BrokerFixture fixture) : IClassFixt
             Assert.Equal(0x00, connAck[3]);
         }
 
-        await WaitUntilAsync(async () => await MetricAsync("mqttim_wills_total", "published") > publishedBefore, "the will was not published");
-        await WaitUntilAsync(async () => await MetricAsync("mqttim_acl_denials_total", "publish", label: "action") > deniedBefore,
+        await Poll.UntilAsync(async () => await MetricAsync("mqttim_wills_total", "published") > publishedBefore, "the will was not published");
+        await Poll.UntilAsync(async () => await MetricAsync("mqttim_acl_denials_total", "publish", label: "action") > deniedBefore,
             "the will on presence/… was not refused by the ACL");
     }
 
@@ -264,7 +264,7 @@ public sealed partial class WillMessageTests(BrokerFixture fixture) : IClassFixt
         var discardedBefore = await MetricAsync("mqttim_wills_total", "discarded");
         var clean = await ProcessRunner.RunAsync("/usr/bin/python3", Args("clean"), Timeout);
         Assert.True(clean.ExitCode == 0 && clean.StdOut.Contains("connected rc=0", StringComparison.Ordinal), clean.StdOut + clean.StdErr);
-        await WaitUntilAsync(async () => await MetricAsync("mqttim_wills_total", "discarded") > discardedBefore, "the will was not discarded");
+        await Poll.UntilAsync(async () => await MetricAsync("mqttim_wills_total", "discarded") > discardedBefore, "the will was not discarded");
 
         var abrupt = await ProcessRunner.RunAsync("/usr/bin/python3", Args("abrupt"), Timeout);
         Assert.True(abrupt.ExitCode == 0 && abrupt.StdOut.Contains("connected rc=0", StringComparison.Ordinal), abrupt.StdOut + abrupt.StdErr);
@@ -315,15 +315,6 @@ public sealed partial class WillMessageTests(BrokerFixture fixture) : IClassFixt
     }
 
     /// <summary>Polls <paramref name="condition"/> (a /metrics read) every 20 ms until it holds, at most <see cref="Timeout"/>.</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
-    {
-        var elapsed = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(elapsed.Elapsed < Timeout, failure);
-            await Task.Delay(20);
-        }
-    }
 
     private async Task<Watcher> WatcherAsync(string filter)
     {

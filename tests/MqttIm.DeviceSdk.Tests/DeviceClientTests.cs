@@ -74,7 +74,7 @@ public sealed class DeviceClientTests
 
         await device.FlushAsync(TimeSpan.FromSeconds(30));
         await broker.KillAsync();
-        await WaitUntilAsync(() => !device.IsConnected, "the device noticed the broker is gone");
+        await Poll.UntilAsync(() => !device.IsConnected, "the device noticed the broker is gone");
         for (var i = 50; i < 150; i++)
         {
             device.SendTelemetry(new { i }, "engine");
@@ -116,16 +116,6 @@ public sealed class DeviceClientTests
             var delays = Enumerable.Range(0, 50).Select(_ => Backoff.Delay(min, max, attempt).TotalMilliseconds).ToList();
             Assert.All(delays, d => Assert.InRange(d, expected * 0.5, expected * 1.5));
             Assert.True(delays.Distinct().Count() > 1, "jitter varies the delay");
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting until " + what);
-            await Task.Delay(20);
         }
     }
 }

@@ -103,7 +103,7 @@ public sealed class ClusterConsoleTests(WebFixture web, ITestOutputHelper output
         await carolRow.Locator("button", new LocatorLocatorOptions { HasText = "Disconnect" }).ClickAsync();
         await Expect(consoleA.Page.Locator("#toast")).ToContainTextAsync("disconnected");
         await Expect(carolRow).ToHaveCountAsync(0);
-        await WaitUntilAsync(() => !carolOnB.Client.IsConnected, "the client on node B was not disconnected");
+        await Poll.UntilAsync(() => !carolOnB.Client.IsConnected, "the client on node B was not disconnected");
         consoleA.AssertNoConsoleErrors();
 
         // Node A dies without leaving: once its heartbeat key expires (Cluster:NodeTimeout) the live table drops it.
@@ -117,22 +117,10 @@ public sealed class ClusterConsoleTests(WebFixture web, ITestOutputHelper output
     private static async Task WaitUntilNodeSeesAsync(BrokerProcess node, int count)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await WaitUntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             var nodes = await http.GetFromJsonAsync<System.Text.Json.JsonElement[]>($"http://127.0.0.1:{node.HttpPort}/api/entry/nodes");
             return nodes?.Length >= count;
         }, $"node did not see {count} live nodes");
-    }
-
-    private static Task WaitUntilAsync(Func<bool> condition, string failure) => WaitUntilAsync(() => Task.FromResult(condition()), failure);
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, failure);
-            await Task.Delay(100);
-        }
     }
 }

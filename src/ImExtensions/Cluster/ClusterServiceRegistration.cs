@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MqttIm.ImExtensions.Delivery;
+using MqttIm.ImExtensions.Devices.Cluster;
 using MqttIm.ImExtensions.Sequencing;
 using MqttIm.ImExtensions.Storage;
 using StackExchange.Redis;

@@ -1,4 +1,3 @@
-using MqttIm.ImExtensions.Messaging;
 
 namespace MqttIm.ImExtensions.Delivery;
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using MqttIm.ImExtensions.Messaging;
 
 namespace MqttIm.ImExtensions.Delivery;
 

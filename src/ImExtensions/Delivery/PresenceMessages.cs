@@ -1,7 +1,6 @@
 using MQTTnet;
 using MQTTnet.Protocol;
 using MqttIm.Contracts.V1;
-using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Delivery;

@@ -1,7 +1,6 @@
 using MQTTnet.Server;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Delivery;
-using MqttIm.ImExtensions.Groups;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Messaging;
@@ -13,10 +12,9 @@ namespace MqttIm.ImExtensions.Messaging;
 internal sealed class ChatSendHandler(
     SendRequestReader reader,
     MessageCommitQueue commitQueue,
-    GroupDirectory groups,
+    IGroupSendPolicy groupPolicy,
     UplinkResponder responder,
-    IOnlineRouter router,
-    TimeProvider clock)
+    IOnlineRouter router)
 {
     // Not async: the common case hands SubmitAsync's task straight back to MQTTnet (one state machine per send, not two).
     public Task HandleC2cAsync(InterceptingPublishEventArgs args, ConnectedDevice device, string peerId)
@@ -36,14 +34,12 @@ internal sealed class ChatSendHandler(
     {
         args.ProcessPublish = false;
         // Membership first: a non-member learns only that, whatever it sent.
-        var snapshot = await groups.GetAsync(groupId, args.CancellationToken).ConfigureAwait(false);
-        var member = snapshot?.Find(device.UserId);
-        if (snapshot is null || snapshot.Group.Dissolved || member is null)
+        var standing = await groupPolicy.CheckAsync(groupId, device.UserId, args.CancellationToken).ConfigureAwait(false);
+        if (standing.Refusal is { } refusal)
         {
-            var why = snapshot is null ? "no such group" : snapshot.Group.Dissolved ? "the group is dissolved" : "you are not a member of this group";
             // The client message id still helps 3.1.1 clients match the refusal to their send.
             reader.TryRead(args.ApplicationMessage, out var refused, out _);
-            await responder.RejectAsync(args, device, UplinkRejection.NotMember(why), refused.ClientMsgId).ConfigureAwait(false);
+            await responder.RejectAsync(args, device, refusal, refused.ClientMsgId).ConfigureAwait(false);
             return;
         }
 
@@ -53,13 +49,13 @@ internal sealed class ChatSendHandler(
             return;
         }
 
-        if (member.MutedUntilMs > clock.GetUtcNow().ToUnixTimeMilliseconds() || (snapshot.Group.AllMuted && member.Role == GroupRole.Member))
+        if (standing.Muted is { } muted)
         {
-            await responder.RejectAsync(args, device, UplinkRejection.Muted("you are muted in this group"), request.ClientMsgId).ConfigureAwait(false);
+            await responder.RejectAsync(args, device, muted, request.ClientMsgId).ConfigureAwait(false);
             return;
         }
 
-        var draft = Draft(request, device, snapshot.ConversationId);
+        var draft = Draft(request, device, standing.ConversationId);
         draft.GroupId = groupId;
         await SubmitAsync(args, device, draft).ConfigureAwait(false);
     }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MqttIm.Contracts.V1;
+using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Messaging;
 

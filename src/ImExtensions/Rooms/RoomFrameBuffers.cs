@@ -3,6 +3,7 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Sessions;
 using WireFormat = MqttIm.ImExtensions.Sessions.WireFormat;
 
 namespace MqttIm.ImExtensions.Rooms;

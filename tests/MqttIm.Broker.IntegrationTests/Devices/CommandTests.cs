@@ -203,7 +203,7 @@ public sealed class CommandCrashTests
 
         using (var admin = broker.Http())
         {
-            await DeviceAuthTests.WaitUntilAsync(async () => !(await admin.GetJsonAsync($"/api/devices/{id}/state")).GetProperty("online").GetBoolean(), "the device is offline");
+            await Poll.UntilAsync(async () => !(await admin.GetJsonAsync($"/api/devices/{id}/state")).GetProperty("online").GetBoolean(), "the device is offline");
         }
 
         var queued = (await broker.IssueAsync(id, new { name = "lock", timeoutSeconds = 30 })).GetProperty("commandId").GetString()!;

@@ -34,7 +34,7 @@ public sealed class DeviceAuthTests(BrokerFixture fixture) : IClassFixture<Broke
         await using var live = await IotDevice.ConnectAsync(Broker, id, newSecret, version);
         var (status, _) = await http.PostJsonAsync($"/api/admin/devices/{id}/disable", null);
         Assert.Equal(200, status);
-        await WaitUntilAsync(() => !live.Client.IsConnected, "a disabled device's live connection is closed");
+        await Poll.UntilAsync(() => !live.Client.IsConnected, "a disabled device's live connection is closed");
         Assert.NotEqual(MqttClientConnectResultCode.Success, await IotDevice.TryConnectAsync(Broker, id, newSecret, version));
 
         await http.PostJsonAsync($"/api/admin/devices/{id}/enable", null);
@@ -170,22 +170,5 @@ public sealed class DeviceAuthTests(BrokerFixture fixture) : IClassFixture<Broke
         using var memory = new MemoryStream();
         stream.CopyTo(memory);
         return memory.ToArray();
-    }
-
-    internal static Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
-        WaitUntilAsync(() => Task.FromResult(condition()), what, timeout);
-
-    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("timed out waiting until " + what);
-            }
-
-            await Task.Delay(20);
-        }
     }
 }

@@ -119,7 +119,7 @@ public sealed class TelemetryTests(FleetBrokerFixture fixture) : IClassFixture<F
         }
 
         var offline = ids[0];
-        await DeviceAuthTests.WaitUntilAsync(async () => !(await http.GetJsonAsync($"/api/devices/{offline}/state")).GetProperty("online").GetBoolean(), "the device went offline");
+        await Poll.UntilAsync(async () => !(await http.GetJsonAsync($"/api/devices/{offline}/state")).GetProperty("online").GetBoolean(), "the device went offline");
         Assert.True((await http.GetJsonAsync($"/api/devices/{offline}/state")).GetProperty("lastSeenMs").GetInt64() >= start);
     }
 
@@ -159,7 +159,7 @@ public sealed class TelemetryRetentionTests(ShortRetentionBrokerFixture fixture)
         using var http = broker.Http();
         Assert.Equal(1, (await http.GetJsonAsync($"/api/devices/{id}/telemetry")).GetProperty("points").GetArrayLength());
 
-        await DeviceAuthTests.WaitUntilAsync(async () => (await http.GetJsonAsync($"/api/devices/{id}/telemetry")).GetProperty("points").GetArrayLength() == 0,
+        await Poll.UntilAsync(async () => (await http.GetJsonAsync($"/api/devices/{id}/telemetry")).GetProperty("points").GetArrayLength() == 0,
             "the retention sweep deleted the point", TimeSpan.FromSeconds(30));
         Assert.True((await device.TelemetryAsync("""{"v":2}""")).IsSuccess);
         var latest = await http.GetJsonAsync($"/api/devices/{id}/telemetry/latest");

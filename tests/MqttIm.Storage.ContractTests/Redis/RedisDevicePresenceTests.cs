@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging.Abstractions;
 using MqttIm.ImExtensions.Cluster;
 using MqttIm.ImExtensions.Devices;
+using MqttIm.ImExtensions.Devices.Cluster;
 using MqttIm.Testing;
 using StackExchange.Redis;
 

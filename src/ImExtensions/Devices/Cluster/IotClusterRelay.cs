@@ -1,11 +1,12 @@
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using MqttIm.ImExtensions.Devices;
+using MqttIm.ImExtensions.Cluster;
 using MqttIm.ImExtensions.Devices.Storage;
 using StackExchange.Redis;
+using ClusterNode = MqttIm.ImExtensions.Cluster.ClusterNode;
 
-namespace MqttIm.ImExtensions.Cluster;
+namespace MqttIm.ImExtensions.Devices.Cluster;
 
 /// <summary>
 /// This node's side of the IoT bus: sends the commands queued on another node to a device connected here, completes

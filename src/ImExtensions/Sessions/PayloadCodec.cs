@@ -1,9 +1,8 @@
 using System.Buffers;
 using System.Text;
 using Google.Protobuf;
-using WireFormat = MqttIm.ImExtensions.Sessions.WireFormat;
 
-namespace MqttIm.ImExtensions.Messaging;
+namespace MqttIm.ImExtensions.Sessions;
 
 /// <summary>Reads uplink payloads in either wire format and writes downlink payloads in the format a device asked for.</summary>
 internal static class PayloadCodec

@@ -1,9 +1,10 @@
 using Google.Protobuf;
 using MQTTnet;
 using MQTTnet.Protocol;
+using MqttIm.ImExtensions.Sessions;
 using WireFormat = MqttIm.ImExtensions.Sessions.WireFormat;
 
-namespace MqttIm.ImExtensions.Messaging;
+namespace MqttIm.ImExtensions.Delivery;
 
 /// <summary>One downlink event, encoded at most once per wire format however many devices receive it.</summary>
 internal sealed class OutboundEvent(IMessage body)

@@ -1,11 +1,12 @@
 using System.Buffers;
 using System.Text;
 using Google.Protobuf;
-using WireFormat = MqttIm.ImExtensions.Sessions.WireFormat;
 using MqttIm.Contracts.V1;
-using MqttIm.ImExtensions.Messaging;
+using MqttIm.ImExtensions.Delivery;
+using MqttIm.ImExtensions.Sessions;
+using WireFormat = MqttIm.ImExtensions.Sessions.WireFormat;
 
-namespace MqttIm.ImExtensions.Tests.Messaging;
+namespace MqttIm.ImExtensions.Tests.Sessions;
 
 public sealed class PayloadCodecTests
 {

@@ -1,10 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
-using MqttIm.ImExtensions.Devices;
+using MqttIm.ImExtensions.Cluster;
 using StackExchange.Redis;
+using ClusterNode = MqttIm.ImExtensions.Cluster.ClusterNode;
 
-namespace MqttIm.ImExtensions.Cluster;
+namespace MqttIm.ImExtensions.Devices.Cluster;
 
 /// <summary>
 /// The IoT hub's cluster bus on Redis: one broadcast channel (<see cref="RedisKeys.IotEvents"/>) every node subscribes to
