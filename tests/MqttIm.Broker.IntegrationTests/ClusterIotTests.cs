@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using MQTTnet;
+using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using MqttIm.Broker.IntegrationTests.Devices;
 using MqttIm.Testing;
@@ -12,7 +13,8 @@ namespace MqttIm.Broker.IntegrationTests;
 /// What a cluster adds to client ids and to the IoT hub, on three broker processes + Redis + PostgreSQL: a client id that
 /// connects on another node closes its old connection (0x8E); commands issued on one node (HTTP or MQTT) reach a device
 /// on another, and their states come back to the issuer and to watchers on a third; device presence is the same on every
-/// node, also after the node that held the device is killed.
+/// node, also after the node that held the device is killed; a device disabled, rotated or deleted on one node is cut off
+/// on the node that holds it and refused on every node.
 /// </summary>
 [Collection("Cluster")]
 public sealed class ClusterIotTests(BrokerCluster cluster) : IClassFixture<BrokerCluster>
@@ -198,8 +200,57 @@ public sealed class ClusterIotTests(BrokerCluster cluster) : IClassFixture<Broke
         await disconnected.Task.WaitAsync(Wait);
         await WaitForPresenceEntriesAsync(entries => !entries.ContainsKey(deviceId));
         await device.DisposeAsync();
+        await AssertRefusedEverywhereAsync(deviceId, secret);
         using var admin = Node(2).Http();
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await admin.GetAsync($"/api/admin/devices/{deviceId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task DeviceDisabledOrRotatedOverNodeA_WhileOnNodeB_IsClosedThere_AndItsOldCredentialsAreRefusedOnEveryNode()
+    {
+        var (deviceId, owner) = (TestUsers.Unique("pump"), TestUsers.Unique("own"));
+        var secret = await Node(0).RegisterAsync(deviceId, owner);
+        using var http = Node(0).Http();
+
+        // Disabled through node A while connected to node B: B closes it (0x87, as a single node does), no node lets it back.
+        var device = await IotDevice.ConnectAsync(Node(1), deviceId, secret, MqttProtocolVersion.V500);
+        var disabled = await NextDisconnectAsync(device, () => http.PostJsonAsync($"/api/admin/devices/{deviceId}/disable", null));
+        Assert.Equal(MqttClientDisconnectReason.NotAuthorized, disabled.Reason);
+        Assert.Equal("the device was disabled", disabled.ReasonString);
+        await device.DisposeAsync();
+        await AssertRefusedEverywhereAsync(deviceId, secret);
+
+        // Enabled again, connected to node C, secret rotated through node A: C closes it, the old secret works nowhere.
+        Assert.Equal(200, (await http.PostJsonAsync($"/api/admin/devices/{deviceId}/enable", null)).Status);
+        device = await IotDevice.ConnectAsync(Node(2), deviceId, secret, MqttProtocolVersion.V500);
+        string? newSecret = null;
+        var rotated = await NextDisconnectAsync(device, async () => newSecret = (await http.PostJsonAsync($"/api/admin/devices/{deviceId}/secret", null)).Body.GetProperty("secret").GetString());
+        Assert.Equal(MqttClientDisconnectReason.NotAuthorized, rotated.Reason);
+        Assert.Equal("the device secret was rotated", rotated.ReasonString);
+        await device.DisposeAsync();
+        await AssertRefusedEverywhereAsync(deviceId, secret);
+        Assert.Equal(MqttClientConnectResultCode.Success, await IotDevice.TryConnectAsync(Node(1), deviceId, newSecret!, MqttProtocolVersion.V500));
+    }
+
+    /// <summary>Runs <paramref name="adminCall"/> and returns how the device's connection was then closed.</summary>
+    private static async Task<MqttClientDisconnectedEventArgs> NextDisconnectAsync(IotDevice device, Func<Task> adminCall)
+    {
+        var disconnected = new TaskCompletionSource<MqttClientDisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        device.Client.DisconnectedAsync += args =>
+        {
+            disconnected.TrySetResult(args);
+            return Task.CompletedTask;
+        };
+        await adminCall();
+        return await disconnected.Task.WaitAsync(Wait);
+    }
+
+    private async Task AssertRefusedEverywhereAsync(string deviceId, string secret)
+    {
+        foreach (var node in cluster.Nodes)
+        {
+            Assert.NotEqual(MqttClientConnectResultCode.Success, await IotDevice.TryConnectAsync(node, deviceId, secret, MqttProtocolVersion.V500));
+        }
     }
 
     /// <summary>Polls the cluster's device presence hash (written by the nodes, asynchronously) until <paramref name="done"/> holds.</summary>

@@ -67,6 +67,9 @@ internal sealed class RedisSeqAllocator(
 
     private readonly ConcurrentDictionary<string, long> _floors = new(StringComparer.Ordinal);
 
+    /// <summary>A node that dies between allocating and storing leaves a gap already (docs/PROTOCOL.md, cluster mode).</summary>
+    public bool KeepsSeqsContiguous => false;
+
     public async ValueTask<long> NextAsync(string conversationId, CancellationToken cancellationToken)
     {
         var database = redis.GetDatabase();

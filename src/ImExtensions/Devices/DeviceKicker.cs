@@ -6,8 +6,16 @@ using MqttIm.ImExtensions.Sessions;
 namespace MqttIm.ImExtensions.Devices;
 
 /// <summary>Closes a device's live connection when its credentials stop being valid (disabled, secret rotated, deleted).</summary>
-internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnections connections, MqttServer server, ILogger<DeviceKicker> logger)
+internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnections connections, MqttServer server, IIotClusterBus bus, ILogger<DeviceKicker> logger)
 {
+    /// <summary>Closes the device's connection on whichever node holds it (this one, or another node of a cluster).</summary>
+    public async Task KickEverywhereAsync(string deviceId, string reason)
+    {
+        await KickAsync(deviceId, reason).ConfigureAwait(false);
+        await bus.DeviceRevokedAsync(deviceId, reason).ConfigureAwait(false);
+    }
+
+    /// <summary>Closes the device's connection if it is on this node.</summary>
     public async Task KickAsync(string deviceId, string reason)
     {
         if (!connections.IsDevice(deviceId) || registry.Find(deviceId) is null)

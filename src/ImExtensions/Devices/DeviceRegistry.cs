@@ -55,7 +55,7 @@ internal sealed class DeviceRegistry(IDeviceStore store, DeviceKicker kicker, De
         }
 
         DeviceLog.Changed(logger, deviceId, "secret rotated");
-        await kicker.KickAsync(deviceId, "the device secret was rotated").ConfigureAwait(false);
+        await kicker.KickEverywhereAsync(deviceId, "the device secret was rotated").ConfigureAwait(false);
         return secret;
     }
 
@@ -70,7 +70,7 @@ internal sealed class DeviceRegistry(IDeviceStore store, DeviceKicker kicker, De
         DeviceLog.Changed(logger, deviceId, disabled ? "disabled" : "enabled");
         if (disabled)
         {
-            await kicker.KickAsync(deviceId, "the device was disabled").ConfigureAwait(false);
+            await kicker.KickEverywhereAsync(deviceId, "the device was disabled").ConfigureAwait(false);
         }
 
         return device with { Disabled = disabled };

@@ -16,6 +16,9 @@ public interface IIotClusterBus
 
     /// <summary>The device was deleted: its presence is forgotten on every node and in the shared presence record.</summary>
     Task DeviceDeletedAsync(string deviceId);
+
+    /// <summary>The device's credentials stopped being valid (disabled, secret rotated): the node that holds its connection closes it.</summary>
+    Task DeviceRevokedAsync(string deviceId, string reason);
 }
 
 /// <summary>The single-node bus: every event is already handled where it happened.</summary>
@@ -28,4 +31,6 @@ internal sealed class LocalIotBus : IIotClusterBus
     public Task DeviceStateChangedAsync(DeviceState state) => Task.CompletedTask;
 
     public Task DeviceDeletedAsync(string deviceId) => Task.CompletedTask;
+
+    public Task DeviceRevokedAsync(string deviceId, string reason) => Task.CompletedTask;
 }

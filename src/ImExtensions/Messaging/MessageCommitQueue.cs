@@ -237,6 +237,12 @@ internal sealed class MessageCommitQueue : BackgroundService
 
     private async Task<IReadOnlyDictionary<ClientMsgKey, ChatMessage>> FindEarlierSendsAsync(List<PendingSend> batch, CancellationToken cancellationToken)
     {
+        // Without a contiguity to keep, the append's own dedup (AppendResult.Duplicates) answers resends: no extra round trip.
+        if (!_seqAllocator.KeepsSeqsContiguous)
+        {
+            return NoEarlierSends;
+        }
+
         var keys = _dedupKeys;
         keys.Clear();
         foreach (var send in batch)

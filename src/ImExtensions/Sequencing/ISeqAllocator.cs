@@ -4,6 +4,13 @@ namespace MqttIm.ImExtensions.Sequencing;
 /// <remarks>Implementations: <c>InMemorySeqAllocator</c> (embedded, seeded from the store); cluster allocators must pass the same contract tests.</remarks>
 public interface ISeqAllocator
 {
+    /// <summary>
+    /// True when every seq handed out is meant to be stored (seqs stay contiguous): a resend is then looked up before it
+    /// takes a seq. A cluster allocator can leave permanent gaps anyway (sync reports them), so there the store's append
+    /// alone catches resends and one store round trip per commit is saved; the resend's seq stays unused.
+    /// </summary>
+    bool KeepsSeqsContiguous => true;
+
     /// <summary>Reserves the next seq of the conversation.</summary>
     ValueTask<long> NextAsync(string conversationId, CancellationToken cancellationToken);
 

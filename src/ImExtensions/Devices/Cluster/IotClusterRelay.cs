@@ -90,6 +90,9 @@ internal sealed class IotClusterRelay(
                     presence.ForgetDeleted(received.DeviceId);
                     await kicker.KickAsync(received.DeviceId, "the device was deleted").ConfigureAwait(false);
                     break;
+                case IotClusterEvent.Revoked:
+                    await kicker.KickAsync(received.DeviceId, received.Reason ?? "the device's credentials were revoked").ConfigureAwait(false);
+                    break;
             }
         }
         catch (Exception ex)

@@ -80,6 +80,13 @@ internal sealed class RedisIotBus(IConnectionMultiplexer redis, RedisKeys keys, 
     }
 
     /// <summary>
+    /// A broadcast, not one hop to the device's node: admin calls are rare, and a connection that is still being accepted
+    /// on some node is not in the directory yet. Lost only when Redis is away; the store refuses the old credentials anyway.
+    /// </summary>
+    public Task DeviceRevokedAsync(string deviceId, string reason) =>
+        PublishAsync(new IotClusterEvent { Kind = IotClusterEvent.Revoked, Origin = node.NodeId, DeviceId = deviceId, Reason = reason });
+
+    /// <summary>
     /// A dead node's devices: each one it showed online is reported offline in its name (every node applies that broadcast),
     /// then every entry it reported is removed, so the hash does not keep dead nodes' devices (a node that starts later
     /// shows such a device offline with no last-seen until it connects again). The number of entries removed.
@@ -135,6 +142,7 @@ internal sealed class IotClusterEvent
     public const string Command = "command";
     public const string State = "state";
     public const string Deleted = "deleted";
+    public const string Revoked = "revoked";
 
     [JsonPropertyName("k")] public string Kind { get; set; } = "";
 
@@ -151,4 +159,6 @@ internal sealed class IotClusterEvent
     [JsonPropertyName("on")] public bool Online { get; set; }
 
     [JsonPropertyName("at")] public long AtMs { get; set; }
+
+    [JsonPropertyName("r")] public string? Reason { get; set; }
 }
