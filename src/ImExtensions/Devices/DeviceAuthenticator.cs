@@ -83,7 +83,7 @@ internal sealed class DeviceAuthenticator(
             args.AssignedClientIdentifier = clientId;
         }
 
-        connections.MarkDevice(clientId, deviceId);
+        connections.MarkDevice(clientId, deviceId, device!.SecretHash);
         args.ReasonCode = MqttConnectReasonCode.Success;
         return true;
     }

@@ -11,6 +11,8 @@ internal sealed class IotHub(
     DeviceSubscriptions subscriptions,
     CommandRoutes routes,
     CommandOutcomes outcomes,
+    DeviceConnectRecheck recheck,
+    DeviceKicker kicker,
     MqttServer server)
 {
     private const string DevicePrefix = "device/";
@@ -19,6 +21,12 @@ internal sealed class IotHub(
     {
         if (!connections.IsDevice(args.ClientId) || registry.Find(args.ClientId) is not { } device)
         {
+            return;
+        }
+
+        if (await recheck.RevokedSinceConnectAsync(args.ClientId, CancellationToken.None).ConfigureAwait(false) is { } reason)
+        {
+            await kicker.KickAsync(device.UserId, reason).ConfigureAwait(false); // revoked while it was connecting
             return;
         }
 

@@ -47,6 +47,8 @@ public static class IotServiceRegistration
         services.TryAddSingleton<IotConnections>();
         services.TryAddSingleton<DeviceAuthenticator>();
         services.TryAddSingleton<DeviceKicker>();
+        services.TryAddSingleton(sp => new DeviceConnectRecheck(sp.GetRequiredService<IDeviceStore>(), sp.GetRequiredService<IotConnections>(),
+            sp.GetService<MqttIm.ImExtensions.Storage.Offload.StoreWorkPool>()));
         services.TryAddSingleton<DeviceRegistry>();
         services.TryAddSingleton<DeviceAccess>();
         services.TryAddSingleton(sp => new DeviceWatchGate(sp.GetRequiredService<DeviceAccess>(), sp.GetService<MqttIm.ImExtensions.Storage.Offload.StoreWorkPool>()));
