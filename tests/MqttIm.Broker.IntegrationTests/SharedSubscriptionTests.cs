@@ -401,10 +401,9 @@ public sealed class SharedSubscriptionTests(AnonymousBrokerFixture fixture) : IC
     private static async Task<List<List<string>>> ReceiveAsync(IReadOnlyList<Collector> collectors, int total)
     {
         var received = collectors.Select(_ => new List<string>()).ToList();
-        var deadline = DateTime.UtcNow + Timeout;
-        while (received.Sum(r => r.Count) < total)
+        using var deadline = new CancellationTokenSource(Timeout);
+        while (true)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"only {received.Sum(r => r.Count)} of {total} messages arrived: " + string.Join(" | ", received.Select(r => string.Join(",", r))));
             for (var i = 0; i < collectors.Count; i++)
             {
                 while (collectors[i].TryTake(out var message))
@@ -413,13 +412,22 @@ public sealed class SharedSubscriptionTests(AnonymousBrokerFixture fixture) : IC
                 }
             }
 
-            if (received.Sum(r => r.Count) < total)
+            if (received.Sum(r => r.Count) >= total)
             {
-                await Task.WhenAny(collectors.Select(c => c.WaitToReadAsync()).Append(Task.Delay(TimeSpan.FromSeconds(1))));
+                return received;
+            }
+
+            // Wakes on the next message to any collector; only the overall deadline ends the wait without one.
+            var next = Task.WhenAny(collectors.Select(c => c.WaitToReadAsync(deadline.Token)));
+            try
+            {
+                await (await next);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                Assert.Fail($"only {received.Sum(r => r.Count)} of {total} messages arrived: " + string.Join(" | ", received.Select(r => string.Join(",", r))));
             }
         }
-
-        return received;
     }
 
     /// <summary>Polls the admin API until the group is in the expected state (bounded).</summary>
@@ -493,7 +501,7 @@ public sealed class SharedSubscriptionTests(AnonymousBrokerFixture fixture) : IC
 
         public bool TryTake(out MqttApplicationMessage message) => _received.Reader.TryRead(out message!);
 
-        public Task WaitToReadAsync() => _received.Reader.WaitToReadAsync().AsTask();
+        public Task WaitToReadAsync(CancellationToken cancellationToken) => _received.Reader.WaitToReadAsync(cancellationToken).AsTask();
 
         public async Task<MqttApplicationMessage> NextAsync(TimeSpan within)
         {
