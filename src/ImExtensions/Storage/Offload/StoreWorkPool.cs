@@ -21,6 +21,10 @@ internal sealed class StoreWorkPool : IDisposable
     private static readonly Gauge Queued = Metrics.CreateGauge(
         "mqttim_store_work_queued", "Store work items waiting for a worker thread.", "kind");
 
+    // What ran on the workers (not inline): shows store work really left the socket threads.
+    private static readonly Counter Executed = Metrics.CreateCounter(
+        "mqttim_store_work_executed_total", "Store work items run by the store worker threads.", "kind");
+
     // Set while a work item runs (and in its async continuations): work queued from inside work runs inline, so a
     // worker never waits on a lane that only it could drain.
     private static readonly AsyncLocal<bool> InWork = new();
@@ -127,6 +131,7 @@ internal sealed class StoreWorkPool : IDisposable
     {
         private readonly Channel<WorkItem> _queue;
         private readonly Gauge.Child _queued;
+        private readonly Counter.Child _executed;
 
         public Lane(StoreWorkKind kind, int workers, int capacity)
         {
@@ -137,6 +142,7 @@ internal sealed class StoreWorkPool : IDisposable
                 SingleReader = workers == 1,
             });
             _queued = Queued.WithLabels(LabelOf(kind));
+            _executed = Executed.WithLabels(LabelOf(kind));
             for (var i = 0; i < workers; i++)
             {
                 new Thread(Work) { IsBackground = true, Name = $"mqttim-store-{LabelOf(kind)}-{i}" }.Start();
@@ -171,6 +177,7 @@ internal sealed class StoreWorkPool : IDisposable
                 {
                     _queued.Dec();
                     item.Execute();
+                    _executed.Inc();
                 }
             }
         }
