@@ -1,10 +1,7 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
-using MqttIm.Broker.Hosting;
 using MqttIm.ImExtensions.Devices;
 using MqttIm.ImExtensions.Devices.Storage;
 using MqttIm.ImExtensions.Devices.Storage.Sqlite;
@@ -21,27 +18,10 @@ namespace MqttIm.Broker.Tests;
 public sealed class DeviceRevokeRaceTests : IAsyncDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
-    private readonly string _dataDirectory = Directory.CreateTempSubdirectory("mqttim-revoke-race-").FullName;
+    private readonly InProcessBroker _broker = new();
     private readonly GatedDeviceStore _gate = new();
-    private WebApplication? _app;
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(_dataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // a file still open on a slow shutdown: the temp directory is left behind, nothing else
-        }
-    }
+    public ValueTask DisposeAsync() => _broker.DisposeAsync();
 
     [Theory]
     [InlineData("disable")]
@@ -121,25 +101,9 @@ public sealed class DeviceRevokeRaceTests : IAsyncDisposable
 
     private async Task<(int MqttPort, DeviceRegistry Registry)> StartBrokerAsync()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Production" });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Listen:Address"] = "127.0.0.1",
-            ["Listen:MqttPort"] = "0",
-            ["Listen:HttpPort"] = "0",
-            ["Storage:DataDirectory"] = _dataDirectory,
-            ["Auth:Hs256Secret"] = "revoke-race-test-secret-0123456789abcdef0123456789",
-            ["Auth:AdminApiKey"] = "revoke-race-admin",
-            ["Logging:LogLevel:Default"] = "Warning",
-        });
-        builder.AddMqttImBroker();
-        // The real SQLite device store, behind a gate that can hold one credential read (registered last: it wins).
-        builder.Services.AddSingleton<IDeviceStore>(sp => _gate.Wrap(new SqliteDeviceStore(sp.GetRequiredService<SqliteDatabase>())));
-        _app = builder.Build();
-        _app.UseMqttImBroker();
-        await _app.StartAsync();
-        var endpoints = _app.Services.GetRequiredService<BoundEndpoints>();
-        return (BoundEndpoints.PortOf(endpoints.Mqtt), _app.Services.GetRequiredService<DeviceRegistry>());
+        // The real SQLite device store, behind a gate that can hold one credential read.
+        await _broker.StartAsync(services => services.AddSingleton<IDeviceStore>(sp => _gate.Wrap(new SqliteDeviceStore(sp.GetRequiredService<SqliteDatabase>()))));
+        return (_broker.MqttPort, _broker.Services.GetRequiredService<DeviceRegistry>());
     }
 
     /// <summary>Passes every call through; the next read of one device id completes its read, then waits for <see cref="Release"/>.</summary>

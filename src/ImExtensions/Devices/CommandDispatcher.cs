@@ -137,7 +137,13 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
         var expiring = new List<Task<CommandRecord?>>();
         var sending = new List<Task<CommandRecord?>>();
         var highestSeq = -1L;
-        foreach (var command in await store.ListOpenAsync(deviceId, options.Value.MaxQueuedCommandsPerDevice, cancellationToken).ConfigureAwait(false))
+        var open = await store.ListOpenAsync(deviceId, options.Value.MaxQueuedCommandsPerDevice, cancellationToken).ConfigureAwait(false);
+        if (open.Count < options.Value.MaxQueuedCommandsPerDevice)
+        {
+            state.KeepOnlySent(open); // the whole open queue was read: anything else tracked here is final or delivered
+        }
+
+        foreach (var command in open)
         {
             highestSeq = Math.Max(highestSeq, command.Seq);
             if (command.State == CommandState.Delivered)
@@ -151,7 +157,7 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
                 continue;
             }
 
-            if (command.State == CommandState.Sent && state.SentHere.Contains(command.CommandId))
+            if (command.State == CommandState.Sent && state.SentHere.ContainsKey(command.CommandId))
             {
                 continue; // in this connection's session already, its PUBACK not stored yet
             }
@@ -190,16 +196,51 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
             return false;
         }
 
-        state.SentHere.Add(sent.CommandId);
+        state.SentHere[sent.CommandId] = 0;
         return true;
     }
 
-    /// <summary>One connection's dispatch state; used under the device's flush lock only.</summary>
+    /// <summary>The device's PUBACK of a command: this connection no longer needs to remember it sent it.</summary>
+    public void Acknowledged(string deviceId, string commandId)
+    {
+        if (routes.TryGet(deviceId, out var route) && _routeStates.TryGetValue(route, out var state))
+        {
+            state.SentHere.TryRemove(commandId, out _);
+        }
+    }
+
+    /// <summary>How many commands the device's current connection is remembered to have in its session unacknowledged (for tests and diagnostics).</summary>
+    internal int SentUnacknowledgedCount(string deviceId) =>
+        routes.TryGet(deviceId, out var route) && _routeStates.TryGetValue(route, out var state) ? state.SentHere.Count : 0;
+
+    /// <summary>
+    /// One connection's dispatch state; <see cref="SeenThrough"/> is used under the device's flush lock only, while
+    /// <see cref="SentHere"/> also loses entries on PUBACKs, so it stays bounded by the device's open queue on a
+    /// connection that lives for months.
+    /// </summary>
     private sealed class RouteState
     {
-        public HashSet<string> SentHere { get; } = new(StringComparer.Ordinal);
+        public ConcurrentDictionary<string, byte> SentHere { get; } = new(StringComparer.Ordinal);
 
         /// <summary>Every open command of the device with a seq up to this one is in the session or final; -1 = unknown.</summary>
         public long SeenThrough { get; set; } = -1;
+
+        /// <summary>Forgets every command not still in state sent in <paramref name="open"/> (the device's whole open queue).</summary>
+        public void KeepOnlySent(IReadOnlyList<CommandRecord> open)
+        {
+            if (SentHere.IsEmpty)
+            {
+                return;
+            }
+
+            var stillSent = open.Where(c => c.State == CommandState.Sent).Select(c => c.CommandId).ToHashSet(StringComparer.Ordinal);
+            foreach (var commandId in SentHere.Keys)
+            {
+                if (!stillSent.Contains(commandId))
+                {
+                    SentHere.TryRemove(commandId, out _);
+                }
+            }
+        }
     }
 }

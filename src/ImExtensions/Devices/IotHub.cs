@@ -13,6 +13,7 @@ internal sealed class IotHub(
     CommandOutcomes outcomes,
     DeviceConnectRecheck recheck,
     DeviceKicker kicker,
+    CommandDispatcher dispatcher,
     MqttServer server)
 {
     private const string DevicePrefix = "device/";
@@ -67,6 +68,7 @@ internal sealed class IotHub(
         if (parsed.Target == args.UserName && DeviceTopics.CommandIdOfDownlink(parsed.Rest) is { } commandId)
         {
             await outcomes.MoveAsync(commandId, [Storage.CommandState.Sent], Storage.CommandState.Delivered, "PUBACK", null, CancellationToken.None).ConfigureAwait(false);
+            dispatcher.Acknowledged(parsed.Target, commandId);
         }
     }
 }
