@@ -336,13 +336,4 @@ internal sealed class RedisOnlineRouter : IOnlineRouter, IAsyncDisposable
             }
         }
     }
-
-    /// <summary>A device on another node, as seen from here: publishing goes through that node's channel.</summary>
-    private sealed class RemoteDeviceChannel(string nodeId) : IDeviceChannel
-    {
-        public string NodeId { get; } = nodeId;
-
-        // Remote devices are reached through RouteAsync; a raw MQTT message cannot cross nodes.
-        public bool TryPublish(MQTTnet.MqttApplicationMessage message) => false;
-    }
 }

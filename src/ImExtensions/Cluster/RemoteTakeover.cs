@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Cluster;
@@ -14,7 +12,7 @@ namespace MqttIm.ImExtensions.Cluster;
 /// registers. Pending evictions name one connection (client id + remote end point), so a later connection of the same
 /// client id is never hit; they are few, and ones whose connection never registered are pruned after a minute.
 /// </remarks>
-internal sealed class RemoteTakeover(ConnectedDeviceRegistry registry, IServiceProvider services, TimeProvider clock, ILogger<RemoteTakeover> logger)
+internal sealed class RemoteTakeover(ConnectedDeviceRegistry registry, ClientDisconnector disconnector, TimeProvider clock, ILogger<RemoteTakeover> logger)
 {
     private static readonly TimeSpan PendingLifetime = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<(string ClientId, string ConnectionKey), DateTimeOffset> _pending = new();
@@ -41,12 +39,7 @@ internal sealed class RemoteTakeover(ConnectedDeviceRegistry registry, IServiceP
 
         try
         {
-            // Resolved late: the MQTT server is built after the router it would otherwise depend on.
-            await services.GetRequiredService<MqttServer>().DisconnectClientAsync(clientId, new MqttServerClientDisconnectOptions
-            {
-                ReasonCode = MqttDisconnectReasonCode.SessionTakenOver,
-                ReasonString = "the client id connected on another node",
-            }).ConfigureAwait(false);
+            await disconnector.DisconnectAsync(clientId, CloseReason.SessionTakenOver, "the client id connected on another node").ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -22,7 +22,6 @@ public sealed class ArchitectureTests
     private static readonly Dictionary<string, string> MqttnetAllowList = new()
     {
         ["BrokerState"] = "persists MQTTnet's own retained messages and sessions (its MqttApplicationMessage and session types are the data)",
-        ["Cluster"] = "RedisOnlineRouter publishes to local sessions for remote nodes (a Delivery piece living with the Redis code)",
         ["Devices"] = "the IoT hub handles its own publishes and subscriptions (IotHub, DeviceUplinks, DeviceSubscriptions, CommandReplyHandler, ...)",
         ["Messaging"] = "ChatSendHandler / UplinkResponder / UplinkRejection answer the PUBLISH with reason codes",
         ["Rooms"] = "the room frame pump and join/send handlers publish and answer room PUBLISHes themselves",

@@ -17,7 +17,7 @@ internal sealed class RedisTestNode : IAsyncDisposable
         Registry = new ClusterNodeRegistry(redis, keys, new MqttIm.ImExtensions.Cluster.ClusterNode(new ClusterOptions { NodeId = nodeId, Redis = "test" }), timeout, TimeProvider.System);
         Directory = new RedisDeviceDirectory(redis, keys, timeout * 3);
         // No MQTT server in these tests: a takeover notice finds no local connection and does nothing.
-        var takeover = new RemoteTakeover(new MqttIm.ImExtensions.Sessions.ConnectedDeviceRegistry(), new NoServices(), TimeProvider.System,
+        var takeover = new RemoteTakeover(new MqttIm.ImExtensions.Sessions.ConnectedDeviceRegistry(), new MqttIm.ImExtensions.Delivery.ClientDisconnector(new NoServices()), TimeProvider.System,
             NullLogger<RemoteTakeover>.Instance);
         Router = new RedisOnlineRouter(redis, keys, Directory, Registry, takeover, NullLogger<RedisOnlineRouter>.Instance);
     }
