@@ -29,10 +29,14 @@ internal sealed class ClusterNodeRegistry(IConnectionMultiplexer redis, RedisKey
         var database = redis.GetDatabase();
         var address = _address ?? new NodeAddress("", 0, "");
         var info = new NodeInfo(self.NodeId, address.Host, address.MqttPort, address.WsUrl, connections, Math.Round(cpu, 3), clock.GetUtcNow().ToUnixTimeMilliseconds());
-        await database.StringSetAsync(keys.NodeAlive(self.NodeId), "1", nodeTimeout).ConfigureAwait(false);
-        await database.HashSetAsync(keys.Nodes, self.NodeId, info.Serialise()).ConfigureAwait(false);
-
-        var all = await database.HashGetAllAsync(keys.Nodes).ConfigureAwait(false);
+        // One pipelined round trip for the write and the read (they were three in a row): an idle node beats every second.
+        var beat = database.CreateBatch();
+        var aliveWritten = beat.StringSetAsync(keys.NodeAlive(self.NodeId), "1", nodeTimeout);
+        var infoWritten = beat.HashSetAsync(keys.Nodes, self.NodeId, info.Serialise());
+        var reading = beat.HashGetAllAsync(keys.Nodes);
+        beat.Execute();
+        await Task.WhenAll(aliveWritten, infoWritten).ConfigureAwait(false);
+        var all = await reading.ConfigureAwait(false);
         var batch = database.CreateBatch();
         var alive = new Task<bool>[all.Length];
         for (var i = 0; i < all.Length; i++)
