@@ -1,12 +1,11 @@
 using Microsoft.Extensions.Logging;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Devices;
 
 /// <summary>Closes a device's live connection when its credentials stop being valid (disabled, secret rotated, deleted).</summary>
-internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnections connections, MqttServer server, IIotClusterBus bus, ILogger<DeviceKicker> logger)
+internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnections connections, ClientDisconnector disconnector, IIotClusterBus bus, ILogger<DeviceKicker> logger)
 {
     /// <summary>Closes the device's connection on whichever node holds it (this one, or another node of a cluster).</summary>
     public async Task KickEverywhereAsync(string deviceId, string reason)
@@ -25,7 +24,7 @@ internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnecti
 
         try
         {
-            await server.DisconnectClientAsync(deviceId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.NotAuthorized, ReasonString = reason }).ConfigureAwait(false);
+            await disconnector.DisconnectAsync(deviceId, CloseReason.NotAuthorized, reason).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
