@@ -287,6 +287,29 @@ public abstract class ConversationStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UnreadTotal_TwoNodesTakingTurnsOnOneConversation_CountsEachMessageOnce()
+    {
+        var second = await OpenSecondNodeAsync();
+        await Conversations.AddParticipantsAsync("group:turns", ["u1", "u2"], joinedSeq: 1, _ct);
+
+        // Each node's head move starts from the head the other node's commit left (a node that remembered its own last
+        // head would count the other's messages twice).
+        for (var seq = 1; seq <= 6; seq++)
+        {
+            await (seq % 2 == 1 ? Messages : second.Messages).AppendAsync(
+                [MessageStoreContract.Message("group:turns", seq, sender: "u0", recipient: "")], _ct);
+        }
+
+        await second.Messages.AppendAsync(
+            Enumerable.Range(7, 40).Select(seq => MessageStoreContract.Message("group:turns", seq, sender: "u0", recipient: "")).ToList(), _ct);
+        await Messages.AppendAsync([MessageStoreContract.Message("group:turns", 47, sender: "u0", recipient: "")], _ct);
+
+        Assert.Equal(47, (await Conversations.GetUnreadAsync("u1", null, _ct)).TotalUnread);
+        Assert.Equal(47, (await second.Conversations.GetUnreadAsync("u2", null, _ct)).TotalUnread);
+        await AssertTotalsAreSumsAsync("after the turns", Conversations, ["u1", "u2"]);
+    }
+
+    [Fact]
     public async Task UnreadTotals_AreComputedOnce_ForADatabaseFromBeforeThem()
     {
         await Messages.AppendAsync(Enumerable.Range(1, 4).Select(i => MessageStoreContract.Message("c2c:alice:bob", i)).ToList(), _ct);

@@ -186,6 +186,42 @@ public abstract class MessageStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Append_LargeBatchOverManyConversations_WithResendsInside_StoresTheRest_AndMovesEveryHead()
+    {
+        // 35 conversations × 2 messages: more rows than a store may write in one statement, resends on both sides of
+        // any chunk boundary a store might use (indexes 0, 31, 32 and the last).
+        await Store.AppendAsync([Message("c2c:u0:peer", 1, sender: "u0", recipient: "peer", clientMsgId: "first")], _ct);
+        var batch = new List<ChatMessage>();
+        for (var round = 0; round < 2; round++)
+        {
+            for (var c = 0; c < 35; c++)
+            {
+                var conversation = $"c2c:u{c}:peer";
+                batch.Add(Message(conversation, (c == 0 ? 2 : 1) + round, sender: $"u{c}", recipient: "peer", clientMsgId: $"m{c}-{round}"));
+            }
+        }
+
+        int[] resent = [0, 31, 32, batch.Count - 1];
+        await Store.AppendAsync(resent.Select(i => batch[i]).ToList(), _ct);
+        batch[0] = Message("c2c:u0:peer", 9, sender: "u0", recipient: "peer", clientMsgId: "first"); // a resend of the very first send
+
+        var result = await Store.AppendAsync(batch, _ct);
+
+        Assert.Equal(
+            new[] { Key("u0", "first", "c2c:u0:peer"), Key("u31", "m31-0", "c2c:u31:peer"), Key("u32", "m32-0", "c2c:u32:peer"), Key("u34", "m34-1", "c2c:u34:peer") }
+                .OrderBy(k => k.ConversationId),
+            result.Duplicates.Keys.OrderBy(k => k.ConversationId));
+        Assert.Equal(1, result.Duplicates[Key("u0", "first", "c2c:u0:peer")].Seq);
+        for (var c = 0; c < 35; c++)
+        {
+            var conversation = $"c2c:u{c}:peer";
+            var stored = await Store.ReadAfterAsync(conversation, 0, 10, _ct);
+            Assert.Equal(c == 0 ? [1L, 2, 3] : [1L, 2], stored.Select(m => m.Seq));
+            Assert.Equal(c == 0 ? 3 : 2, await Store.GetMaxSeqAsync(conversation, _ct));
+        }
+    }
+
+    [Fact]
     public async Task Append_SameClientMsgId_InAnotherConversation_IsAnotherMessage()
     {
         await Store.AppendAsync([Message("c2c:alice:bob", 1, clientMsgId: "m1")], _ct);

@@ -58,6 +58,10 @@ public sealed class SqliteConversationStoreTests : ConversationStoreContract
         return Task.FromResult<(IMessageStore, IConversationStore)>((new SqliteMessageStore(database), new SqliteConversationStore(database)));
     }
 
+    // A second handle on the same file: its commits are invisible to the first one's in-memory state (the head cache),
+    // which must notice them (PRAGMA data_version) rather than move unread totals from a stale head.
+    protected override Task<(IMessageStore Messages, IConversationStore Conversations)> OpenSecondNodeAsync() => CreateAsync();
+
     protected override Task<(IMessageStore Messages, IConversationStore Conversations)> ReopenWithoutUnreadTotalsAsync()
     {
         _open.ForEach(d => d.Dispose());

@@ -15,6 +15,13 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
     // The append statements, prepared once on the writer connection and reused by every batch (WriteAsync runs one at a time).
     private AppendCommands? _commands;
 
+    // Each conversation's committed max_seq. This store is the only writer of conversation heads, so the head read
+    // before every move is a dictionary lookup; a miss, or another connection's commit to the file (PRAGMA
+    // data_version, read inside the write transaction), reads the row. Published only after the commit.
+    private readonly Dictionary<string, long> _headSeqs = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _appendLock = new(1, 1);
+    private long _dataVersion = -1;
+
     // The dedup lookup, prepared once on the writer connection (ReadOnWriterAsync runs one at a time, like WriteAsync).
     private SqliteCommand? _findByClientMsgId;
 
@@ -25,11 +32,49 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
             return AppendResult.AllStored;
         }
 
+        // One append at a time (the commit loop is the only caller in practice), so no append reads the head cache
+        // between another one's commit and its publish below.
+        await _appendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var appended = await AppendLockedAsync(batch, cancellationToken).ConfigureAwait(false);
+            if (_headSeqs.Count > KnownParticipantsLimit)
+            {
+                _headSeqs.Clear();
+            }
+
+            foreach (var (conversationId, seq) in appended.Heads)
+            {
+                _headSeqs[conversationId] = seq;
+            }
+
+            return appended.Result;
+        }
+        catch
+        {
+            _headSeqs.Clear(); // a failed commit may or may not have moved its heads: read them again
+            throw;
+        }
+        finally
+        {
+            _appendLock.Release();
+        }
+    }
+
+    private async Task<(AppendResult Result, List<(string, long)> Heads)> AppendLockedAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
+    {
         var written = await database.WriteAsync((connection, transaction) =>
         {
-            var (insert, original, head, participant, maxSeq, headMoved, unreadRow) = _commands ??= AppendCommands.Create(connection);
+            var (insert, original, head, participant, maxSeq, headMoved, unreadRow, dataVersion) = _commands ??= AppendCommands.Create(connection);
             insert.Transaction = original.Transaction = head.Transaction = participant.Transaction = transaction;
-            maxSeq.Transaction = headMoved.Transaction = unreadRow.Transaction = transaction;
+            maxSeq.Transaction = headMoved.Transaction = unreadRow.Transaction = dataVersion.Transaction = transaction;
+            if ((long)dataVersion.ExecuteScalar()! is var version && version != _dataVersion)
+            {
+                _headSeqs.Clear(); // another connection committed to this file since our last batch
+                _dataVersion = version;
+            }
+
+            var movedHeads = new List<(string, long)>();
             var duplicates = new Dictionary<ClientMsgKey, ChatMessage>();
             // Heads and participants repeat heavily within a batch (the same conversations are busy): write each once.
             var heads = new Dictionary<string, ChatMessage>(StringComparer.Ordinal);
@@ -66,8 +111,13 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
             foreach (var message in heads.Values)
             {
                 // The members' unread totals move with the head, in this transaction (SqliteUnreadTotals).
-                maxSeq.Parameters[0].Value = message.ConversationId;
-                var oldMaxSeq = maxSeq.ExecuteScalar() is long stored ? stored : 0;
+                if (!_headSeqs.TryGetValue(message.ConversationId, out var oldMaxSeq))
+                {
+                    maxSeq.Parameters[0].Value = message.ConversationId;
+                    oldMaxSeq = maxSeq.ExecuteScalar() is long stored ? stored : 0;
+                }
+
+                movedHeads.Add((message.ConversationId, Math.Max(oldMaxSeq, message.Seq)));
                 head.Parameters[0].Value = message.ConversationId;
                 head.Parameters[1].Value = message.Seq;
                 head.Parameters[2].Value = message.ServerTimeMs;
@@ -89,7 +139,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                 }
             }
 
-            return (participants, duplicates);
+            return (participants, duplicates, movedHeads);
         }, cancellationToken).ConfigureAwait(false);
 
         // Remembered only once committed: a failed batch writes its pairs again.
@@ -103,7 +153,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
             _knownParticipants[pair] = true;
         }
 
-        return written.duplicates.Count == 0 ? AppendResult.AllStored : new AppendResult(written.duplicates);
+        return (written.duplicates.Count == 0 ? AppendResult.AllStored : new AppendResult(written.duplicates), written.movedHeads);
     }
 
     public async Task<long> GetMaxSeqAsync(string conversationId, CancellationToken cancellationToken)
@@ -187,7 +237,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
 
     private sealed record AppendCommands(
         SqliteCommand Insert, SqliteCommand Original, SqliteCommand Head, SqliteCommand Participant,
-        SqliteCommand MaxSeq, SqliteCommand HeadMoved, SqliteCommand UnreadRow)
+        SqliteCommand MaxSeq, SqliteCommand HeadMoved, SqliteCommand UnreadRow, SqliteCommand DataVersion)
     {
         public static AppendCommands Create(SqliteConnection writer) => new(
             // A resend already stored is skipped (and reported), a taken seq fails the whole transaction.
@@ -211,6 +261,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
             writer.Command("INSERT OR IGNORE INTO user_conversations (user_id, conversation_id) VALUES ($u, $c)", null, ("$u", ""), ("$c", "")),
             writer.Command("SELECT max_seq FROM conversations WHERE conversation_id = $c", null, ("$c", "")),
             SqliteUnreadTotals.HeadMovedCommand(writer, null),
-            SqliteUnreadTotals.RowCommand(writer, null));
+            SqliteUnreadTotals.RowCommand(writer, null),
+            writer.Command("PRAGMA data_version"));
     }
 }
