@@ -96,6 +96,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<DeviceLifecycle>();
         services.TryAddSingleton<DirectSessionPublisher>();
         services.TryAddSingleton<ClientDisconnector>();
+        services.TryAddSingleton<IConnectionCloser>(sp => sp.GetRequiredService<ClientDisconnector>());
         services.TryAddSingleton(sp => new GroupDirectory(sp.GetRequiredService<IGroupStore>(), sp.GetRequiredService<IOptions<MqttIm.ImExtensions.Memory.MemoryOptions>>().Value.GroupSnapshots,
             sp.GetRequiredService<MqttIm.ImExtensions.Storage.Offload.StoreWorkPool>()));
         services.TryAddSingleton<GroupService>();

@@ -58,7 +58,7 @@ internal sealed class DeviceLifecycle(
         }
 
         var anonymous = string.IsNullOrEmpty(args.UserName); // ConnectionValidator lets these in only with Auth:AllowAnonymous
-        var device = new ConnectedDevice(args.UserName ?? "", args.ClientId, args.ProtocolVersion, format, ConnectionKeyOf(args.RemoteEndPoint),
+        var device = new ConnectedDevice(args.UserName ?? "", args.ClientId, args.ProtocolVersion == MQTTnet.Formatter.MqttProtocolVersion.V500, format, ConnectionKeyOf(args.RemoteEndPoint),
             platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId), ackOnReceipt, inboxSendAck, anonymous);
         registry.Add(device);
         sessionExpiry.Connected(device.ClientId);
@@ -67,7 +67,7 @@ internal sealed class DeviceLifecycle(
         {
             presence.Refresh(device.UserId);
         }
-        platformLimiter.Enforce(device, server);
+        platformLimiter.Enforce(device);
         ImMetrics.ConnectedDevices.Set(registry.Count);
         ImLog.DeviceConnected(logger, device.ClientId, device.UserId, args.ProtocolVersion.ToString(), format.ToString());
         await clientIdClaims.ConnectedAsync(device).ConfigureAwait(false);

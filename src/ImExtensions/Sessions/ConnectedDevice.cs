@@ -1,8 +1,7 @@
-using MQTTnet.Formatter;
-
 namespace MqttIm.ImExtensions.Sessions;
 
 /// <summary>What the broker knows about one live connection: whose it is, how it speaks and how to tell it from a later one.</summary>
+/// <param name="IsMqtt5">Connected with MQTT 5 (PUBACK properties, reason codes); otherwise 3.1.1 or 3.1.</param>
 /// <param name="Platform">CONNECT user property <c>platform</c>, lowercase; empty when absent (no multi-device limit applies).</param>
 /// <param name="ConnectOrder">Increases with every connection, so the oldest device of a platform is the one with the lowest.</param>
 /// <param name="IsIotDevice">An IoT device of the device registry (Devices/), not a chat user's device: other ACL, no user presence.</param>
@@ -12,7 +11,7 @@ namespace MqttIm.ImExtensions.Sessions;
 public sealed record ConnectedDevice(
     string UserId,
     string ClientId,
-    MqttProtocolVersion ProtocolVersion,
+    bool IsMqtt5,
     WireFormat Format,
     string ConnectionKey,
     string Platform = "",
@@ -22,11 +21,9 @@ public sealed record ConnectedDevice(
     bool InboxSendAckRequested = false,
     bool IsAnonymous = false)
 {
-    public bool IsMqtt5 => ProtocolVersion == MqttProtocolVersion.V500;
-
     /// <summary>
     /// Whether a chat send's stored ack goes to the device's inbox: 3.1.1 has no PUBACK properties, an early-ack device
     /// learns "stored" only there, and others may ask for it. An MQTT 5 PUBACK after commit already carries it.
     /// </summary>
-    public bool WantsInboxSendAck { get; } = ProtocolVersion != MqttProtocolVersion.V500 || AckOnReceipt || InboxSendAckRequested;
+    public bool WantsInboxSendAck { get; } = !IsMqtt5 || AckOnReceipt || InboxSendAckRequested;
 }

@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
 using MqttIm.ImExtensions.Diagnostics;
 
 namespace MqttIm.ImExtensions.Sessions;
@@ -10,10 +8,11 @@ namespace MqttIm.ImExtensions.Sessions;
 /// The multi-device policy: once a new device is registered, the user's oldest devices of the same platform beyond
 /// <c>Devices:MaxDevicesPerPlatform</c> are disconnected with SessionTakenOver.
 /// </summary>
-internal sealed class DevicePlatformLimiter(ConnectedDeviceRegistry registry, IOptions<DeviceOptions> options, ILogger<DevicePlatformLimiter> logger)
+internal sealed class DevicePlatformLimiter(
+    ConnectedDeviceRegistry registry, IConnectionCloser closer, IOptions<DeviceOptions> options, ILogger<DevicePlatformLimiter> logger)
 {
     /// <summary>Starts disconnecting the devices the newcomer displaces; does not wait for them to go. Never throws.</summary>
-    public void Enforce(ConnectedDevice newcomer, MqttServer server)
+    public void Enforce(ConnectedDevice newcomer)
     {
         if (newcomer.Platform.Length == 0 || !options.Value.MaxDevicesPerPlatform.TryGetValue(newcomer.Platform, out var limit) || limit <= 0)
         {
@@ -22,7 +21,7 @@ internal sealed class DevicePlatformLimiter(ConnectedDeviceRegistry registry, IO
 
         foreach (var device in SelectDisplaced(registry.DevicesOf(newcomer.UserId), newcomer.Platform, limit))
         {
-            _ = DisconnectAsync(device, server);
+            _ = DisconnectAsync(device);
         }
     }
 
@@ -36,7 +35,7 @@ internal sealed class DevicePlatformLimiter(ConnectedDeviceRegistry registry, IO
         return samePlatform.Count <= limit ? [] : samePlatform.GetRange(0, samePlatform.Count - limit);
     }
 
-    private async Task DisconnectAsync(ConnectedDevice device, MqttServer server)
+    private async Task DisconnectAsync(ConnectedDevice device)
     {
         var reason = $"signed in on another {device.Platform}";
         try
@@ -48,11 +47,7 @@ internal sealed class DevicePlatformLimiter(ConnectedDeviceRegistry registry, IO
             }
 
             ImLog.ClientKicked(logger, device.ClientId, reason);
-            await server.DisconnectClientAsync(device.ClientId, new MqttServerClientDisconnectOptions
-            {
-                ReasonCode = MqttDisconnectReasonCode.SessionTakenOver,
-                ReasonString = reason,
-            }).ConfigureAwait(false);
+            await closer.DisconnectAsync(device.ClientId, CloseReason.SessionTakenOver, reason).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Diagnostics;
 using MqttIm.ImExtensions.Memory;
@@ -17,7 +15,7 @@ namespace MqttIm.ImExtensions.Sessions;
 internal sealed class TokenExpiryEnforcer : IDisposable
 {
     private readonly ConnectedDeviceRegistry _registry;
-    private readonly MqttServer _server;
+    private readonly IConnectionCloser _closer;
     private readonly TimeProvider _clock;
     private readonly IOptions<AuthOptions> _options;
     private readonly ILogger<TokenExpiryEnforcer> _logger;
@@ -34,10 +32,10 @@ internal sealed class TokenExpiryEnforcer : IDisposable
     private readonly ITimer _timer;
     private DateTimeOffset _timerDue = DateTimeOffset.MaxValue;
 
-    public TokenExpiryEnforcer(ConnectedDeviceRegistry registry, MqttServer server, TimeProvider clock, IOptions<AuthOptions> options, ILogger<TokenExpiryEnforcer> logger)
+    public TokenExpiryEnforcer(ConnectedDeviceRegistry registry, IConnectionCloser closer, TimeProvider clock, IOptions<AuthOptions> options, ILogger<TokenExpiryEnforcer> logger)
     {
         _registry = registry;
-        _server = server;
+        _closer = closer;
         _clock = clock;
         _options = options;
         _logger = logger;
@@ -152,11 +150,8 @@ internal sealed class TokenExpiryEnforcer : IDisposable
 
             ImLog.ClientKicked(_logger, device.ClientId, "access token expired");
             SessionMetrics.TokenExpiryDisconnects.Inc();
-            await _server.DisconnectClientAsync(device.ClientId, new MqttServerClientDisconnectOptions
-            {
-                ReasonCode = MqttDisconnectReasonCode.NotAuthorized,
-                ReasonString = "access token expired; connect again with a fresh token",
-            }).ConfigureAwait(false);
+            await _closer.DisconnectAsync(device.ClientId, CloseReason.NotAuthorized, "access token expired; connect again with a fresh token")
+                .ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -25,7 +25,6 @@ public sealed class ArchitectureTests
         ["Devices"] = "the IoT hub handles its own publishes and subscriptions (IotHub, DeviceUplinks, DeviceSubscriptions, CommandReplyHandler, ...)",
         ["Messaging"] = "ChatSendHandler / UplinkResponder / UplinkRejection answer the PUBLISH with reason codes",
         ["Rooms"] = "the room frame pump and join/send handlers publish and answer room PUBLISHes themselves",
-        ["Sessions"] = "ConnectedDevice keeps the MqttProtocolVersion; DevicePlatformLimiter and TokenExpiryEnforcer disconnect MqttServer clients",
     };
 
     /// <summary>

@@ -36,7 +36,7 @@ public sealed class PublishPipelineHarness : IAsyncDisposable
         _loops = loops;
         _dataDirectory = dataDirectory;
         _chat = services.GetRequiredService<ChatSendHandler>();
-        _sender = new ConnectedDevice(Sender, Sender + "-phone", MqttProtocolVersion.V500, WireFormat.Json, "127.0.0.1:50001");
+        _sender = new ConnectedDevice(Sender, Sender + "-phone", IsMqtt5: true, WireFormat.Json, "127.0.0.1:50001");
         _newArgs = ArgsFactory(_sender.ClientId, Sender);
     }
 

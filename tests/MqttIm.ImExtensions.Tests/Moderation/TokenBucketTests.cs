@@ -131,5 +131,5 @@ public sealed class TokenBucketTests
     }
 
     private static ConnectedDevice Device(string clientId) =>
-        new("user", clientId, MqttProtocolVersion.V500, WireFormat.Json, Guid.NewGuid().ToString("N"));
+        new("user", clientId, IsMqtt5: true, WireFormat.Json, Guid.NewGuid().ToString("N"));
 }

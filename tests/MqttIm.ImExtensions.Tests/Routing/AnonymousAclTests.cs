@@ -25,7 +25,7 @@ public sealed class AnonymousAclTests
     [InlineData("a/b/#", "a", false)]
     public void Covers(string outer, string inner, bool expected) => Assert.Equal(expected, TopicFilterCoverage.Covers(outer, inner));
 
-    private static readonly ConnectedDevice Anonymous = new("", "anon-1", MQTTnet.Formatter.MqttProtocolVersion.V500, WireFormat.Json, "k", IsAnonymous: true);
+    private static readonly ConnectedDevice Anonymous = new("", "anon-1", IsMqtt5: true, WireFormat.Json, "k", IsAnonymous: true);
 
     [Theory]
     [InlineData("public/news", true)]

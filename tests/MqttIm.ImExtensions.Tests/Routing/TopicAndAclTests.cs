@@ -9,7 +9,7 @@ namespace MqttIm.ImExtensions.Tests.Routing;
 
 public sealed class TopicAndAclTests
 {
-    private static readonly ConnectedDevice Alice = new("alice", "alice-1", MqttProtocolVersion.V500, WireFormat.Json, "k");
+    private static readonly ConnectedDevice Alice = new("alice", "alice-1", IsMqtt5: true, WireFormat.Json, "k");
     private readonly TopicAclEvaluator _acl = new(new AclOptions());
 
     [Theory]

@@ -9,7 +9,7 @@ public sealed class ConnectedDeviceRegistryTests
     private readonly ConnectedDeviceRegistry _registry = new();
 
     private static ConnectedDevice Device(string user, string clientId, string key) =>
-        new(user, clientId, MqttProtocolVersion.V500, WireFormat.Json, key);
+        new(user, clientId, IsMqtt5: true, WireFormat.Json, key);
 
     [Fact]
     public void DevicesOf_ListsEveryDeviceOfTheUser_AndNoOtherUsers()

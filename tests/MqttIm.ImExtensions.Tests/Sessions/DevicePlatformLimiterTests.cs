@@ -7,7 +7,7 @@ namespace MqttIm.ImExtensions.Tests.Sessions;
 public sealed class DevicePlatformLimiterTests
 {
     private static ConnectedDevice Device(string clientId, string platform, long order) =>
-        new("alice", clientId, MqttProtocolVersion.V500, WireFormat.Json, "k-" + clientId, platform, order);
+        new("alice", clientId, IsMqtt5: true, WireFormat.Json, "k-" + clientId, platform, order);
 
     [Fact]
     public void OnlyTheOldestBeyondTheLimit_OfThatPlatform_AreDisplaced()

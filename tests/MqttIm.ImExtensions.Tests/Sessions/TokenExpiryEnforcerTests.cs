@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using MQTTnet.Formatter;
-using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Sessions;
@@ -19,24 +17,24 @@ public sealed class TokenExpiryEnforcerTests : IDisposable
 {
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
     private readonly FakeTimeProvider _clock = new();
-    private readonly MqttServer _server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder().Build());
+    private readonly RecordingCloser _closer = new();
     private readonly TokenExpiryEnforcer _enforcer;
 
     public TokenExpiryEnforcerTests()
     {
-        _enforcer = new TokenExpiryEnforcer(new ConnectedDeviceRegistry(), _server, _clock,
+        _enforcer = new TokenExpiryEnforcer(new ConnectedDeviceRegistry(), _closer, _clock,
             Options.Create(new AuthOptions { ExpiryGrace = Grace }), NullLogger<TokenExpiryEnforcer>.Instance);
     }
 
     public void Dispose()
     {
         _enforcer.Dispose();
-        _server.Dispose();
+        Assert.Empty(_closer.Closed); // none of these devices is in the registry: disarmed, never closed
     }
 
     private ConnectedDevice Connect(string clientId, string key, TimeSpan tokenLifetime)
     {
-        var device = new ConnectedDevice("u-" + clientId, clientId, MqttProtocolVersion.V500, WireFormat.Json, key);
+        var device = new ConnectedDevice("u-" + clientId, clientId, IsMqtt5: true, WireFormat.Json, key);
         _enforcer.Validated(clientId, _clock.GetUtcNow() + tokenLifetime);
         _enforcer.Connected(device);
         return device;
@@ -103,5 +101,20 @@ public sealed class TokenExpiryEnforcerTests : IDisposable
         Assert.InRange(_enforcer.QueuedCount, 1, 2 * 1 + 1024 + 1); // compacted as it went, not 5,001 entries
         _clock.Advance(TimeSpan.FromMinutes(1) + Grace);
         Assert.Equal(0, _enforcer.ArmedCount);
+    }
+}
+
+internal sealed class RecordingCloser : IConnectionCloser
+{
+    public List<(string ClientId, CloseReason Reason)> Closed { get; } = [];
+
+    public Task DisconnectAsync(string clientId, CloseReason reason, string reasonString)
+    {
+        lock (Closed)
+        {
+            Closed.Add((clientId, reason));
+        }
+
+        return Task.CompletedTask;
     }
 }

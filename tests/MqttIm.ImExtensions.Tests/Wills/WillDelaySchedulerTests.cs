@@ -205,7 +205,7 @@ public sealed class WillDelaySchedulerTests : IDisposable
     private IDictionary Connect(string clientId, string connection, WillMessage will, uint sessionExpirySeconds)
     {
         _wills.Connecting(connection, will, sessionExpirySeconds);
-        _registry.Add(new ConnectedDevice("user", clientId, MqttProtocolVersion.V500, WireFormat.Json, connection));
+        _registry.Add(new ConnectedDevice("user", clientId, IsMqtt5: true, WireFormat.Json, connection));
         var session = new ConcurrentDictionary<object, object>();
         _wills.Connected(clientId, connection, session);
         _registry.Remove(clientId, connection);

@@ -1,0 +1,21 @@
+namespace MqttIm.ImExtensions.Sessions;
+
+/// <summary>Why MqttIm closes a connection; each maps to one MQTT 5 DISCONNECT reason code (3.1.1 clients just see the close).</summary>
+public enum CloseReason
+{
+    /// <summary>Its credentials stopped being valid: 0x87 Not authorized.</summary>
+    NotAuthorized,
+
+    /// <summary>The same client id connected again elsewhere: 0x8E Session taken over.</summary>
+    SessionTakenOver,
+}
+
+/// <summary>
+/// Closes a local connection with an MqttIm reason. Owned here, below Delivery, so the session policies (token expiry,
+/// the per-platform device limit) close connections without MQTTnet types; <c>Delivery/ClientDisconnector</c> implements it.
+/// </summary>
+internal interface IConnectionCloser
+{
+    /// <summary>Closes <paramref name="clientId"/>'s connection on this node, if it has one.</summary>
+    Task DisconnectAsync(string clientId, CloseReason reason, string reasonString);
+}
