@@ -90,11 +90,11 @@ internal sealed class PublishInterceptor(
 
         return topic.Kind switch
         {
-            TopicKind.C2cSend => chat.HandleC2cAsync(args, device, topic.Target),
-            TopicKind.GroupSend => chat.HandleGroupAsync(args, device, topic.Target),
+            TopicKind.C2cSend => UplinkAnswer.ApplyAsync(args, device, chat.HandleC2cAsync(UplinkAnswer.PublishOf(args), device, topic.Target)),
+            TopicKind.GroupSend => UplinkAnswer.ApplyAsync(args, device, chat.HandleGroupAsync(UplinkAnswer.PublishOf(args), device, topic.Target)),
             TopicKind.Rpc => rpc.HandleAsync(args, device, topic.Target),
             TopicKind.Device => deviceUplinks.HandleAsync(args, device, topic),
-            TopicKind.Room => rooms.HandleAsync(args, device, topic.Target),
+            TopicKind.Room => UplinkAnswer.ApplyAsync(args, device, rooms.HandleAsync(UplinkAnswer.PublishOf(args), device, topic.Target)),
             TopicKind.Plain => persistentSessions.OnPlainPublishAsync(args), // stored for persistent sessions before the PUBACK
             _ => Task.CompletedTask,
         };

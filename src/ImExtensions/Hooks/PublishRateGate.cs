@@ -42,13 +42,12 @@ internal sealed class PublishRateGate(PublishRateCheck check, UplinkResponder re
 
         if (topic.StartsWith("im/", StringComparison.Ordinal))
         {
-            await responder.RejectAsync(args, device, rejection, log: false).ConfigureAwait(false);
+            var verdict = await responder.RejectAsync(device, topic, rejection, clientMsgId: "", args.CancellationToken, log: false).ConfigureAwait(false);
+            UplinkAnswer.Apply(args, device, verdict);
             return false;
         }
 
-        args.ProcessPublish = false;
-        args.Response.ReasonCode = rejection.ReasonCode;
-        args.Response.ReasonString = rejection.Message;
+        UplinkAnswer.Refuse(args, rejection);
         ImMetrics.MessagesRejected.WithLabels(rejection.Code).Inc();
         return false;
     }

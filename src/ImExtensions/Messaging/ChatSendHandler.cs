@@ -1,4 +1,3 @@
-using MQTTnet.Server;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Sessions;
@@ -7,7 +6,7 @@ namespace MqttIm.ImExtensions.Messaging;
 
 /// <summary>
 /// <c>im/c2c/{peer}</c> and <c>im/group/{groupId}</c>: validate the envelope (and group membership and mutes),
-/// hand it to the group commit, acknowledge only once it is durable.
+/// hand it to the group commit, acknowledge only once it is durable. Returns the verdict Hooks writes into the PUBACK.
 /// </summary>
 internal sealed class ChatSendHandler(
     SendRequestReader reader,
@@ -16,48 +15,43 @@ internal sealed class ChatSendHandler(
     UplinkResponder responder,
     IOnlineRouter router)
 {
-    // Not async: the common case hands SubmitAsync's task straight back to MQTTnet (one state machine per send, not two).
-    public Task HandleC2cAsync(InterceptingPublishEventArgs args, ConnectedDevice device, string peerId)
+    // Not async: the common case hands SubmitAsync's task straight back (one state machine per send, not two).
+    public Task<UplinkVerdict> HandleC2cAsync(UplinkPublish publish, ConnectedDevice device, string peerId)
     {
-        args.ProcessPublish = false;
-        if (!reader.TryRead(args.ApplicationMessage, out var request, out var rejection))
+        if (!reader.TryRead(publish, out var request, out var rejection))
         {
-            return responder.RejectAsync(args, device, rejection, request.ClientMsgId).AsTask();
+            return responder.RejectAsync(device, publish.Topic, rejection, request.ClientMsgId, publish.CancellationToken).AsTask();
         }
 
         var draft = Draft(request, device, ConversationIds.C2c(device.UserId, peerId));
         draft.RecipientId = peerId;
-        return SubmitAsync(args, device, draft);
+        return SubmitAsync(publish, device, draft);
     }
 
-    public async Task HandleGroupAsync(InterceptingPublishEventArgs args, ConnectedDevice device, string groupId)
+    public async Task<UplinkVerdict> HandleGroupAsync(UplinkPublish publish, ConnectedDevice device, string groupId)
     {
-        args.ProcessPublish = false;
         // Membership first: a non-member learns only that, whatever it sent.
-        var standing = await groupPolicy.CheckAsync(groupId, device.UserId, args.CancellationToken).ConfigureAwait(false);
+        var standing = await groupPolicy.CheckAsync(groupId, device.UserId, publish.CancellationToken).ConfigureAwait(false);
         if (standing.Refusal is { } refusal)
         {
             // The client message id still helps 3.1.1 clients match the refusal to their send.
-            reader.TryRead(args.ApplicationMessage, out var refused, out _);
-            await responder.RejectAsync(args, device, refusal, refused.ClientMsgId).ConfigureAwait(false);
-            return;
+            reader.TryRead(publish, out var refused, out _);
+            return await responder.RejectAsync(device, publish.Topic, refusal, refused.ClientMsgId, publish.CancellationToken).ConfigureAwait(false);
         }
 
-        if (!reader.TryRead(args.ApplicationMessage, out var request, out var rejection))
+        if (!reader.TryRead(publish, out var request, out var rejection))
         {
-            await responder.RejectAsync(args, device, rejection, request.ClientMsgId).ConfigureAwait(false);
-            return;
+            return await responder.RejectAsync(device, publish.Topic, rejection, request.ClientMsgId, publish.CancellationToken).ConfigureAwait(false);
         }
 
         if (standing.Muted is { } muted)
         {
-            await responder.RejectAsync(args, device, muted, request.ClientMsgId).ConfigureAwait(false);
-            return;
+            return await responder.RejectAsync(device, publish.Topic, muted, request.ClientMsgId, publish.CancellationToken).ConfigureAwait(false);
         }
 
         var draft = Draft(request, device, standing.ConversationId);
         draft.GroupId = groupId;
-        await SubmitAsync(args, device, draft).ConfigureAwait(false);
+        return await SubmitAsync(publish, device, draft).ConfigureAwait(false);
     }
 
     private static ChatMessage Draft(SendRequest request, ConnectedDevice device, string conversationId)
@@ -76,12 +70,12 @@ internal sealed class ChatSendHandler(
         return draft;
     }
 
-    private async Task SubmitAsync(InterceptingPublishEventArgs args, ConnectedDevice device, ChatMessage draft)
+    private async Task<UplinkVerdict> SubmitAsync(UplinkPublish publish, ConnectedDevice device, ChatMessage draft)
     {
         if (device.AckOnReceipt)
         {
-            await AcceptOnReceiptAsync(args, device, new PendingSend(draft, device.ClientId) { InboxSendAck = device.WantsInboxSendAck }).ConfigureAwait(false);
-            return;
+            return await AcceptOnReceiptAsync(publish, device, new PendingSend(draft, device.ClientId) { InboxSendAck = device.WantsInboxSendAck })
+                .ConfigureAwait(false);
         }
 
         // Completed inline by the commit loop: what follows (the PUBACK fields, then MQTTnet writing the PUBACK) runs on
@@ -91,32 +85,33 @@ internal sealed class ChatSendHandler(
         SendOutcome outcome;
         try
         {
-            await commitQueue.EnqueueAsync(send, args.CancellationToken).ConfigureAwait(false);
+            await commitQueue.EnqueueAsync(send, publish.CancellationToken).ConfigureAwait(false);
             outcome = await send.Completion.Task.ConfigureAwait(false);
         }
         catch (StoreUnavailableException)
         {
-            await responder.RejectAsync(args, device, UplinkRejection.StoreUnavailable(), draft.ClientMsgId).ConfigureAwait(false);
-            return;
+            return await responder.RejectAsync(device, publish.Topic, UplinkRejection.StoreUnavailable(), draft.ClientMsgId, publish.CancellationToken)
+                .ConfigureAwait(false);
         }
 
-        UplinkResponder.Accept(args, device, outcome);
         if (outcome.Duplicate)
         {
-            await AnswerDuplicateAsync(device, outcome, args.CancellationToken).ConfigureAwait(false);
+            await AnswerDuplicateAsync(device, outcome, publish.CancellationToken).ConfigureAwait(false);
         }
+
+        return UplinkVerdict.Stored(outcome);
     }
 
     /// <summary>
     /// Early-ack mode: the PUBACK goes out once the send is queued for the commit, so MQTTnet reads the connection's next
     /// publish while this one commits; "stored" (or the failure) reaches the device on its inbox, by client message id.
     /// </summary>
-    private async Task AcceptOnReceiptAsync(InterceptingPublishEventArgs args, ConnectedDevice device, PendingSend send)
+    private async Task<UplinkVerdict> AcceptOnReceiptAsync(UplinkPublish publish, ConnectedDevice device, PendingSend send)
     {
         // Queued before the PUBACK: a full queue holds the PUBACK back (back-pressure), and a connection's sends keep their order.
-        await commitQueue.EnqueueAsync(send, args.CancellationToken).ConfigureAwait(false);
-        UplinkResponder.Received(args, device, send.Draft.ClientMsgId);
-        _ = ReportStoredAsync(device, send, args.ApplicationMessage.Topic);
+        await commitQueue.EnqueueAsync(send, publish.CancellationToken).ConfigureAwait(false);
+        _ = ReportStoredAsync(device, send, publish.Topic);
+        return UplinkVerdict.Received(send.Draft.ClientMsgId);
     }
 
     /// <summary>After an early PUBACK: a failure or a duplicate goes to the inbox here; a fresh message's send-ack comes from the fan-out.</summary>

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using MQTTnet;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Sessions;
 
@@ -13,7 +12,7 @@ internal sealed class SendRequestReader(IContentFilter contentFilter, IOptions<C
     // What a refused payload reads as (an empty client message id); shared, callers only read it.
     private static readonly SendRequest Unreadable = new();
 
-    public bool TryRead(MqttApplicationMessage message, out SendRequest request, out UplinkRejection rejection)
+    public bool TryRead(in UplinkPublish message, out SendRequest request, out UplinkRejection rejection)
     {
         request = Unreadable;
         rejection = default;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
-using MQTTnet.Protocol;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Moderation;
@@ -41,7 +40,7 @@ internal sealed class RoomSender(
         var room = await catalog.GetAsync(roomId, cancellationToken).ConfigureAwait(false);
         if (room is null || room.Closed)
         {
-            return RoomSendResult.Refused(new UplinkRejection(MqttPubAckReasonCode.NotAuthorized, "room_unavailable", $"room {roomId} does not exist or is closed"));
+            return RoomSendResult.Refused(new UplinkRejection(RejectionKind.NotAuthorized, "room_unavailable", $"room {roomId} does not exist or is closed"));
         }
 
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -49,7 +48,7 @@ internal sealed class RoomSender(
         {
             if (room.BannedUserIds.Contains(senderId))
             {
-                return RoomSendResult.Refused(new UplinkRejection(MqttPubAckReasonCode.NotAuthorized, "banned", $"user {senderId} is banned from room {roomId}"));
+                return RoomSendResult.Refused(new UplinkRejection(RejectionKind.NotAuthorized, "banned", $"user {senderId} is banned from room {roomId}"));
             }
 
             if (room.AllMuted || (room.MutedUntilMs.TryGetValue(senderId, out var until) && until > nowMs))
@@ -80,7 +79,7 @@ internal sealed class RoomSender(
 
         if (send.Text.Length > _options.MaxTextLength)
         {
-            return RoomSendResult.Refused(new UplinkRejection(MqttPubAckReasonCode.QuotaExceeded, "text_too_long", $"text is longer than {_options.MaxTextLength} characters"));
+            return RoomSendResult.Refused(new UplinkRejection(RejectionKind.QuotaExceeded, "text_too_long", $"text is longer than {_options.MaxTextLength} characters"));
         }
 
         var text = send.Text;
@@ -145,7 +144,7 @@ internal sealed class RoomSender(
         {
             if (room.SlowModeSeconds > 0 && state.LastSentAt != 0 && time.GetElapsedTime(state.LastSentAt, now) < TimeSpan.FromSeconds(room.SlowModeSeconds))
             {
-                return new UplinkRejection(MqttPubAckReasonCode.QuotaExceeded, "slow_mode", $"room {roomId} is in slow mode: one message per {room.SlowModeSeconds} s");
+                return new UplinkRejection(RejectionKind.QuotaExceeded, "slow_mode", $"room {roomId} is in slow mode: one message per {room.SlowModeSeconds} s");
             }
 
             if (state.Bucket is { } bucket && !bucket.TryTake())

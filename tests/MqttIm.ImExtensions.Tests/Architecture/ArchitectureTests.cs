@@ -23,8 +23,7 @@ public sealed class ArchitectureTests
     {
         ["BrokerState"] = "persists MQTTnet's own retained messages and sessions (its MqttApplicationMessage and session types are the data)",
         ["Devices"] = "the IoT hub handles its own publishes and subscriptions (IotHub, DeviceUplinks, DeviceSubscriptions, CommandReplyHandler, ...)",
-        ["Messaging"] = "ChatSendHandler / UplinkResponder / UplinkRejection answer the PUBLISH with reason codes",
-        ["Rooms"] = "the room frame pump and join/send handlers publish and answer room PUBLISHes themselves",
+        ["Rooms"] = "the room frame pump publishes and closes connections, the join handler answers room SUBSCRIBEs (the send handler returns a verdict)",
     };
 
     /// <summary>

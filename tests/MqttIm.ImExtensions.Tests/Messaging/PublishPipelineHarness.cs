@@ -95,8 +95,9 @@ public sealed class PublishPipelineHarness : IAsyncDisposable
         return publishes;
     }
 
-    /// <summary>One send through the hook: completes when the PUBACK would go out (after the commit); fan-out follows on its loop.</summary>
-    public Task SendAsync(InterceptingPublishEventArgs publish) => _chat.HandleC2cAsync(publish, _sender, Peer);
+    /// <summary>One send through the hook (handler, then its verdict written into the PUBACK): completes when the PUBACK would go out (after the commit); fan-out follows on its loop.</summary>
+    public Task SendAsync(InterceptingPublishEventArgs publish) =>
+        MqttIm.ImExtensions.Hooks.UplinkAnswer.ApplyAsync(publish, _sender, _chat.HandleC2cAsync(MqttIm.ImExtensions.Hooks.UplinkAnswer.PublishOf(publish), _sender, Peer));
 
     /// <summary>Waits (bounded) until the peer's device was handed <paramref name="count"/> messages in all.</summary>
     public async Task WaitForDeliveriesAsync(long count, TimeSpan timeout)

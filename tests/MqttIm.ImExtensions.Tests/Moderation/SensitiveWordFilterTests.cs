@@ -38,7 +38,7 @@ public sealed class SensitiveWordFilterTests
     public void SendRequestReader_AppliesTheFilter(SensitiveWordMode mode, bool accepted, string stored)
     {
         var reader = new SendRequestReader(new SensitiveWordFilter(Words, mode), Options.Create(new ChatOptions()));
-        var message = new MqttApplicationMessageBuilder().WithTopic("im/c2c/bob").WithPayload("{\"text\":\"hi badword\"}").Build();
+        var message = new UplinkPublish("im/c2c/bob", new System.Buffers.ReadOnlySequence<byte>("{\"text\":\"hi badword\"}"u8.ToArray()), null, default);
 
         Assert.Equal(accepted, reader.TryRead(message, out var request, out var rejection));
         if (accepted)
@@ -48,7 +48,7 @@ public sealed class SensitiveWordFilterTests
         else
         {
             Assert.Equal("content_rejected", rejection.Code);
-            Assert.Equal(MqttPubAckReasonCode.PayloadFormatInvalid, rejection.ReasonCode);
+            Assert.Equal(MqttPubAckReasonCode.PayloadFormatInvalid, MqttIm.ImExtensions.Hooks.UplinkAnswer.ReasonCodeOf(rejection.Kind));
         }
     }
 

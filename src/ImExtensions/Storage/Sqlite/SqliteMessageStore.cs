@@ -21,6 +21,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
     private readonly Dictionary<string, long> _headSeqs = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _appendLock = new(1, 1);
     private long _dataVersion = -1;
+    private readonly List<(string, long)> _movedHeads = [];
 
     // The dedup lookup, prepared once on the writer connection (ReadOnWriterAsync runs one at a time, like WriteAsync).
     private SqliteCommand? _findByClientMsgId;
@@ -74,7 +75,8 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                 _dataVersion = version;
             }
 
-            var movedHeads = new List<(string, long)>();
+            var movedHeads = _movedHeads; // reused: appends run one at a time (_appendLock)
+            movedHeads.Clear();
             var duplicates = new Dictionary<ClientMsgKey, ChatMessage>();
             // Heads and participants repeat heavily within a batch (the same conversations are busy): write each once.
             var heads = new Dictionary<string, ChatMessage>(StringComparer.Ordinal);
