@@ -16,6 +16,7 @@ internal sealed class ClientDisconnector(IServiceProvider services) : IConnectio
             ReasonCode = reason switch
             {
                 CloseReason.SessionTakenOver => MqttDisconnectReasonCode.SessionTakenOver,
+                CloseReason.QuotaExceeded => MqttDisconnectReasonCode.QuotaExceeded,
                 _ => MqttDisconnectReasonCode.NotAuthorized,
             },
             ReasonString = reasonString,

@@ -1,11 +1,10 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Cluster;
 using MqttIm.ImExtensions.Rooms.Store;
+using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Rooms;
 
@@ -25,7 +24,7 @@ internal sealed class RoomFramePump(
     IRoomBus bus,
     IRoomStore store,
     ClusterNode node,
-    MqttServer server,
+    IConnectionCloser closer,
     IOptions<RoomOptions> options,
     TimeProvider time,
     ILogger<RoomFramePump> logger) : BackgroundService
@@ -190,11 +189,8 @@ internal sealed class RoomFramePump(
     {
         try
         {
-            await server.DisconnectClientAsync(clientId, new MqttServerClientDisconnectOptions
-            {
-                ReasonCode = MqttDisconnectReasonCode.QuotaExceeded,
-                ReasonString = "too far behind the room's gift stream; reconnect and replay from your last room seq",
-            }).ConfigureAwait(false);
+            await closer.DisconnectAsync(clientId, CloseReason.QuotaExceeded,
+                "too far behind the room's gift stream; reconnect and replay from your last room seq").ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -8,6 +8,9 @@ public enum CloseReason
 
     /// <summary>The same client id connected again elsewhere: 0x8E Session taken over.</summary>
     SessionTakenOver,
+
+    /// <summary>It fell too far behind what it must receive (a room viewer behind the gift stream): 0x97 Quota exceeded.</summary>
+    QuotaExceeded,
 }
 
 /// <summary>
