@@ -1,17 +1,31 @@
 using Microsoft.Extensions.Logging;
-using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Sessions;
 
 namespace MqttIm.ImExtensions.Devices;
 
 /// <summary>Closes a device's live connection when its credentials stop being valid (disabled, secret rotated, deleted).</summary>
-internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnections connections, ClientDisconnector disconnector, IIotClusterBus bus, ILogger<DeviceKicker> logger)
+internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnections connections, IConnectionCloser disconnector, IIotClusterBus bus, ILogger<DeviceKicker> logger)
 {
     /// <summary>Closes the device's connection on whichever node holds it (this one, or another node of a cluster).</summary>
     public async Task KickEverywhereAsync(string deviceId, string reason)
     {
         await KickAsync(deviceId, reason).ConfigureAwait(false);
         await bus.DeviceRevokedAsync(deviceId, reason).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Closes <paramref name="connection"/> only while it is still the device's registered connection: a check that
+    /// finished late (the CONNECT re-check under load) must not close a newer connection of the same client id, which
+    /// passed its own checks.
+    /// </summary>
+    public async Task KickConnectionAsync(ConnectedDevice connection, string reason)
+    {
+        if (registry.Find(connection.ClientId) is not { } current || current.ConnectionKey != connection.ConnectionKey)
+        {
+            return;
+        }
+
+        await KickAsync(connection.ClientId, reason).ConfigureAwait(false);
     }
 
     /// <summary>Closes the device's connection if it is on this node.</summary>

@@ -27,7 +27,7 @@ internal sealed class IotHub(
 
         if (await recheck.RevokedSinceConnectAsync(args.ClientId, CancellationToken.None).ConfigureAwait(false) is { } reason)
         {
-            await kicker.KickAsync(device.UserId, reason).ConfigureAwait(false); // revoked while it was connecting
+            await kicker.KickConnectionAsync(device, reason).ConfigureAwait(false); // revoked while it was connecting
             return;
         }
 
