@@ -14,6 +14,7 @@ public sealed class PublishAllocationBudgetTests
 {
     private const int Warmup = 200;
     private const int Measured = 500;
+    private const int Attempts = 3;
 
     [Fact]
     public async Task C2cSend_AllocatesNoMoreThanItsBudgetPerMessage()
@@ -22,6 +23,22 @@ public sealed class PublishAllocationBudgetTests
         await using var pipeline = await PublishPipelineHarness.StartAsync();
         await RunAsync(pipeline, Warmup); // JIT, SQLite statement and connection caches, pools
 
+        // The count is process-wide: anything else still running in this test process (a timer or fire-and-forget task
+        // another class left behind, on a loaded machine) can only add to it. So the pipeline's own figure is the lowest
+        // of a few measurements; a real regression is over the budget in every one.
+        var lowest = double.MaxValue;
+        for (var attempt = 0; attempt < Attempts && lowest > budget.C2cSendBytesPerMessage; attempt++)
+        {
+            lowest = Math.Min(lowest, await MeasureAsync(pipeline));
+        }
+
+        Assert.True(lowest <= budget.C2cSendBytesPerMessage,
+            $"the publish pipeline allocated {lowest:F0} bytes per message (lowest of {Attempts} runs); the budget is {budget.C2cSendBytesPerMessage} "
+            + $"(tests/MqttIm.ImExtensions.Tests/Messaging/allocation-budget.json). Find what grew, or raise the budget in the same change and say why.");
+    }
+
+    private static async Task<double> MeasureAsync(PublishPipelineHarness pipeline)
+    {
         var publishes = pipeline.NextPublishes(Measured);
         var delivered = pipeline.Delivered;
         GC.Collect();
@@ -34,11 +51,8 @@ public sealed class PublishAllocationBudgetTests
 
         await pipeline.WaitForDeliveriesAsync(delivered + Measured, TimeSpan.FromSeconds(60));
         var perMessage = (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)Measured;
-
         Assert.All(publishes, p => Assert.Equal(MQTTnet.Protocol.MqttPubAckReasonCode.Success, p.Response.ReasonCode));
-        Assert.True(perMessage <= budget.C2cSendBytesPerMessage,
-            $"the publish pipeline allocated {perMessage:F0} bytes per message; the budget is {budget.C2cSendBytesPerMessage} "
-            + $"(tests/MqttIm.ImExtensions.Tests/Messaging/allocation-budget.json). Find what grew, or raise the budget in the same change and say why.");
+        return perMessage;
     }
 
     private static async Task RunAsync(PublishPipelineHarness pipeline, int count)
