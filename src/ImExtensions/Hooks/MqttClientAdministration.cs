@@ -67,6 +67,22 @@ public sealed class MqttClientAdministration : ILocalClients
             ReasonCode = MqttDisconnectReasonCode.AdministrativeAction,
             ReasonString = "disconnected by an operator",
         }).ConfigureAwait(false);
+
+        // MQTTnet drops the connection from its client list when the connection's loop ends, just after the call above
+        // returns: wait for that (bounded), so a listing made right after this answer (the console re-lists at once)
+        // no longer shows the connection. A reconnect of the same client id is another connection (another timestamp).
+        for (var attempt = 0; attempt < GoneChecks && await IsStillListedAsync(client).ConfigureAwait(false); attempt++)
+        {
+            await Task.Delay(GoneCheckInterval).ConfigureAwait(false);
+        }
+
         return true;
     }
+
+    private const int GoneChecks = 100;
+    private static readonly TimeSpan GoneCheckInterval = TimeSpan.FromMilliseconds(20);
+
+    private async Task<bool> IsStillListedAsync(MqttClientStatus disconnected) =>
+        (await _server.GetClientsAsync().ConfigureAwait(false))
+            .Any(c => c.Id == disconnected.Id && c.ConnectedTimestamp == disconnected.ConnectedTimestamp);
 }
