@@ -9,6 +9,10 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
 {
     private const int KnownParticipantsLimit = 1_000_000;
 
+    // ~100 bytes a conversation (entry plus its id string): 100,000 busy conversations cost ~10 MB; past that the cache
+    // starts over (a dictionary lookup saved per head move is not worth more memory than that).
+    private const int HeadSeqsLimit = 100_000;
+
     // 1:1 and notification participants are never removed, so a pair written once need not be written again.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string UserId, string ConversationId), bool> _knownParticipants = new();
 
@@ -39,7 +43,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
         try
         {
             var appended = await AppendLockedAsync(batch, cancellationToken).ConfigureAwait(false);
-            if (_headSeqs.Count > KnownParticipantsLimit)
+            if (_headSeqs.Count > HeadSeqsLimit)
             {
                 _headSeqs.Clear();
             }
