@@ -6,14 +6,15 @@ namespace MqttIm.Bench;
 /// <summary>
 /// Makes a .NET broker process run a full blocking GC, from outside, so an RSS reading after a connect burst measures
 /// what the connections keep rather than when the GC last ran. An EventPipe session with the runtime's GCHeapCollect
-/// keyword induces the collection (what dotnet-gcdump does); the session's events are read until its GC ends.
+/// keyword induces the collection when the session starts (what dotnet-gcdump relies on); the session's stream is read
+/// until it goes quiet, taken as the collection's end (without TraceEvent the events are not parsed, so not confirmed).
 /// </summary>
 internal static class InducedGc
 {
     private const long GcKeyword = 0x1;
     private const long GcHeapCollectKeyword = 0x800000;
 
-    /// <summary>True when the process confirmed a finished collection within <paramref name="timeout"/>.</summary>
+    /// <summary>True when the session ran and its stream carried events (the collection was requested and written out).</summary>
     public static async Task<bool> CollectAsync(int pid, TimeSpan timeout)
     {
         try

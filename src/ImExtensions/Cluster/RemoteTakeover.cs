@@ -12,7 +12,7 @@ namespace MqttIm.ImExtensions.Cluster;
 /// registers. Pending evictions name one connection (client id + remote end point), so a later connection of the same
 /// client id is never hit; they are few, and ones whose connection never registered are pruned after a minute.
 /// </remarks>
-internal sealed class RemoteTakeover(ConnectedDeviceRegistry registry, ClientDisconnector disconnector, TimeProvider clock, ILogger<RemoteTakeover> logger)
+internal sealed class RemoteTakeover(ConnectedDeviceRegistry registry, IConnectionCloser disconnector, TimeProvider clock, ILogger<RemoteTakeover> logger)
 {
     private static readonly TimeSpan PendingLifetime = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<(string ClientId, string ConnectionKey), DateTimeOffset> _pending = new();

@@ -4,7 +4,7 @@ using MqttIm.ImExtensions.Sessions;
 namespace MqttIm.ImExtensions.Devices;
 
 /// <summary>Closes a device's live connection when its credentials stop being valid (disabled, secret rotated, deleted).</summary>
-internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnections connections, IConnectionCloser disconnector, IIotClusterBus bus, ILogger<DeviceKicker> logger)
+internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnections connections, IConnectionCloser closer, IIotClusterBus bus, ILogger<DeviceKicker> logger)
 {
     /// <summary>Closes the device's connection on whichever node holds it (this one, or another node of a cluster).</summary>
     public async Task KickEverywhereAsync(string deviceId, string reason)
@@ -20,12 +20,10 @@ internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnecti
     /// </summary>
     public async Task KickConnectionAsync(ConnectedDevice connection, string reason)
     {
-        if (registry.Find(connection.ClientId) is not { } current || current.ConnectionKey != connection.ConnectionKey)
+        if (registry.IsCurrent(connection))
         {
-            return;
+            await KickAsync(connection.ClientId, reason).ConfigureAwait(false);
         }
-
-        await KickAsync(connection.ClientId, reason).ConfigureAwait(false);
     }
 
     /// <summary>Closes the device's connection if it is on this node.</summary>
@@ -38,7 +36,7 @@ internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnecti
 
         try
         {
-            await disconnector.DisconnectAsync(deviceId, CloseReason.NotAuthorized, reason).ConfigureAwait(false);
+            await closer.DisconnectAsync(deviceId, CloseReason.NotAuthorized, reason).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -48,6 +48,12 @@ internal sealed class ConnectedDeviceRegistry
 
     public ConnectedDevice? Find(string clientId) => _devices.TryGetValue(clientId, out var device) ? device : null;
 
+    /// <summary>
+    /// Whether <paramref name="device"/> is still its client id's registered connection: work decided for one connection
+    /// (a kick, a late check) must not land on a newer connection of the same client id, or on one already gone.
+    /// </summary>
+    public bool IsCurrent(ConnectedDevice device) => Find(device.ClientId) is { } current && current.ConnectionKey == device.ConnectionKey;
+
     /// <summary>Removes the entry only if it still belongs to that connection (a takeover may have replaced it already).</summary>
     public bool Remove(string clientId, string connectionKey)
     {

@@ -41,7 +41,7 @@ internal sealed class DevicePlatformLimiter(
         try
         {
             // Both newcomers of a simultaneous pair pick the same oldest device; it may already be gone.
-            if (registry.Find(device.ClientId) is not { } current || current.ConnectionKey != device.ConnectionKey)
+            if (!registry.IsCurrent(device))
             {
                 return;
             }

@@ -143,7 +143,7 @@ internal sealed class TokenExpiryEnforcer : IDisposable
     {
         try
         {
-            if (_registry.Find(device.ClientId) is not { } current || current.ConnectionKey != device.ConnectionKey)
+            if (!_registry.IsCurrent(device))
             {
                 return;
             }

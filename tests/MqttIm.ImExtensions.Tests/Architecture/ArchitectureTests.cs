@@ -23,7 +23,7 @@ public sealed class ArchitectureTests
     {
         ["BrokerState"] = "persists MQTTnet's own retained messages and sessions (its MqttApplicationMessage and session types are the data)",
         ["Devices"] = "the IoT hub handles its own publishes and subscriptions (IotHub, DeviceUplinks, DeviceSubscriptions, CommandReplyHandler, ...)",
-        ["Rooms"] = "the room frame pump publishes and closes connections, the join handler answers room SUBSCRIBEs (the send handler returns a verdict)",
+        ["Rooms"] = "the frame buffers and viewers hold MQTTnet's message and session types, the join handler answers room SUBSCRIBEs (the send handler returns a verdict, the pump closes through IConnectionCloser)",
     };
 
     /// <summary>

@@ -103,18 +103,3 @@ public sealed class TokenExpiryEnforcerTests : IDisposable
         Assert.Equal(0, _enforcer.ArmedCount);
     }
 }
-
-internal sealed class RecordingCloser : IConnectionCloser
-{
-    public List<(string ClientId, CloseReason Reason)> Closed { get; } = [];
-
-    public Task DisconnectAsync(string clientId, CloseReason reason, string reasonString)
-    {
-        lock (Closed)
-        {
-            Closed.Add((clientId, reason));
-        }
-
-        return Task.CompletedTask;
-    }
-}

@@ -1,0 +1,19 @@
+using MqttIm.ImExtensions.Sessions;
+
+namespace MqttIm.ImExtensions.Tests.Sessions;
+
+/// <summary>An <see cref="IConnectionCloser"/> that records what it was asked to close (unit tests of the session policies).</summary>
+internal sealed class RecordingCloser : IConnectionCloser
+{
+    public List<(string ClientId, CloseReason Reason)> Closed { get; } = [];
+
+    public Task DisconnectAsync(string clientId, CloseReason reason, string reasonString)
+    {
+        lock (Closed)
+        {
+            Closed.Add((clientId, reason));
+        }
+
+        return Task.CompletedTask;
+    }
+}
