@@ -131,6 +131,7 @@ public static class ImExtensionsServiceCollectionExtensions
         services.TryAddSingleton<PublishInterceptor>();
         services.AddMqttImOperations(); // the console's views: granted subscriptions, connected clients
         services.TryAddSingleton<MqttServerHooks>();
+        services.TryAddSingleton<IotHub>();
         services.AddIotHub(configuration);
         return services;
     }

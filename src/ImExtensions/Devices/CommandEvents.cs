@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using MQTTnet;
-using MQTTnet.Protocol;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Devices.Storage;
 
 namespace MqttIm.ImExtensions.Devices;
@@ -47,12 +46,7 @@ internal sealed class CommandEvents(DeviceWatchers watchers, IIotClusterBus bus,
     }
 
     /// <summary>Queues the event to this node's watchers of the device (also for events from other nodes).</summary>
-    public void ForwardLocally(string deviceId, string commandId, byte[] payload) => watchers.Forward(deviceId, new MqttApplicationMessageBuilder()
-        .WithTopic(TopicOf(deviceId, commandId))
-        .WithPayload(payload)
-        .WithContentType("application/json")
-        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-        .Build());
+    public void ForwardLocally(string deviceId, string commandId, byte[] payload) => watchers.Forward(deviceId, new Downlink(TopicOf(deviceId, commandId), payload));
 
     private static JsonElement ResultJson(string result)
     {

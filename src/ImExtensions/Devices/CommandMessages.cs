@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using MQTTnet;
-using MQTTnet.Protocol;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Devices.Storage;
 
 namespace MqttIm.ImExtensions.Devices;
@@ -9,7 +8,7 @@ namespace MqttIm.ImExtensions.Devices;
 /// <summary>The downlink a device receives on <c>device/{id}/cmd/{commandId}</c> (QoS 1; MQTT 5 adds ResponseTopic and CorrelationData).</summary>
 internal static class CommandMessages
 {
-    public static MqttApplicationMessage For(CommandRecord command, bool mqtt5)
+    public static Downlink For(CommandRecord command, bool mqtt5)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
@@ -27,18 +26,13 @@ internal static class CommandMessages
             json.WriteEndObject();
         }
 
-        var builder = new MqttApplicationMessageBuilder()
-            .WithTopic(DeviceTopics.Command(command.DeviceId, command.CommandId))
-            .WithPayload(buffer.WrittenMemory.ToArray())
-            .WithContentType("application/json")
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
-        if (mqtt5)
+        var topic = DeviceTopics.Command(command.DeviceId, command.CommandId);
+        var payload = buffer.WrittenMemory.ToArray();
+        return !mqtt5 ? new Downlink(topic, payload) : new Downlink(topic, payload)
         {
-            builder.WithResponseTopic(DeviceTopics.Reply(command.DeviceId, command.CommandId))
-                .WithCorrelationData(Encoding.UTF8.GetBytes(command.CommandId))
-                .WithUserProperty("seq", Encoding.UTF8.GetBytes(command.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture)).AsMemory());
-        }
-
-        return builder.Build();
+            ResponseTopic = DeviceTopics.Reply(command.DeviceId, command.CommandId),
+            CorrelationData = Encoding.UTF8.GetBytes(command.CommandId),
+            UserProperties = [new("seq", command.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture))],
+        };
     }
 }

@@ -1,8 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
 using MqttIm.ImExtensions.Devices.Storage;
+using MqttIm.ImExtensions.Messaging;
 
 namespace MqttIm.ImExtensions.Devices;
 
@@ -12,14 +11,12 @@ namespace MqttIm.ImExtensions.Devices;
 /// </summary>
 internal sealed class CommandReplyHandler(CommandOutcomes outcomes, CommandDispatcher dispatcher, DevicePresence presence, ILogger<CommandReplyHandler> logger)
 {
-    public async Task HandleAsync(InterceptingPublishEventArgs args, string deviceId, string commandId)
+    public async Task<UplinkVerdict> HandleAsync(UplinkPublish publish, string deviceId, string commandId)
     {
-        args.ProcessPublish = false;
         presence.Touch(deviceId);
-        if (!TryRead(args.ApplicationMessage.Payload, out var state, out var result, out var message))
+        if (!TryRead(publish.Payload, out var state, out var result, out var message))
         {
-            Refuse(args, deviceId, MqttPubAckReasonCode.PayloadFormatInvalid, """a reply is JSON: {"status":"succeeded|failed|rejected","result":…,"message":"…"}""");
-            return;
+            return Refuse(deviceId, DeviceRejections.InvalidPayload("""a reply is JSON: {"status":"succeeded|failed|rejected","result":…,"message":"…"}"""));
         }
 
         // Both in one commit; the PUBACK of this reply goes out once its state is stored.
@@ -28,28 +25,27 @@ internal sealed class CommandReplyHandler(CommandOutcomes outcomes, CommandDispa
             new CommandOutcomes.Move([CommandState.Delivered], state, message, result)).ConfigureAwait(false);
         if (moved is null)
         {
-            Refuse(args, deviceId, MqttPubAckReasonCode.ImplementationSpecificError, $"command {commandId} is not awaiting a reply (unknown, final, or not this device's)");
-            return;
+            return Refuse(deviceId, DeviceRejections.WrongState($"command {commandId} is not awaiting a reply (unknown, final, or not this device's)"));
         }
 
         if (moved.DeviceId != deviceId)
         {
             // Unreachable through the ACL (a device publishes only below its own id); kept as a guard.
-            Refuse(args, deviceId, MqttPubAckReasonCode.NotAuthorized, "not this device's command");
-            return;
+            return Refuse(deviceId, DeviceRejections.NotAuthorized("not this device's command"));
         }
 
         if (moved.State == CommandState.Queued)
         {
-            await dispatcher.FlushAsync(deviceId, args.CancellationToken).ConfigureAwait(false);
+            await dispatcher.FlushAsync(deviceId, publish.CancellationToken).ConfigureAwait(false);
         }
+
+        return UplinkVerdict.Accepted();
     }
 
-    private void Refuse(InterceptingPublishEventArgs args, string deviceId, MqttPubAckReasonCode code, string reason)
+    private UplinkVerdict Refuse(string deviceId, in UplinkRejection rejection)
     {
-        args.Response.ReasonCode = code;
-        args.Response.ReasonString = reason;
-        DeviceLog.ReplyRefused(logger, deviceId, reason);
+        DeviceLog.ReplyRefused(logger, deviceId, rejection.Message);
+        return UplinkVerdict.Rejected(rejection);
     }
 
     private static bool TryRead(System.Buffers.ReadOnlySequence<byte> payload, out CommandState state, out string? result, out string? message)

@@ -1,8 +1,6 @@
 using System.Text.Json;
-using MQTTnet.Packets;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
 using MqttIm.ImExtensions.Devices.Storage;
+using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Topics;
 using MqttIm.ImExtensions.Sessions;
 
@@ -16,74 +14,53 @@ namespace MqttIm.ImExtensions.Devices;
 /// </summary>
 internal sealed class CommandRequests(DeviceAccess access, CommandService commands)
 {
-    public async Task HandleAsync(InterceptingPublishEventArgs args, ConnectedDevice user, ParsedTopic topic)
+    public async Task<UplinkVerdict> HandleAsync(UplinkPublish publish, ConnectedDevice user, ParsedTopic topic)
     {
-        args.ProcessPublish = false;
         var deviceId = topic.Target;
-        if (!await access.MayAccessAsync(user.UserId, deviceId, args.CancellationToken).ConfigureAwait(false))
+        if (!await access.MayAccessAsync(user.UserId, deviceId, publish.CancellationToken).ConfigureAwait(false))
         {
-            Refuse(args, MqttPubAckReasonCode.NotAuthorized, $"user {user.UserId} is not an owner of device {deviceId} (or it does not exist)");
-            return;
+            return UplinkVerdict.Rejected(DeviceRejections.NotAuthorized($"user {user.UserId} is not an owner of device {deviceId} (or it does not exist)"));
         }
 
         var (_, remainder) = DeviceTopics.Split(topic.Rest);
         if (remainder.Length > 0)
         {
-            await CancelAsync(args, deviceId, DeviceTopics.CommandIdOfCancel(remainder)!).ConfigureAwait(false);
-            return;
+            return await CancelAsync(publish, deviceId, DeviceTopics.CommandIdOfCancel(remainder)!).ConfigureAwait(false);
         }
 
-        if (!TryRead(args.ApplicationMessage.Payload, out var request))
+        if (!TryRead(publish.Payload, out var request))
         {
-            Refuse(args, MqttPubAckReasonCode.PayloadFormatInvalid,
-                """a command request is JSON: {"name":"…","payload":{…},"expirySeconds":N,"timeoutSeconds":N,"maxRetries":N}""");
-            return;
+            return UplinkVerdict.Rejected(DeviceRejections.InvalidPayload(
+                """a command request is JSON: {"name":"…","payload":{…},"expirySeconds":N,"timeoutSeconds":N,"maxRetries":N}"""));
         }
 
-        var (command, refusal, reason) = await commands.IssueAsync(deviceId, request, user.UserId, args.CancellationToken).ConfigureAwait(false);
-        switch (refusal)
+        var (command, refusal, reason) = await commands.IssueAsync(deviceId, request, user.UserId, publish.CancellationToken).ConfigureAwait(false);
+        return refusal switch
         {
-            case CommandRefusal.None:
-                args.Response.UserProperties =
-                [
-                    Property("commandId", command!.CommandId),
-                    Property("seq", command.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                    Property("state", CommandStateNames.Of(command.State)),
-                ];
-                break;
-            case CommandRefusal.UnknownDevice:
-                Refuse(args, MqttPubAckReasonCode.TopicNameInvalid, reason!);
-                break;
-            case CommandRefusal.Invalid:
-                Refuse(args, MqttPubAckReasonCode.PayloadFormatInvalid, reason!);
-                break;
-            case CommandRefusal.QueueFull:
-                Refuse(args, MqttPubAckReasonCode.QuotaExceeded, reason!);
-                break;
-        }
+            CommandRefusal.None => UplinkVerdict.Accepted(
+            [
+                new("commandId", command!.CommandId),
+                new("seq", command.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new("state", CommandStateNames.Of(command.State)),
+            ]),
+            CommandRefusal.UnknownDevice => UplinkVerdict.Rejected(DeviceRejections.InvalidTopic(reason!)),
+            CommandRefusal.Invalid => UplinkVerdict.Rejected(DeviceRejections.InvalidPayload(reason!)),
+            CommandRefusal.QueueFull => UplinkVerdict.Rejected(DeviceRejections.QueueFull(reason!)),
+            _ => throw new InvalidOperationException("unknown command refusal " + refusal),
+        };
     }
 
-    private async Task CancelAsync(InterceptingPublishEventArgs args, string deviceId, string commandId)
+    private async Task<UplinkVerdict> CancelAsync(UplinkPublish publish, string deviceId, string commandId)
     {
-        var current = await commands.GetAsync(commandId, args.CancellationToken).ConfigureAwait(false);
+        var current = await commands.GetAsync(commandId, publish.CancellationToken).ConfigureAwait(false);
         if (current is null || current.DeviceId != deviceId)
         {
-            Refuse(args, MqttPubAckReasonCode.TopicNameInvalid, $"device {deviceId} has no command {commandId}");
-            return;
+            return UplinkVerdict.Rejected(DeviceRejections.InvalidTopic($"device {deviceId} has no command {commandId}"));
         }
 
-        if (await commands.CancelAsync(commandId, args.CancellationToken).ConfigureAwait(false) is null)
-        {
-            Refuse(args, MqttPubAckReasonCode.ImplementationSpecificError, $"command {commandId} is already {CommandStateNames.Of(current.State)}");
-        }
-    }
-
-    private static MqttUserProperty Property(string name, string value) => new(name, System.Text.Encoding.UTF8.GetBytes(value));
-
-    private static void Refuse(InterceptingPublishEventArgs args, MqttPubAckReasonCode code, string reason)
-    {
-        args.Response.ReasonCode = code;
-        args.Response.ReasonString = reason;
+        return await commands.CancelAsync(commandId, publish.CancellationToken).ConfigureAwait(false) is null
+            ? UplinkVerdict.Rejected(DeviceRejections.WrongState($"command {commandId} is already {CommandStateNames.Of(current.State)}"))
+            : UplinkVerdict.Accepted();
     }
 
     private static bool TryRead(System.Buffers.ReadOnlySequence<byte> payload, out CommandRequest request)

@@ -2,9 +2,8 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
 using MqttIm.ImExtensions.Devices.Storage;
+using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Notifications;
 
 namespace MqttIm.ImExtensions.Devices;
@@ -31,34 +30,29 @@ internal sealed class DeviceAlerts(
 
     private readonly ConcurrentDictionary<string, (long WindowStart, int Count)> _recent = new(StringComparer.Ordinal);
 
-    public async Task HandleAsync(InterceptingPublishEventArgs args, string deviceId)
+    public async Task<UplinkVerdict> HandleAsync(UplinkPublish publish, string deviceId)
     {
-        args.ProcessPublish = false;
         presence.Touch(deviceId);
-        if (args.ApplicationMessage.Payload.Length > options.Value.MaxAlertBytes)
+        if (publish.Payload.Length > options.Value.MaxAlertBytes)
         {
-            Refuse(args, deviceId, MqttPubAckReasonCode.QuotaExceeded, $"an alert is at most Iot:MaxAlertBytes ({options.Value.MaxAlertBytes}) bytes");
-            return;
+            return Refuse(deviceId, DeviceRejections.TooLarge($"an alert is at most Iot:MaxAlertBytes ({options.Value.MaxAlertBytes}) bytes"));
         }
 
-        if (Read(args.ApplicationMessage.Payload) is not { } alert)
+        if (Read(publish.Payload) is not { } alert)
         {
-            Refuse(args, deviceId, MqttPubAckReasonCode.PayloadFormatInvalid, Shape);
-            return;
+            return Refuse(deviceId, DeviceRejections.InvalidPayload(Shape));
         }
 
         if (!TryCount(deviceId))
         {
-            Refuse(args, deviceId, MqttPubAckReasonCode.QuotaExceeded, $"more than Iot:MaxAlertsPerMinute ({options.Value.MaxAlertsPerMinute}) alerts in a minute");
-            return;
+            return Refuse(deviceId, DeviceRejections.RateLimited($"more than Iot:MaxAlertsPerMinute ({options.Value.MaxAlertsPerMinute}) alerts in a minute"));
         }
 
-        var device = await devices.GetAsync(deviceId, args.CancellationToken).ConfigureAwait(false);
-        IReadOnlyCollection<string> owners = device is null ? [] : await access.OwnerUsersAsync(device, args.CancellationToken).ConfigureAwait(false);
+        var device = await devices.GetAsync(deviceId, publish.CancellationToken).ConfigureAwait(false);
+        IReadOnlyCollection<string> owners = device is null ? [] : await access.OwnerUsersAsync(device, publish.CancellationToken).ConfigureAwait(false);
         if (owners.Count == 0)
         {
-            Refuse(args, deviceId, MqttPubAckReasonCode.NoMatchingSubscribers, "the device has no owner to alert");
-            return;
+            return Refuse(deviceId, DeviceRejections.NoOwner("the device has no owner to alert"));
         }
 
         var data = new Dictionary<string, string>(alert.Data, StringComparer.Ordinal)
@@ -69,21 +63,20 @@ internal sealed class DeviceAlerts(
         try
         {
             await notifications.SendAsync(new NotificationRequest([.. owners], null, alert.Priority, NotificationType,
-                alert.Title ?? $"{deviceId}: {alert.Severity}", alert.Text, data), args.CancellationToken).ConfigureAwait(false);
+                alert.Title ?? $"{deviceId}: {alert.Severity}", alert.Text, data), publish.CancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException ex)
         {
-            Refuse(args, deviceId, MqttPubAckReasonCode.UnspecifiedError, "the alert cannot reach its owners: " + ex.Message);
-            return;
+            return Refuse(deviceId, DeviceRejections.Undeliverable("the alert cannot reach its owners: " + ex.Message));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             logger.LogWarning(ex, "Alert of device {DeviceId} could not be stored for its owners", deviceId);
-            Refuse(args, deviceId, MqttPubAckReasonCode.ImplementationSpecificError, "the alert could not be stored; send it again");
-            return;
+            return Refuse(deviceId, DeviceRejections.NotStored("the alert could not be stored; send it again"));
         }
 
         DeviceMetrics.Alerts.WithLabels("p" + alert.Priority).Inc();
+        return UplinkVerdict.Accepted();
     }
 
     /// <summary>Severity names the default priority; an explicit priority wins.</summary>
@@ -157,11 +150,10 @@ internal sealed class DeviceAlerts(
         return allowed;
     }
 
-    private void Refuse(InterceptingPublishEventArgs args, string deviceId, MqttPubAckReasonCode code, string reason)
+    private UplinkVerdict Refuse(string deviceId, in UplinkRejection rejection)
     {
-        args.Response.ReasonCode = code;
-        args.Response.ReasonString = reason;
-        DeviceLog.AlertRefused(logger, deviceId, reason);
+        DeviceLog.AlertRefused(logger, deviceId, rejection.Message);
+        return UplinkVerdict.Rejected(rejection);
     }
 
     private sealed record Alert(string Severity, int Priority, string? Title, string Text, IReadOnlyDictionary<string, string> Data);

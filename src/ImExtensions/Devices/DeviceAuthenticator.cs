@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
 using MqttIm.ImExtensions.Auth;
 using MqttIm.ImExtensions.Devices.Storage;
 using MqttIm.ImExtensions.Sessions;
@@ -25,30 +23,26 @@ internal sealed class DeviceAuthenticator(
     // device id → (stored hash, SHA-256 of the secret last verified against it): reconnects skip the slow KDF; a rotation changes the hash.
     private readonly ConcurrentDictionary<string, (string Hash, byte[] Digest)> _verified = new(StringComparer.Ordinal);
 
-    public static bool IsDeviceConnect(ValidatingConnectionEventArgs args)
-    {
-        var password = args.Password ?? "";
-        return password.Length > 0 && (password.Count(c => c == '.') != 2 || DeviceTokens.LooksLikeDeviceToken(password));
-    }
+    public static bool IsDeviceConnect(string? password) =>
+        !string.IsNullOrEmpty(password) && (password.Count(c => c == '.') != 2 || DeviceTokens.LooksLikeDeviceToken(password));
 
-    /// <summary>Authenticates the device; true when this CONNECT was a device's (whatever the outcome), false for users.</summary>
-    public async Task<bool> TryValidateAsync(ValidatingConnectionEventArgs args)
+    /// <summary>Authenticates the device; <see cref="DeviceConnectOutcome.NotADevice"/> for users (their path decides).</summary>
+    public async Task<DeviceConnectVerdict> TryValidateAsync(string? clientId, string? userName, string? password, string? remoteEndPoint)
     {
-        if (!IsDeviceConnect(args))
+        if (!IsDeviceConnect(password))
         {
-            if (!string.IsNullOrEmpty(args.ClientId))
+            if (!string.IsNullOrEmpty(clientId))
             {
-                connections.MarkUser(args.ClientId);
+                connections.MarkUser(clientId);
             }
 
-            return false;
+            return new(DeviceConnectOutcome.NotADevice);
         }
 
-        var deviceId = args.UserName ?? "";
+        var deviceId = userName ?? "";
         if (!UserIds.IsValid(deviceId))
         {
-            Refuse(args, MqttConnectReasonCode.BadUserNameOrPassword, "username must be the device id: " + UserIds.Rule);
-            return true;
+            return Refuse(DeviceConnectOutcome.BadCredentials, "username must be the device id: " + UserIds.Rule, deviceId, remoteEndPoint);
         }
 
         var device = await devices.GetAsync(deviceId, CancellationToken.None).ConfigureAwait(false);
@@ -56,36 +50,27 @@ internal sealed class DeviceAuthenticator(
         {
             null => "unknown device or wrong secret",
             { Disabled: true } => "device is disabled",
-            _ when DeviceTokens.LooksLikeDeviceToken(args.Password!) => await tokens.ValidateAsync(deviceId, args.Password!).ConfigureAwait(false),
-            _ => VerifySecret(device, args.Password!) ? null : "unknown device or wrong secret",
+            _ when DeviceTokens.LooksLikeDeviceToken(password!) => await tokens.ValidateAsync(deviceId, password!).ConfigureAwait(false),
+            _ => VerifySecret(device, password!) ? null : "unknown device or wrong secret",
         };
         if (problem is not null)
         {
-            Refuse(args, device is { Disabled: true } ? MqttConnectReasonCode.NotAuthorized : MqttConnectReasonCode.BadUserNameOrPassword, problem);
-            return true;
+            return Refuse(device is { Disabled: true } ? DeviceConnectOutcome.Disabled : DeviceConnectOutcome.BadCredentials, problem, deviceId, remoteEndPoint);
         }
 
-        var clientId = string.IsNullOrEmpty(args.ClientId) ? deviceId : args.ClientId;
-        if (clientId != deviceId)
+        var effectiveClientId = string.IsNullOrEmpty(clientId) ? deviceId : clientId;
+        if (effectiveClientId != deviceId)
         {
-            Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "a device's client id must be its device id");
-            return true;
+            return Refuse(DeviceConnectOutcome.ClientIdNotValid, "a device's client id must be its device id", deviceId, remoteEndPoint);
         }
 
-        if (!await ownership.TryClaimAsync(clientId, "device:" + deviceId, CancellationToken.None).ConfigureAwait(false))
+        if (!await ownership.TryClaimAsync(effectiveClientId, "device:" + deviceId, CancellationToken.None).ConfigureAwait(false))
         {
-            Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client id is in use by a user's session");
-            return true;
+            return Refuse(DeviceConnectOutcome.ClientIdNotValid, "client id is in use by a user's session", deviceId, remoteEndPoint);
         }
 
-        if (string.IsNullOrEmpty(args.ClientId))
-        {
-            args.AssignedClientIdentifier = clientId;
-        }
-
-        connections.MarkDevice(clientId, deviceId, device!.SecretHash);
-        args.ReasonCode = MqttConnectReasonCode.Success;
-        return true;
+        connections.MarkDevice(effectiveClientId, deviceId, device!.SecretHash);
+        return new(DeviceConnectOutcome.Accepted, AssignedClientId: string.IsNullOrEmpty(clientId) ? effectiveClientId : null);
     }
 
     private bool VerifySecret(DeviceRecord device, string secret)
@@ -105,10 +90,31 @@ internal sealed class DeviceAuthenticator(
         return true;
     }
 
-    private void Refuse(ValidatingConnectionEventArgs args, MqttConnectReasonCode code, string reason)
+    private DeviceConnectVerdict Refuse(DeviceConnectOutcome outcome, string reason, string deviceId, string? remoteEndPoint)
     {
-        args.ReasonCode = code;
-        args.ReasonString = reason;
-        DeviceLog.ConnectRefused(logger, args.UserName ?? "", args.RemoteEndPoint?.ToString(), reason);
+        DeviceLog.ConnectRefused(logger, deviceId, remoteEndPoint, reason);
+        return new(outcome, reason);
     }
+}
+
+/// <summary>What the device registry decided about a CONNECT; Hooks writes it into the CONNACK.</summary>
+/// <param name="Reason">For a refusal: why (the MQTT 5 reason string).</param>
+/// <param name="AssignedClientId">Accepted without a client id: the device id, assigned as its client id.</param>
+internal readonly record struct DeviceConnectVerdict(DeviceConnectOutcome Outcome, string? Reason = null, string? AssignedClientId = null);
+
+internal enum DeviceConnectOutcome
+{
+    /// <summary>A user's CONNECT (an access token as password): not the device registry's to decide.</summary>
+    NotADevice,
+
+    Accepted,
+
+    /// <summary>Unknown device, wrong secret or token, or a username that is no device id (0x86 Bad user name or password).</summary>
+    BadCredentials,
+
+    /// <summary>The device is disabled (0x87 Not authorized).</summary>
+    Disabled,
+
+    /// <summary>The client id is not the device id, or is a user's (0x85 Client identifier not valid).</summary>
+    ClientIdNotValid,
 }

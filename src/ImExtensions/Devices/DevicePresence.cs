@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using MQTTnet;
-using MQTTnet.Protocol;
 using MqttIm.ImExtensions.Cluster;
+using MqttIm.ImExtensions.Delivery;
 
 namespace MqttIm.ImExtensions.Devices;
 
@@ -108,13 +107,12 @@ internal sealed class DevicePresence(DeviceWatchers watchers, IIotClusterBus bus
         _states.AddOrUpdate(deviceId, _ => new DeviceState(deviceId, true, now, now), (_, s) => s with { LastSeenMs = now });
     }
 
-    public static MqttApplicationMessage MessageOf(DeviceState state) => new MqttApplicationMessageBuilder()
-        .WithTopic(DeviceTopics.StateOf(state.DeviceId))
-        .WithPayload(JsonSerializer.SerializeToUtf8Bytes(new { deviceId = state.DeviceId, online = state.Online, lastSeenMs = state.LastSeenMs, changedMs = state.ChangedMs }))
-        .WithContentType("application/json")
-        .WithRetainFlag()
-        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-        .Build();
+    /// <summary>The state as its watchers receive it: retained, so it reads as the topic's current value.</summary>
+    public static Downlink MessageOf(DeviceState state) => new(DeviceTopics.StateOf(state.DeviceId),
+        JsonSerializer.SerializeToUtf8Bytes(new { deviceId = state.DeviceId, online = state.Online, lastSeenMs = state.LastSeenMs, changedMs = state.ChangedMs }))
+    {
+        Retain = true,
+    };
 
     private DeviceState? Apply(string deviceId, bool online, long atMs, string reportingNode)
     {

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Topics;
 using MqttIm.ImExtensions.Sessions;
@@ -10,7 +8,8 @@ namespace MqttIm.ImExtensions.Devices;
 
 /// <summary>
 /// SUBSCRIBE on <c>device/…</c> (after the ACL's shape check). Granted without MQTTnet storing them, like inboxes: a device's
-/// command subscription becomes its <see cref="CommandRoute"/>; an owner's telemetry/state subscription a watch.
+/// command subscription becomes its <see cref="CommandRoute"/>; an owner's telemetry/state subscription a watch. Hooks
+/// answers the SUBACK and hands in the way into the subscriber's session.
 /// </summary>
 internal sealed class DeviceSubscriptions(
     DeviceWatchGate access,
@@ -23,62 +22,47 @@ internal sealed class DeviceSubscriptions(
     /// <summary>Devices whose persistent session subscribed to commands: MQTTnet never stored it, so it is restored on resume.</summary>
     private readonly ConcurrentDictionary<string, bool> _persistentCommandSubscriptions = new(StringComparer.Ordinal);
 
-    /// <summary>Null when granted, otherwise the reason for refusing.</summary>
-    public async Task<string?> SubscribeAsync(InterceptingSubscriptionEventArgs args, ConnectedDevice subscriber, ParsedTopic filter)
+    /// <summary>Null when granted (QoS 1), otherwise the reason for refusing.</summary>
+    public async Task<string?> SubscribeAsync(ConnectedDevice subscriber, ParsedTopic filter, string topicFilter, IDeviceChannel channel, CancellationToken cancellationToken)
     {
         if (subscriber.IsIotDevice)
         {
-            Grant(args);
             _persistentCommandSubscriptions[subscriber.ClientId] = true;
-            routes.Set(new CommandRoute(subscriber.UserId, subscriber.ConnectionKey, subscriber.IsMqtt5, new MqttSessionChannel(args.Session)));
+            routes.Set(new CommandRoute(subscriber.UserId, subscriber.ConnectionKey, subscriber.IsMqtt5, channel));
             FlushInBackground(subscriber.UserId);
             return null;
         }
 
-        if (!await access.MayWatchAsync(subscriber.UserId, filter.Target, args.CancellationToken).ConfigureAwait(false))
+        if (!await access.MayWatchAsync(subscriber.UserId, filter.Target, cancellationToken).ConfigureAwait(false))
         {
             return $"user {subscriber.UserId} is not an owner of device {filter.Target} (or it does not exist)";
         }
 
-        Grant(args);
-        var channel = new MqttSessionChannel(args.Session);
-        watchers.Add(subscriber.ClientId, filter.Target, args.TopicFilter.Topic, channel);
-        var state = presence.Get(filter.Target);
-        if (MQTTnet.MqttTopicFilterComparer.Compare(DeviceTopics.StateOf(filter.Target), args.TopicFilter.Topic) == MQTTnet.MqttTopicFilterCompareResult.IsMatch)
+        watchers.Add(subscriber.ClientId, filter.Target, topicFilter, channel);
+        if (TopicFilter.Matches(DeviceTopics.StateOf(filter.Target), topicFilter))
         {
-            channel.TryPublish(DevicePresence.MessageOf(state));
+            channel.TryPublish(DevicePresence.MessageOf(presence.Get(filter.Target)));
         }
 
         return null;
     }
 
-    public void Unsubscribe(InterceptingUnsubscriptionEventArgs args, ParsedTopic filter)
-    {
-        args.ProcessUnsubscription = false;
-        args.Response.ReasonCode = MqttUnsubscribeReasonCode.Success;
-        watchers.Remove(args.ClientId, filter.Target, args.Topic);
-    }
+    public void Unsubscribe(string clientId, ParsedTopic filter, string topicFilter) => watchers.Remove(clientId, filter.Target, topicFilter);
+
+    /// <summary>Whether this client's persistent session had subscribed to its commands (MQTTnet never stored it).</summary>
+    public bool HadCommandSubscription(string clientId) => _persistentCommandSubscriptions.ContainsKey(clientId);
 
     /// <summary>A resumed persistent session of a device that had subscribed to its commands gets its route (and queue) back.</summary>
-    public async Task RestoreAsync(ConnectedDevice device, MqttServer server)
+    public void Restore(ConnectedDevice device, IDeviceChannel channel)
     {
-        if (_persistentCommandSubscriptions.ContainsKey(device.ClientId) && await server.GetSessionAsync(device.ClientId).ConfigureAwait(false) is { } session)
-        {
-            routes.Set(new CommandRoute(device.UserId, device.ConnectionKey, device.IsMqtt5, new MqttSessionChannel(session)));
-            FlushInBackground(device.UserId);
-        }
+        routes.Set(new CommandRoute(device.UserId, device.ConnectionKey, device.IsMqtt5, channel));
+        FlushInBackground(device.UserId);
     }
 
     public void ForgetSession(string clientId)
     {
         _persistentCommandSubscriptions.TryRemove(clientId, out _);
         watchers.RemoveClient(clientId);
-    }
-
-    private static void Grant(InterceptingSubscriptionEventArgs args)
-    {
-        args.ProcessSubscription = false;
-        args.Response.ReasonCode = MqttSubscribeReasonCode.GrantedQoS1;
     }
 
     // After the SUBACK is on its way: the hook returns first, so the device sees its SUBACK before its queued commands.

@@ -1,6 +1,5 @@
 using System.Text.Json;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
+using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Topics;
 using MqttIm.ImExtensions.Sessions;
 
@@ -8,55 +7,50 @@ namespace MqttIm.ImExtensions.Devices;
 
 /// <summary>
 /// PUBLISH on <c>device/{id}/…</c> (the ACL allowed it): by the device, telemetry, alerts, command replies and sync requests; by a
-/// user, command requests (<see cref="CommandRequests"/>).
+/// user, command requests (<see cref="CommandRequests"/>). Each returns a verdict that Hooks writes into the PUBACK.
 /// </summary>
 internal sealed class DeviceUplinks(TelemetryIngest telemetry, CommandReplyHandler replies, CommandDispatcher dispatcher, CommandRequests requests, DeviceAlerts alerts)
 {
-    public Task HandleAsync(InterceptingPublishEventArgs args, ConnectedDevice device, ParsedTopic topic)
+    private static readonly Task<UplinkVerdict> UnknownTopic =
+        Task.FromResult(UplinkVerdict.Rejected(DeviceRejections.InvalidTopic("a device publishes on telemetry[/…], cmd/{commandId}/reply, sync or alert")));
+
+    public Task<UplinkVerdict> HandleAsync(UplinkPublish publish, ConnectedDevice device, ParsedTopic topic)
     {
-        args.ProcessPublish = false;
         if (!device.IsIotDevice)
         {
-            return requests.HandleAsync(args, device, topic);
+            return requests.HandleAsync(publish, device, topic);
         }
 
         var (first, remainder) = DeviceTopics.Split(topic.Rest);
-        switch (first)
+        return first switch
         {
-            case DeviceTopics.Telemetry:
-                return telemetry.HandleAsync(args, device.UserId, remainder);
-            case DeviceTopics.Commands:
-                return replies.HandleAsync(args, device.UserId, remainder[..remainder.IndexOf('/')]);
-            case DeviceTopics.Sync:
-                return SyncAsync(args, device.UserId);
-            case DeviceTopics.Alert:
-                return alerts.HandleAsync(args, device.UserId);
-            default:
-                args.Response.ReasonCode = MqttPubAckReasonCode.TopicNameInvalid;
-                return Task.CompletedTask;
-        }
+            DeviceTopics.Telemetry => telemetry.HandleAsync(publish, device.UserId, remainder),
+            DeviceTopics.Commands => replies.HandleAsync(publish, device.UserId, remainder[..remainder.IndexOf('/')]),
+            DeviceTopics.Sync => SyncAsync(publish, device.UserId),
+            DeviceTopics.Alert => alerts.HandleAsync(publish, device.UserId),
+            _ => UnknownTopic,
+        };
     }
 
     /// <summary><c>{"afterSeq":N}</c>: every open command after seq N is sent again (a device that saw a gap or lost its state).</summary>
-    private async Task SyncAsync(InterceptingPublishEventArgs args, string deviceId)
+    private async Task<UplinkVerdict> SyncAsync(UplinkPublish publish, string deviceId)
     {
         long afterSeq = 0;
         try
         {
-            if (args.ApplicationMessage.Payload.Length > 0)
+            if (publish.Payload.Length > 0)
             {
-                var reader = new Utf8JsonReader(args.ApplicationMessage.Payload);
+                var reader = new Utf8JsonReader(publish.Payload);
                 using var document = JsonDocument.ParseValue(ref reader);
                 afterSeq = document.RootElement.TryGetProperty("afterSeq", out var value) ? value.GetInt64() : 0;
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
-            args.Response.ReasonCode = MqttPubAckReasonCode.PayloadFormatInvalid;
-            args.Response.ReasonString = """sync is {"afterSeq":N}""";
-            return;
+            return UplinkVerdict.Rejected(DeviceRejections.InvalidPayload("""sync is {"afterSeq":N}"""));
         }
 
-        await dispatcher.ResendAsync(deviceId, afterSeq, args.CancellationToken).ConfigureAwait(false);
+        await dispatcher.ResendAsync(deviceId, afterSeq, publish.CancellationToken).ConfigureAwait(false);
+        return UplinkVerdict.Accepted();
     }
 }

@@ -1,4 +1,3 @@
-using MQTTnet;
 using MqttIm.ImExtensions.Delivery;
 
 namespace MqttIm.ImExtensions.Devices;
@@ -68,7 +67,7 @@ internal sealed class DeviceWatchers
     }
 
     /// <summary>Queues the message to every watcher of the device whose filter matches its topic; returns how many.</summary>
-    public int Forward(string deviceId, MqttApplicationMessage message)
+    public int Forward(string deviceId, Downlink message)
     {
         List<IDeviceChannel>? targets = null;
         lock (_gate)
@@ -80,7 +79,7 @@ internal sealed class DeviceWatchers
 
             foreach (var ((_, filter), channel) in watchers)
             {
-                if (MqttTopicFilterComparer.Compare(message.Topic, filter) == MqttTopicFilterCompareResult.IsMatch)
+                if (TopicFilter.Matches(message.Topic, filter))
                 {
                     (targets ??= []).Add(channel);
                 }

@@ -75,7 +75,6 @@ public static class IotServiceRegistration
         services.TryAddSingleton<CommandRequests>();
         services.TryAddSingleton<DeviceAlerts>();
         services.TryAddSingleton<DeviceUplinks>();
-        services.TryAddSingleton<IotHub>();
         services.AddSingleton<MqttIm.ImExtensions.Rpc.IRpcMethod, DeviceRpcMethod>();
         services.AddQuartz();
         services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = false);

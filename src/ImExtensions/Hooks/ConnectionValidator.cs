@@ -35,8 +35,10 @@ internal sealed class ConnectionValidator(
     private async Task ValidateCredentialsAsync(ValidatingConnectionEventArgs args)
     {
         // IoT devices (a device secret or device token as password) are the device registry's to decide.
-        if (await devices.TryValidateAsync(args).ConfigureAwait(false))
+        var device = await devices.TryValidateAsync(args.ClientId, args.UserName, args.Password, args.RemoteEndPoint?.ToString()).ConfigureAwait(false);
+        if (device.Outcome != Devices.DeviceConnectOutcome.NotADevice)
         {
+            ApplyDeviceVerdict(args, device);
             return;
         }
 
@@ -114,6 +116,29 @@ internal sealed class ConnectionValidator(
         sessionExpiry.Connecting(clientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint), args.CleanSession ?? true, args.SessionExpiryInterval);
         persistentSessions.Connecting(clientId, args.CleanSession ?? true, args.SessionExpiryInterval, args.ProtocolVersion == MQTTnet.Formatter.MqttProtocolVersion.V500);
         args.ReasonCode = MqttConnectReasonCode.Success;
+    }
+
+    private static void ApplyDeviceVerdict(ValidatingConnectionEventArgs args, in Devices.DeviceConnectVerdict verdict)
+    {
+        if (verdict.Outcome == Devices.DeviceConnectOutcome.Accepted)
+        {
+            if (verdict.AssignedClientId is { } assigned)
+            {
+                args.AssignedClientIdentifier = assigned;
+            }
+
+            args.ReasonCode = MqttConnectReasonCode.Success;
+            return;
+        }
+
+        // The device registry logged the refusal.
+        args.ReasonCode = verdict.Outcome switch
+        {
+            Devices.DeviceConnectOutcome.Disabled => MqttConnectReasonCode.NotAuthorized,
+            Devices.DeviceConnectOutcome.ClientIdNotValid => MqttConnectReasonCode.ClientIdentifierNotValid,
+            _ => MqttConnectReasonCode.BadUserNameOrPassword,
+        };
+        args.ReasonString = verdict.Reason;
     }
 
     private void Refuse(ValidatingConnectionEventArgs args, MqttConnectReasonCode code, string reason)

@@ -22,7 +22,7 @@ internal sealed class MqttServerHooks
     private readonly Rooms.RoomJoinHandler _rooms;
     private readonly ILogger<MqttServerHooks> _logger;
     private readonly LogThrottle _overflowLog;
-    private readonly Devices.IotHub _iot;
+    private readonly IotHub _iot;
     private readonly ClientSubscriptions _grantedSubscriptions;
     private readonly BrokerState.PersistentSessions _persistentSessions;
     private readonly BrokerState.RetainedMessagePersistence _retained;
@@ -34,7 +34,7 @@ internal sealed class MqttServerHooks
         DeviceLifecycle lifecycle,
         SubscriptionInterceptor subscriptions,
         PublishInterceptor publishes,
-        Devices.IotHub iot,
+        IotHub iot,
         ILogger<MqttServerHooks> logger,
         ClientSubscriptions grantedSubscriptions,
         Rooms.RoomJoinHandler rooms,
@@ -91,7 +91,11 @@ internal sealed class MqttServerHooks
 
         server.ClientConnectedAsync += args => Guard("connected", args.ClientId, () => _lifecycle.OnConnectedAsync(args));
         server.ClientDisconnectedAsync += args => Guard("disconnected", args.ClientId, () => _lifecycle.OnDisconnectedAsync(args));
-        server.ClientDisconnectedAsync += args => Guard("room-leave", args.ClientId, () => _rooms.OnDisconnectedAsync(args));
+        server.ClientDisconnectedAsync += args => Guard("room-leave", args.ClientId, () =>
+        {
+            _rooms.Disconnected(args.ClientId, args.RemoteEndPoint?.ToString() ?? "local");
+            return Task.CompletedTask;
+        });
         server.SessionDeletedAsync += args => Guard("session-deleted", args.Id, () => _lifecycle.OnSessionDeletedAsync(args));
 
         // Wills (Wills/): after the lifecycle's handlers (MQTTnet runs them in order), so the device is registered when bound.

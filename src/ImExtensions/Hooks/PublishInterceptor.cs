@@ -93,7 +93,7 @@ internal sealed class PublishInterceptor(
             TopicKind.C2cSend => UplinkAnswer.ApplyAsync(args, device, chat.HandleC2cAsync(UplinkAnswer.PublishOf(args), device, topic.Target)),
             TopicKind.GroupSend => UplinkAnswer.ApplyAsync(args, device, chat.HandleGroupAsync(UplinkAnswer.PublishOf(args), device, topic.Target)),
             TopicKind.Rpc => rpc.HandleAsync(args, device, topic.Target),
-            TopicKind.Device => deviceUplinks.HandleAsync(args, device, topic),
+            TopicKind.Device => UplinkAnswer.ApplyAsync(args, device, deviceUplinks.HandleAsync(UplinkAnswer.PublishOf(args), device, topic)),
             TopicKind.Room => UplinkAnswer.ApplyAsync(args, device, rooms.HandleAsync(UplinkAnswer.PublishOf(args), device, topic.Target)),
             TopicKind.Plain => persistentSessions.OnPlainPublishAsync(args), // stored for persistent sessions before the PUBACK
             _ => Task.CompletedTask,

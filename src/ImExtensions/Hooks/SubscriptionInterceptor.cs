@@ -57,11 +57,16 @@ internal sealed class SubscriptionInterceptor(
 
         if (parsed.Kind == TopicKind.Device)
         {
-            if (await deviceSubscriptions.SubscribeAsync(args, device, parsed).ConfigureAwait(false) is { } refused)
+            var granted = await deviceSubscriptions.SubscribeAsync(device, parsed, filter, new Delivery.MqttSessionChannel(args.Session), args.CancellationToken).ConfigureAwait(false);
+            if (granted is { } refused)
             {
                 Deny(args, device.UserId, refused);
+                return;
             }
 
+            // Granted without MQTTnet storing it: device data goes to MqttIm's own watchers and command routes.
+            args.ProcessSubscription = false;
+            args.Response.ReasonCode = MqttSubscribeReasonCode.GrantedQoS1;
             return;
         }
 
@@ -87,11 +92,16 @@ internal sealed class SubscriptionInterceptor(
         if (parsed.Kind == TopicKind.Room)
         {
             // Joining a live room: granted without MQTTnet storing it; frames go straight to the viewer's session.
-            if (await rooms.JoinAsync(args, device, parsed.Target).ConfigureAwait(false) is { } denial)
+            var atMostOnce = args.TopicFilter.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce;
+            var denial = await rooms.JoinAsync(device, parsed.Target, atMostOnce, new Delivery.MqttSessionChannel(args.Session), args.CancellationToken).ConfigureAwait(false);
+            if (denial is not null)
             {
                 Deny(args, device.UserId, denial);
+                return;
             }
 
+            args.ProcessSubscription = false;
+            args.Response.ReasonCode = atMostOnce ? MqttSubscribeReasonCode.GrantedQoS0 : MqttSubscribeReasonCode.GrantedQoS1;
             return;
         }
 
@@ -124,7 +134,9 @@ internal sealed class SubscriptionInterceptor(
         var parsed = ParsedTopic.Parse(args.Topic);
         if (parsed.Kind == TopicKind.Device)
         {
-            deviceSubscriptions.Unsubscribe(args, parsed);
+            args.ProcessUnsubscription = false;
+            args.Response.ReasonCode = MqttUnsubscribeReasonCode.Success;
+            deviceSubscriptions.Unsubscribe(args.ClientId, parsed, args.Topic);
             return Task.CompletedTask;
         }
 
@@ -138,7 +150,9 @@ internal sealed class SubscriptionInterceptor(
 
         if (parsed.Kind == TopicKind.Room)
         {
-            rooms.Leave(args, parsed.Target);
+            rooms.Leave(args.ClientId, parsed.Target);
+            args.ProcessUnsubscription = false;
+            args.Response.ReasonCode = MqttUnsubscribeReasonCode.Success;
             return Task.CompletedTask;
         }
 

@@ -14,7 +14,8 @@ internal static class UplinkAnswer
 {
     /// <summary>What the handlers read of the PUBLISH.</summary>
     public static UplinkPublish PublishOf(InterceptingPublishEventArgs args) =>
-        new(args.ApplicationMessage.Topic, args.ApplicationMessage.Payload, args.ApplicationMessage.ContentType, args.CancellationToken);
+        new(args.ApplicationMessage.Topic, args.ApplicationMessage.Payload, args.ApplicationMessage.ContentType, args.CancellationToken,
+            args.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce);
 
     /// <summary>Applies the verdict once the handler has decided; inline when it already has.</summary>
     public static Task ApplyAsync(InterceptingPublishEventArgs args, ConnectedDevice device, Task<UplinkVerdict> verdict)
@@ -79,6 +80,10 @@ internal static class UplinkAnswer
                 {
                     response.UserProperties = [NumberProperty("seq", verdict.Seq)];
                 }
+                else if (verdict.Properties is { Count: > 0 } properties && device.IsMqtt5)
+                {
+                    response.UserProperties = [.. properties.Select(p => UserProperty(p.Key, p.Value))];
+                }
 
                 break;
         }
@@ -98,7 +103,9 @@ internal static class UplinkAnswer
         RejectionKind.QuotaExceeded => MqttPubAckReasonCode.QuotaExceeded,
         RejectionKind.NotAuthorized => MqttPubAckReasonCode.NotAuthorized,
         RejectionKind.InvalidTopic => MqttPubAckReasonCode.TopicNameInvalid,
-        _ => MqttPubAckReasonCode.ImplementationSpecificError,
+        RejectionKind.NoRecipients => MqttPubAckReasonCode.NoMatchingSubscribers,
+        RejectionKind.Undeliverable => MqttPubAckReasonCode.UnspecifiedError,
+        _ => MqttPubAckReasonCode.ImplementationSpecificError, // NotStored, WrongState
     };
 
     // Constant properties are built once (MQTTnet only reads them when it encodes the PUBACK).

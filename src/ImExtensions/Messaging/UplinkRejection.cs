@@ -41,4 +41,13 @@ internal enum RejectionKind
 
     /// <summary>Received but not stored; resend with the same client message id (0x83 Implementation specific error).</summary>
     NotStored,
+
+    /// <summary>The target is not in a state that takes this (a reply to a finished command; 0x83 Implementation specific error).</summary>
+    WrongState,
+
+    /// <summary>Nobody to deliver it to (a device alert without owners; 0x10 No matching subscribers).</summary>
+    NoRecipients,
+
+    /// <summary>Understood but undeliverable as asked (an alert its owners cannot receive; 0x80 Unspecified error).</summary>
+    Undeliverable,
 }

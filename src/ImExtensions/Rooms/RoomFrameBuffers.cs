@@ -1,7 +1,6 @@
 using Google.Protobuf;
-using MQTTnet;
-using MQTTnet.Protocol;
 using MqttIm.Contracts.V1;
+using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Sessions;
 using WireFormat = MqttIm.ImExtensions.Sessions.WireFormat;
@@ -14,7 +13,7 @@ namespace MqttIm.ImExtensions.Rooms;
 /// </summary>
 internal sealed class RoomFrameBuffers(string topic, RoomFrame frame, bool hasReliable, bool hasEphemeral)
 {
-    private readonly MqttApplicationMessage?[] _messages = new MqttApplicationMessage?[4];
+    private readonly Downlink?[] _messages = new Downlink?[4];
     private readonly byte[]?[] _packets = new byte[]?[4];
     private byte[]? _json;
     private byte[]? _protobuf;
@@ -30,16 +29,11 @@ internal sealed class RoomFrameBuffers(string topic, RoomFrame frame, bool hasRe
 
     public int MessageCount => Frame.Messages.Count;
 
-    public MqttApplicationMessage MessageFor(WireFormat format, MqttQualityOfServiceLevel qos)
+    /// <summary>The frame as a message for viewers' sessions (QoS 1 viewers, or those without a raw outlet), built once.</summary>
+    public Downlink MessageFor(WireFormat format, bool atMostOnce)
     {
-        var index = (format == WireFormat.Json ? 0 : 2) + (qos == MqttQualityOfServiceLevel.AtMostOnce ? 0 : 1);
-        return _messages[index] ??= new MqttApplicationMessage
-        {
-            Topic = topic,
-            PayloadSegment = PayloadFor(format),
-            ContentType = PayloadCodec.ContentTypeOf(format),
-            QualityOfServiceLevel = qos,
-        };
+        var index = (format == WireFormat.Json ? 0 : 2) + (atMostOnce ? 0 : 1);
+        return _messages[index] ??= new Downlink(topic, PayloadFor(format), PayloadCodec.ContentTypeOf(format)) { AtMostOnce = atMostOnce };
     }
 
     /// <summary>The frame as a whole QoS 0 PUBLISH for a viewer's raw outlet (MQTT 5: with its Content Type), built once.</summary>

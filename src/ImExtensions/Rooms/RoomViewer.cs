@@ -1,5 +1,3 @@
-using MQTTnet.Protocol;
-using MQTTnet.Server;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Sessions;
@@ -19,12 +17,12 @@ internal sealed class RoomViewer(
     string userId,
     string connectionKey,
     WireFormat format,
-    MqttQualityOfServiceLevel qos,
-    MqttSessionStatus session,
+    bool atMostOnce,
+    ISessionQueue session,
     IRawPacketOutlet? outlet = null,
     bool mqtt5 = false)
 {
-    private readonly IRawPacketOutlet? _outlet = qos == MqttQualityOfServiceLevel.AtMostOnce ? outlet : null;
+    private readonly IRawPacketOutlet? _outlet = atMostOnce ? outlet : null;
 
     private readonly List<RoomFrameBuffers> _backlog = [];
 
@@ -60,10 +58,10 @@ internal sealed class RoomViewer(
         }
 
         var handed = 0;
-        while (handed < _backlog.Count && session.PendingApplicationMessagesCount < options.InFlightFramesPerViewer)
+        while (handed < _backlog.Count && session.PendingMessages < options.InFlightFramesPerViewer)
         {
             var frame = _backlog[handed++];
-            if (session.TryEnqueueApplicationMessage(frame.MessageFor(format, qos), out _))
+            if (session.TryPublish(frame.MessageFor(format, atMostOnce)))
             {
                 RoomMetrics.FrameDeliveries.Inc();
                 RoomMetrics.MessageDeliveries.Inc(frame.MessageCount);

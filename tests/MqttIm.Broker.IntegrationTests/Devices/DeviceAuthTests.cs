@@ -42,6 +42,43 @@ public sealed class DeviceAuthTests(BrokerFixture fixture) : IClassFixture<Broke
     }
 
     [Fact]
+    public async Task Mqtt5Connack_NamesWhyADeviceWasRefused_AndAnEmptyClientIdIsAssignedTheDeviceId()
+    {
+        var id = NewId("gate");
+        var secret = await Broker.RegisterAsync(id, "alice");
+
+        async Task<MqttClientConnectResult> ConnectAsync(string clientId, string userName, string password)
+        {
+            // MQTTnet 5 returns a refused CONNACK as a result instead of throwing.
+            using var client = new MqttClientFactory().CreateMqttClient();
+            var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", Broker.MqttPort).WithClientId(clientId)
+                .WithCredentials(userName, password).WithProtocolVersion(MqttProtocolVersion.V500).WithTimeout(TimeSpan.FromSeconds(15)).Build();
+            var result = await client.ConnectAsync(options);
+            if (client.IsConnected)
+            {
+                await client.DisconnectAsync();
+            }
+
+            return result;
+        }
+
+        var wrongSecret = await ConnectAsync(id, id, "ds_wrong");
+        Assert.Equal((MqttClientConnectResultCode.BadUserNameOrPassword, "unknown device or wrong secret"), (wrongSecret.ResultCode, wrongSecret.ReasonString));
+        var notAnId = await ConnectAsync("x", "not an id!", secret);
+        Assert.Equal(MqttClientConnectResultCode.BadUserNameOrPassword, notAnId.ResultCode);
+        var otherClientId = await ConnectAsync(id + "-2", id, secret);
+        Assert.Equal((MqttClientConnectResultCode.ClientIdentifierNotValid, "a device's client id must be its device id"), (otherClientId.ResultCode, otherClientId.ReasonString));
+
+        var assigned = await ConnectAsync("", id, secret);
+        Assert.Equal((MqttClientConnectResultCode.Success, id), (assigned.ResultCode, assigned.AssignedClientIdentifier));
+
+        using var http = Broker.Http();
+        Assert.Equal(200, (await http.PostJsonAsync($"/api/admin/devices/{id}/disable", null)).Status);
+        var disabled = await ConnectAsync(id, id, secret);
+        Assert.Equal((MqttClientConnectResultCode.NotAuthorized, "device is disabled"), (disabled.ResultCode, disabled.ReasonString));
+    }
+
+    [Fact]
     public async Task DeviceToken_Works_AndIsNoUserToken()
     {
         var id = NewId("cam");

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using MQTTnet;
+using MQTTnet.Packets;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using MqttIm.Testing;
@@ -142,7 +143,49 @@ public sealed class TelemetryTests(FleetBrokerFixture fixture) : IClassFixture<F
         var tooBig = await device.Client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic($"device/{id}/telemetry")
             .WithPayload(new byte[70_000]).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
         Assert.Equal(MqttClientPublishReasonCode.QuotaExceeded, tooBig.ReasonCode);
+        Assert.Equal("payload_too_large", CodeOf(tooBig));
     }
+
+    [Fact]
+    public async Task DeviceUplinks_AreAnsweredInThePuback_RefusalsWithReasonAndStableCode_TelemetryForwardedAtItsQos()
+    {
+        var owner = "own-" + Guid.NewGuid().ToString("N")[..6];
+        var (id, orphan) = ("up-" + owner, "orphan-" + owner);
+        var secret = await Broker.RegisterAsync(id, owner);
+        var orphanSecret = await Broker.RegisterAsync(orphan);
+        await using var watcher = await TestDevice.ConnectAsync(Broker, owner, subscribeInbox: false);
+        var granted = await watcher.Client.SubscribeAsync($"device/{id}/telemetry/#", MqttQualityOfServiceLevel.AtLeastOnce);
+        Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, granted.Items.Single().ResultCode);
+        await using var device = await IotDevice.ConnectAsync(Broker, id, secret, subscribeCommands: false);
+
+        var reply = await device.PublishAsync($"device/{id}/cmd/nosuch/reply", """{"status":"succeeded"}""");
+        Assert.Equal((MqttClientPublishReasonCode.ImplementationSpecificError, "wrong_state"), (reply.ReasonCode, CodeOf(reply)));
+        Assert.Contains("not awaiting a reply", reply.ReasonString, StringComparison.Ordinal);
+
+        var sync = await device.PublishAsync($"device/{id}/sync", "not json");
+        Assert.Equal((MqttClientPublishReasonCode.PayloadFormatInvalid, "invalid_payload"), (sync.ReasonCode, CodeOf(sync)));
+        Assert.True((await device.PublishAsync($"device/{id}/sync", """{"afterSeq":0}""")).IsSuccess);
+
+        var badAlert = await device.PublishAsync($"device/{id}/alert", """{"severity":"loud"}""");
+        Assert.Equal((MqttClientPublishReasonCode.PayloadFormatInvalid, "invalid_payload"), (badAlert.ReasonCode, CodeOf(badAlert)));
+        await using (var lonely = await IotDevice.ConnectAsync(Broker, orphan, orphanSecret, subscribeCommands: false))
+        {
+            var unheard = await lonely.PublishAsync($"device/{orphan}/alert", """{"severity":"info","text":"nobody owns me"}""");
+            Assert.Equal((MqttClientPublishReasonCode.NoMatchingSubscribers, "no_owner"), (unheard.ReasonCode, CodeOf(unheard)));
+        }
+
+        // Accepted telemetry: a plain PUBACK; the owner gets each point at the QoS it was sent with, stamped receivedMs.
+        Assert.True((await device.TelemetryAsync("""{"t":1}""", "temp")).IsSuccess);
+        var atLeastOnce = await watcher.NextAsync();
+        await device.Client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic($"device/{id}/telemetry/temp")
+            .WithPayload("""{"t":2}""").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce).Build());
+        var atMostOnce = await watcher.NextAsync();
+        Assert.Equal((1, MqttQualityOfServiceLevel.AtLeastOnce), (IotDevice.Json(atLeastOnce).GetProperty("t").GetInt32(), atLeastOnce.QualityOfServiceLevel));
+        Assert.Equal((2, MqttQualityOfServiceLevel.AtMostOnce), (IotDevice.Json(atMostOnce).GetProperty("t").GetInt32(), atMostOnce.QualityOfServiceLevel));
+        Assert.All([atLeastOnce, atMostOnce], m => Assert.True(long.Parse(m.UserProperties!.Single(p => p.Name == "receivedMs").ReadValueAsString(), System.Globalization.CultureInfo.InvariantCulture) > 0));
+    }
+
+    private static string? CodeOf(MqttClientPublishResult result) => result.Property("code");
 }
 
 /// <summary>Retention: telemetry older than Iot:TelemetryRetention is deleted by the sweep, newer points stay.</summary>

@@ -1,7 +1,10 @@
 using MQTTnet.Server;
+using MqttIm.ImExtensions.Delivery;
+using MqttIm.ImExtensions.Devices;
 using MqttIm.ImExtensions.Sessions;
+using MqttIm.ImExtensions.Topics;
 
-namespace MqttIm.ImExtensions.Devices;
+namespace MqttIm.ImExtensions.Hooks;
 
 /// <summary>The device hub's part of the MQTTnet events (called by MqttServerHooks after the IM handlers).</summary>
 internal sealed class IotHub(
@@ -32,7 +35,10 @@ internal sealed class IotHub(
         }
 
         presence.SetOnline(device.UserId, true);
-        await subscriptions.RestoreAsync(device, server).ConfigureAwait(false);
+        if (subscriptions.HadCommandSubscription(device.ClientId) && await server.GetSessionAsync(device.ClientId).ConfigureAwait(false) is { } session)
+        {
+            subscriptions.Restore(device, new MqttSessionChannel(session));
+        }
     }
 
     public Task OnDisconnectedAsync(ClientDisconnectedEventArgs args)
@@ -64,10 +70,10 @@ internal sealed class IotHub(
             return;
         }
 
-        var parsed = Topics.ParsedTopic.Parse(topic);
+        var parsed = ParsedTopic.Parse(topic);
         if (parsed.Target == args.UserName && DeviceTopics.CommandIdOfDownlink(parsed.Rest) is { } commandId)
         {
-            await outcomes.MoveAsync(commandId, [Storage.CommandState.Sent], Storage.CommandState.Delivered, "PUBACK", null, CancellationToken.None).ConfigureAwait(false);
+            await outcomes.MoveAsync(commandId, [Devices.Storage.CommandState.Sent], Devices.Storage.CommandState.Delivered, "PUBACK", null, CancellationToken.None).ConfigureAwait(false);
             dispatcher.Acknowledged(parsed.Target, commandId);
         }
     }

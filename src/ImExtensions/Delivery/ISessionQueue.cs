@@ -1,0 +1,11 @@
+namespace MqttIm.ImExtensions.Delivery;
+
+/// <summary>
+/// A session's outgoing queue that can say how full it is: room delivery hands a viewer only a few frames at a time,
+/// because MQTTnet's queue drops its oldest entry blindly when full.
+/// </summary>
+public interface ISessionQueue : IDeviceChannel
+{
+    /// <summary>Messages queued in the session and not yet sent (or, for QoS 1, not yet acknowledged).</summary>
+    long PendingMessages { get; }
+}
