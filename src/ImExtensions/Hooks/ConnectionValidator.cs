@@ -19,6 +19,7 @@ internal sealed class ConnectionValidator(
     Microsoft.Extensions.Options.IOptions<AuthOptions> authOptions,
     BrokerState.PersistentSessions persistentSessions,
     IClientIdClaims clientIdClaims,
+    ConnectOrder connectOrder,
     ILogger<ConnectionValidator> logger)
 {
     public async Task ValidateAsync(ValidatingConnectionEventArgs args)
@@ -28,7 +29,9 @@ internal sealed class ConnectionValidator(
         {
             // Before the CONNACK: a cluster node that sees this client id next must find this connection to take over.
             var clientId = string.IsNullOrEmpty(args.ClientId) ? args.AssignedClientIdentifier : args.ClientId;
-            await clientIdClaims.ClaimAsync(clientId, DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint)).ConfigureAwait(false);
+            var connectionKey = DeviceLifecycle.ConnectionKeyOf(args.RemoteEndPoint);
+            await clientIdClaims.ClaimAsync(clientId, connectionKey).ConfigureAwait(false);
+            connectOrder.Accepted(connectionKey);
         }
     }
 

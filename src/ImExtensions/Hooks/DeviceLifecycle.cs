@@ -21,9 +21,9 @@ internal sealed class DeviceLifecycle(
     MqttServer server,
     IOfflineRecipientSink offlineRecipients,
     IClientIdClaims clientIdClaims,
+    ConnectOrder connectOrder,
     ILogger<DeviceLifecycle> logger)
 {
-    private long _connectOrder;
 
     /// <summary>Devices whose persistent session holds an inbox subscription: MQTTnet never stored it, so it is restored on resume.</summary>
     private readonly ConcurrentDictionary<string, string> _persistentInboxes = new(StringComparer.Ordinal);
@@ -59,7 +59,7 @@ internal sealed class DeviceLifecycle(
 
         var anonymous = string.IsNullOrEmpty(args.UserName); // ConnectionValidator lets these in only with Auth:AllowAnonymous
         var device = new ConnectedDevice(args.UserName ?? "", args.ClientId, args.ProtocolVersion == MQTTnet.Formatter.MqttProtocolVersion.V500, format, ConnectionKeyOf(args.RemoteEndPoint),
-            platform, Interlocked.Increment(ref _connectOrder), iotConnections.IsDevice(args.ClientId), ackOnReceipt, inboxSendAck, anonymous);
+            platform, connectOrder.Take(ConnectionKeyOf(args.RemoteEndPoint)), iotConnections.IsDevice(args.ClientId), ackOnReceipt, inboxSendAck, anonymous);
         registry.Add(device);
         sessionExpiry.Connected(device.ClientId);
         tokenExpiry.Connected(device);
@@ -81,6 +81,7 @@ internal sealed class DeviceLifecycle(
     public async Task OnDisconnectedAsync(ClientDisconnectedEventArgs args)
     {
         var key = ConnectionKeyOf(args.RemoteEndPoint);
+        connectOrder.Forget(key);
         ImLog.DeviceDisconnected(logger, args.ClientId, args.UserName, args.DisconnectType.ToString(), key);
         tokenExpiry.Disconnected(args.ClientId, key);
         if (args.DisconnectType != MqttClientDisconnectType.Takeover)

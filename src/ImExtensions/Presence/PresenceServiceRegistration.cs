@@ -42,6 +42,7 @@ internal static class PresenceServiceRegistration
         services.TryAddSingleton<ISessionPresence, SessionPresence>();
         services.TryAddSingleton<IPresenceLookup, LocalPresenceLookup>(); // cluster mode registered its own first
         services.TryAddSingleton<DevicePlatformLimiter>();
+        services.TryAddSingleton<ConnectOrder>();
         return services;
     }
 }
