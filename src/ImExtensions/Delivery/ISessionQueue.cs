@@ -6,6 +6,6 @@ namespace MqttIm.ImExtensions.Delivery;
 /// </summary>
 public interface ISessionQueue : IDeviceChannel
 {
-    /// <summary>Messages queued in the session and not yet sent (or, for QoS 1, not yet acknowledged).</summary>
+    /// <summary>Messages waiting in the session's queue (MQTTnet's <c>PendingApplicationMessagesCount</c>).</summary>
     long PendingMessages { get; }
 }

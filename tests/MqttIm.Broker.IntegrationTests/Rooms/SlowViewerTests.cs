@@ -102,3 +102,84 @@ public sealed class SlowViewerTests(SlowViewerBrokerFixture fixture) : IClassFix
         }
     }
 }
+
+/// <summary>
+/// A broker that cuts a viewer once 30 gift-holding frames (3 s of frames) wait for it; the default is 1,000. Not fewer: a
+/// viewer that reads, on a loaded machine, must not fall that far behind.
+/// </summary>
+public sealed class ViewerCutBrokerFixture : IAsyncLifetime
+{
+    public BrokerProcess Broker { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync(
+        "--Rooms:UserMessagesPerSecond=0", "--Moderation:PublishesPerSecond=0", "--Rooms:MaxTextLength=4000",
+        "--Rooms:ViewerQueueFrames=2", "--Rooms:MaxReliableBacklogFrames=30");
+
+    public async Task DisposeAsync() => await Broker.DisposeAsync();
+}
+
+/// <summary>A viewer that stops reading while gifts keep coming is disconnected (it replays on reconnect); the rest keep up.</summary>
+[Collection(RoomTimingCollection.Name)]
+public sealed class ViewerCutTests(ViewerCutBrokerFixture fixture) : IClassFixture<ViewerCutBrokerFixture>
+{
+    private readonly BrokerProcess _broker = fixture.Broker;
+
+    [Fact]
+    public async Task StalledViewer_WhoseGiftBacklogPassesTheBound_IsDisconnected_AReadingViewerStays()
+    {
+        var roomId = TestUsers.Unique("cut");
+        await RoomAdminApi.CreateAsync(_broker, roomId, maxMessagesPerSecond: 1000);
+        using var stalled = await SlowViewerKit.StalledViewerAsync(_broker, roomId, qos: 1);
+        await using var reader = await RoomViewerProbe.JoinAsync(_broker, roomId, protobuf: true);
+        await using var sender = await RoomViewerProbe.JoinAsync(_broker, roomId, protobuf: true);
+        await RoomViewerProbe.WaitForViewersAsync(_broker, roomId, 3);
+        var cutBefore = await RoomViewerProbe.MetricAsync(_broker, "mqttim_room_viewers_cut_total");
+
+        // Large danmaku fill the stalled viewer's socket and session; then every frame it is owed holds a gift. Bounded:
+        // at most 20,000 sends or 30 s, stopping as soon as the broker reports the cut.
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var filler = new string('x', 3000);
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 0; i < 20_000 && !stop.IsCancellationRequested; i++)
+            {
+                var stamp = DateTime.UtcNow.Ticks.ToString();
+                await sender.SendAsync(i % 2 == 0 ? new RoomSend { Kind = "gift", GiftId = "rocket", ClientMsgId = stamp } : new RoomSend { Text = filler, ClientMsgId = stamp });
+            }
+        });
+        double cut;
+        using (var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(200)))
+        {
+            while ((cut = await RoomViewerProbe.MetricAsync(_broker, "mqttim_room_viewers_cut_total")) <= cutBefore && !sending.IsCompleted)
+            {
+                await poll.WaitForNextTickAsync();
+            }
+        }
+
+        await stop.CancelAsync();
+        await sending;
+        Assert.True(cut > cutBefore, "the stalled viewer was never cut (mqttim_room_viewers_cut_total did not move)");
+
+        // Its connection is closed: reading what was queued for it ends at end of stream (bounded).
+        var buffer = new byte[65536];
+        using var drain = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var drained = 0L;
+        int read;
+        while ((read = await stalled.ReceiveAsync(buffer, SocketFlags.None, drain.Token)) > 0)
+        {
+            drained += read;
+        }
+
+        Assert.True(drained > 0, "nothing had been queued for the stalled viewer");
+        await RoomViewerProbe.WaitForViewersAsync(_broker, roomId, 2);
+
+        // The viewer that reads is still in the room and still receives.
+        Assert.True(reader.Device.Client.IsConnected);
+        await sender.SendAsync(new RoomSend { Kind = "gift", GiftId = "last", ClientMsgId = DateTime.UtcNow.Ticks.ToString() });
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!(await reader.NextFrameAsync(TimeSpan.FromSeconds(30))).Messages.Any(m => m.GiftId == "last"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the reading viewer did not get the last gift");
+        }
+    }
+}
