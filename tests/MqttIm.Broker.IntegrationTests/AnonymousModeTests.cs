@@ -7,16 +7,9 @@ using MqttIm.Testing;
 namespace MqttIm.Broker.IntegrationTests;
 
 /// <summary>A broker with <c>Auth:AllowAnonymous</c> on, anonymous clients limited to <c>public/#</c>.</summary>
-public sealed class AnonymousBrokerFixture : IAsyncLifetime
-{
-    public BrokerProcess Broker { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync(
-        "--Auth:AllowAnonymous=true", "--Auth:Anonymous:Publish:0=public/#", "--Auth:Anonymous:Subscribe:0=public/#",
-        "--Auth:Anonymous:Publish:1=sensors/+/temperature");
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
-}
+public sealed class AnonymousBrokerFixture() : BrokerFixture(
+    "--Auth:AllowAnonymous=true", "--Auth:Anonymous:Publish:0=public/#", "--Auth:Anonymous:Subscribe:0=public/#",
+    "--Auth:Anonymous:Publish:1=sensors/+/temperature");
 
 /// <summary>
 /// Issue 13 item 13: anonymous mode, off by default; when on, anonymous clients get only the plain topics of

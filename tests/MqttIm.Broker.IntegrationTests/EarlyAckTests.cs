@@ -69,14 +69,7 @@ public sealed class EarlyAckTests(BrokerFixture fixture) : IClassFixture<BrokerF
 }
 
 /// <summary>The broker's store gives up on a locked file after one second here, so a commit fails while the test holds the lock.</summary>
-public sealed class ShortBusyTimeoutBrokerFixture : IAsyncLifetime
-{
-    public BrokerProcess Broker { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync("--Storage:SqliteBusyTimeout=00:00:01");
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
-}
+public sealed class ShortBusyTimeoutBrokerFixture() : BrokerFixture("--Storage:SqliteBusyTimeout=00:00:01");
 
 public sealed class EarlyAckCommitFailureTests(ShortBusyTimeoutBrokerFixture fixture) : IClassFixture<ShortBusyTimeoutBrokerFixture>
 {

@@ -5,14 +5,7 @@ using MqttIm.Testing;
 namespace MqttIm.Broker.IntegrationTests;
 
 /// <summary>A broker that grants at most 2 s of keep-alive (Limits:MaxKeepAliveSeconds).</summary>
-public sealed class ShortKeepAliveFixture : IAsyncLifetime
-{
-    public BrokerProcess Broker { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync("--Limits:MaxKeepAliveSeconds=2");
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
-}
+public sealed class ShortKeepAliveFixture() : BrokerFixture("--Limits:MaxKeepAliveSeconds=2");
 
 /// <summary>
 /// Issue 13 item 8: Server Keep Alive is configurable and announced (MQTT 5), and a client that then goes silent is

@@ -5,14 +5,7 @@ using MqttIm.Testing;
 namespace MqttIm.Broker.IntegrationTests.Devices;
 
 /// <summary>A broker sweeping command expiry and reply timeouts every 100 ms.</summary>
-public sealed class CommandBrokerFixture : IAsyncLifetime
-{
-    public BrokerProcess Broker { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync("--Iot:CommandSweepInterval=00:00:00.1", "--Iot:MaxQueuedCommandsPerDevice=5");
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
-}
+public sealed class CommandBrokerFixture() : BrokerFixture("--Iot:CommandSweepInterval=00:00:00.1", "--Iot:MaxQueuedCommandsPerDevice=5");
 
 /// <summary>Every state path of a command, over real MQTT connections of the device.</summary>
 public sealed class CommandTests(CommandBrokerFixture fixture) : IClassFixture<CommandBrokerFixture>

@@ -8,24 +8,10 @@ using MqttIm.Testing;
 namespace MqttIm.Broker.IntegrationTests.Devices;
 
 /// <summary>A broker whose owner connection may queue all 2,000 forwarded points (the default queue drops beyond 1,000).</summary>
-public sealed class FleetBrokerFixture : IAsyncLifetime
-{
-    public BrokerProcess Broker { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync("--Limits:MaxPendingMessagesPerClient=10000");
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
-}
+public sealed class FleetBrokerFixture() : BrokerFixture("--Limits:MaxPendingMessagesPerClient=10000");
 
 /// <summary>A broker whose telemetry expires after 2 s (swept every 200 ms).</summary>
-public sealed class ShortRetentionBrokerFixture : IAsyncLifetime
-{
-    public BrokerProcess Broker { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync("--Iot:TelemetryRetention=00:00:02", "--Iot:RetentionSweepInterval=00:00:00.2");
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
-}
+public sealed class ShortRetentionBrokerFixture() : BrokerFixture("--Iot:TelemetryRetention=00:00:02", "--Iot:RetentionSweepInterval=00:00:00.2");
 
 /// <summary>Telemetry: persisted in batches, queryable by range and page, forwarded to owners.</summary>
 public sealed class TelemetryTests(FleetBrokerFixture fixture) : IClassFixture<FleetBrokerFixture>

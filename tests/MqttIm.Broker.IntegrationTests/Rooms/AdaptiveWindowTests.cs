@@ -3,16 +3,9 @@ using MqttIm.Testing;
 
 namespace MqttIm.Broker.IntegrationTests.Rooms;
 
-public sealed class AdaptiveWindowBrokerFixture : IAsyncLifetime
-{
-    public BrokerProcess Broker { get; private set; } = null!;
-
-    // 20 frames/s for the node: 3 viewers at 10 windows/s want 30, so windows stretch to 200 ms.
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync(
-        "--Rooms:UserMessagesPerSecond=0", "--Moderation:PublishesPerSecond=0", "--Rooms:NodeFramesPerSecond=20", "--Rooms:MaxFrameIntervalMs=300");
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
-}
+// 20 frames/s for the node: 3 viewers at 10 windows/s want 30, so windows stretch to 200 ms.
+public sealed class AdaptiveWindowBrokerFixture() : BrokerFixture(
+    "--Rooms:UserMessagesPerSecond=0", "--Moderation:PublishesPerSecond=0", "--Rooms:NodeFramesPerSecond=20", "--Rooms:MaxFrameIntervalMs=300");
 
 /// <summary>The merge window follows the node's audience (Rooms:NodeFramesPerSecond), and room semantics hold with it.</summary>
 public sealed class AdaptiveWindowTests(AdaptiveWindowBrokerFixture fixture) : IClassFixture<AdaptiveWindowBrokerFixture>

@@ -8,15 +8,8 @@ using MqttIm.Testing;
 
 namespace MqttIm.Broker.IntegrationTests.Rooms;
 
-public sealed class DirectFrameBrokerFixture : IAsyncLifetime
-{
-    public BrokerProcess Broker { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync(
-        "--Rooms:UserMessagesPerSecond=0", "--Moderation:PublishesPerSecond=0", "--Rooms:MaxTextLength=4000", "--Rooms:ViewerQueueFrames=16");
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
-}
+public sealed class DirectFrameBrokerFixture() : BrokerFixture(
+    "--Rooms:UserMessagesPerSecond=0", "--Moderation:PublishesPerSecond=0", "--Rooms:MaxTextLength=4000", "--Rooms:ViewerQueueFrames=16");
 
 /// <summary>
 /// QoS 0 viewers get each frame as one pre-encoded PUBLISH written straight to their connection, below MQTTnet's session

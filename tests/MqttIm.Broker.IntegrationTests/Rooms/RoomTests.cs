@@ -7,14 +7,7 @@ using MqttIm.Testing;
 namespace MqttIm.Broker.IntegrationTests.Rooms;
 
 /// <summary>One broker for the room tests (rooms are unique per test).</summary>
-public sealed class RoomBrokerFixture : IAsyncLifetime
-{
-    public BrokerProcess Broker { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync("--Rooms:UserMessagesPerSecond=10", "--Rooms:UserBurst=20");
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
-}
+public sealed class RoomBrokerFixture() : BrokerFixture("--Rooms:UserMessagesPerSecond=10", "--Rooms:UserBurst=20");
 
 /// <summary>Live rooms over real sockets: joins, counts, ACL, moderation, classes and sampling, replay.</summary>
 public sealed class RoomTests(RoomBrokerFixture fixture) : IClassFixture<RoomBrokerFixture>

@@ -14,15 +14,8 @@ public sealed class RoomTimingCollection
     public const string Name = "room-timing";
 }
 
-public sealed class SlowViewerBrokerFixture : IAsyncLifetime
-{
-    public BrokerProcess Broker { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync(
-        "--Rooms:UserMessagesPerSecond=0", "--Moderation:PublishesPerSecond=0", "--Rooms:MaxTextLength=4000", "--Rooms:ViewerQueueFrames=16");
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
-}
+public sealed class SlowViewerBrokerFixture() : BrokerFixture(
+    "--Rooms:UserMessagesPerSecond=0", "--Moderation:PublishesPerSecond=0", "--Rooms:MaxTextLength=4000", "--Rooms:ViewerQueueFrames=16");
 
 /// <summary>A viewer that connects, joins and then never reads its socket.</summary>
 [Collection(RoomTimingCollection.Name)]
@@ -107,16 +100,9 @@ public sealed class SlowViewerTests(SlowViewerBrokerFixture fixture) : IClassFix
 /// A broker that cuts a viewer once 30 gift-holding frames (3 s of frames) wait for it; the default is 1,000. Not fewer: a
 /// viewer that reads, on a loaded machine, must not fall that far behind.
 /// </summary>
-public sealed class ViewerCutBrokerFixture : IAsyncLifetime
-{
-    public BrokerProcess Broker { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Broker = await BrokerProcess.StartAsync(
-        "--Rooms:UserMessagesPerSecond=0", "--Moderation:PublishesPerSecond=0", "--Rooms:MaxTextLength=4000",
-        "--Rooms:ViewerQueueFrames=2", "--Rooms:MaxReliableBacklogFrames=30");
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
-}
+public sealed class ViewerCutBrokerFixture() : BrokerFixture(
+    "--Rooms:UserMessagesPerSecond=0", "--Moderation:PublishesPerSecond=0", "--Rooms:MaxTextLength=4000",
+    "--Rooms:ViewerQueueFrames=2", "--Rooms:MaxReliableBacklogFrames=30");
 
 /// <summary>A viewer that stops reading while gifts keep coming is disconnected (it replays on reconnect); the rest keep up.</summary>
 [Collection(RoomTimingCollection.Name)]
