@@ -158,6 +158,15 @@ public sealed class TelemetryTests(FleetBrokerFixture fixture) : IClassFixture<F
         {
             var unheard = await lonely.PublishAsync($"device/{orphan}/alert", """{"severity":"info","text":"nobody owns me"}""");
             Assert.Equal((MqttClientPublishReasonCode.NoMatchingSubscribers, "no_owner"), (unheard.ReasonCode, CodeOf(unheard)));
+
+            // Every alert counts against Iot:MaxAlertsPerMinute (60), delivered or not: the 61st within the minute is refused.
+            for (var i = 2; i <= 60; i++)
+            {
+                Assert.Equal("no_owner", CodeOf(await lonely.PublishAsync($"device/{orphan}/alert", """{"severity":"info"}""")));
+            }
+
+            var flood = await lonely.PublishAsync($"device/{orphan}/alert", """{"severity":"info"}""");
+            Assert.Equal((MqttClientPublishReasonCode.QuotaExceeded, "rate_limited"), (flood.ReasonCode, CodeOf(flood)));
         }
 
         // Accepted telemetry: a plain PUBACK; the owner gets each point at the QoS it was sent with, stamped receivedMs.
