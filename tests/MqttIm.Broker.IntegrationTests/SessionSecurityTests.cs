@@ -102,20 +102,22 @@ public sealed partial class SessionSecurityTests(SessionSecurityBrokerFixture fi
         var resumed = await ConnectOnceAsync(options);
         Assert.True(resumed.IsSessionPresent, "a persistent session resumed right away is still there");
 
-        // Polls the metric (every 100 ms, bounded by a deadline) until the sweeper reports the expiry.
-        // Generous: each /metrics read and the sweeper's tick can take seconds at load average 40.
+        // Waits (polling every 100 ms, bounded) for the sweeper's log line of this session's expiry: the metric alone could
+        // move for another session. Generous: each check and the sweeper's tick can take seconds at load average 40.
         var deadline = DateTime.UtcNow + SessionSecurityBrokerFixture.MaxSessionExpiry + TimeSpan.FromSeconds(60);
         using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
-        double expired;
-        while ((expired = await ExpiredSessionsAsync()) <= expiredBefore)
+        while (!_broker.Output.Contains($"Session {clientId} expired", StringComparison.Ordinal))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"the session was not expired within Sessions:MaxSessionExpiry (expired sessions {expiredBefore} before, {expired} now)");
+            Assert.True(DateTime.UtcNow < deadline, $"the session was not expired within Sessions:MaxSessionExpiry; the broker's lines about it:\n{LinesAbout(clientId)}");
             await poll.WaitForNextTickAsync();
         }
 
+        var expired = await ExpiredSessionsAsync();
+        Assert.True(expired > expiredBefore, $"expired, but mqttim_sessions_expired_total did not move ({expiredBefore} before, {expired} now)");
+
         var after = await ConnectOnceAsync(options);
         Assert.Equal(MqttClientConnectResultCode.Success, after.ResultCode);
-        Assert.False(after.IsSessionPresent, "the session outlived Sessions:MaxSessionExpiry");
+        Assert.False(after.IsSessionPresent, "the session outlived its expiry; the broker's lines about it:\n" + LinesAbout(clientId));
 
         // A clean start ends the session just made, so no later test sees it expire.
         Assert.Equal(MqttClientConnectResultCode.Success, (await ConnectOnceAsync(TestDevice.Options(_broker, user, _broker.Token(user), clientId, version).Build())).ResultCode);
@@ -152,6 +154,9 @@ public sealed partial class SessionSecurityTests(SessionSecurityBrokerFixture fi
             Assert.Contains("expired", args.ReasonString);
         }
     }
+
+    private string LinesAbout(string clientId) =>
+        string.Join("\n", _broker.Output.Split('\n').Where(line => line.Contains(clientId, StringComparison.Ordinal)).TakeLast(20));
 
     private async Task<double> ExpiredSessionsAsync()
     {
