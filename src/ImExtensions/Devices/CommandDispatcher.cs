@@ -20,7 +20,7 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
     // issued before this one's PUBACK came) does not send them again. A new connection is a new route, so it resends them.
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<CommandRoute, RouteState> _routeStates = new();
 
-    /// <summary>A device's sync request: open commands after <paramref name="afterSeq"/> are sent again (delivered ones too, unchanged in state).</summary>
+    /// <summary>A device's sync request: open commands after <paramref name="afterSeq"/> are sent again (sent and delivered ones too, unchanged in state).</summary>
     public async Task ResendAsync(string deviceId, long afterSeq, CancellationToken cancellationToken)
     {
         if (!routes.TryGet(deviceId, out var route))
@@ -30,7 +30,9 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
 
         foreach (var command in await store.ListOpenAsync(deviceId, options.Value.MaxQueuedCommandsPerDevice, cancellationToken).ConfigureAwait(false))
         {
-            if (command.State == CommandState.Delivered && command.Seq > afterSeq)
+            // Sent counts too: its PUBACK may be on its way or lost with the device's state; the device asked for everything
+            // after afterSeq and dedups by command id (queued ones go out with the flush below).
+            if (command.State is CommandState.Sent or CommandState.Delivered && command.Seq > afterSeq) // (Sent or Delivered) and after
             {
                 route.Channel.TryPublish(CommandMessages.For(command, route.IsMqtt5));
             }

@@ -172,6 +172,24 @@ public sealed class CommandTests(CommandBrokerFixture fixture) : IClassFixture<C
         var again = IotDevice.Json((await device.NextAsync()).ApplicationMessage);
         Assert.Equal(("b", 2L), (again.GetProperty("name").GetString(), again.GetProperty("seq").GetInt64()));
     }
+
+    [Fact]
+    public async Task Sync_ResendsACommandWhosePubackHasNotCome()
+    {
+        // A device that has not acknowledged a command (its PUBACK still on its way, or lost with its state) and asks for
+        // everything after seq 0 gets it again: sent counts as open, not only delivered.
+        var (id, secret) = await NewDeviceAsync();
+        await using var device = await IotDevice.ConnectAsync(Broker, id, secret, autoAck: false);
+        await Broker.IssueAsync(id, new { name = "open-valve", timeoutSeconds = 60 });
+        var first = await device.NextAsync();
+        Assert.Equal("sent", (await Broker.CommandAsync(id, IotDevice.Json(first.ApplicationMessage).GetProperty("commandId").GetString()!)).GetProperty("state").GetString());
+
+        Assert.True((await device.PublishAsync($"device/{id}/sync", """{"afterSeq":0}""")).IsSuccess);
+        var again = await device.NextAsync();
+        Assert.Equal(("open-valve", 1L), (IotDevice.Json(again.ApplicationMessage).GetProperty("name").GetString(), IotDevice.Json(again.ApplicationMessage).GetProperty("seq").GetInt64()));
+        await device.AckAsync(first);
+        await device.AckAsync(again);
+    }
 }
 
 /// <summary><c>kill -9</c> with commands queued, in flight (sent, unacknowledged) and delivered awaiting a reply.</summary>
