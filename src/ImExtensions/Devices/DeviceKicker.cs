@@ -14,15 +14,24 @@ internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnecti
     }
 
     /// <summary>
-    /// Closes <paramref name="connection"/> only while it is still the device's registered connection: a check that
-    /// finished late (the CONNECT re-check under load) must not close a newer connection of the same client id, which
-    /// passed its own checks.
+    /// Closes <paramref name="connection"/> only. A check that finished late (the CONNECT re-check under load) must not
+    /// close a newer connection of the same client id, which passed its own checks. That includes one MQTTnet has
+    /// already taken the client id over for while MqttIm's registry still names the old connection.
     /// </summary>
     public async Task KickConnectionAsync(ConnectedDevice connection, string reason)
     {
-        if (registry.IsCurrent(connection))
+        if (!registry.IsCurrent(connection))
         {
-            await KickAsync(connection.ClientId, reason).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await closer.DisconnectConnectionAsync(connection.ClientId, connection.ConnectionKey, CloseReason.NotAuthorized, reason).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not disconnect device {DeviceId}", connection.ClientId);
         }
     }
 

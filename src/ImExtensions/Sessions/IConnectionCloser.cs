@@ -21,4 +21,12 @@ internal interface IConnectionCloser
 {
     /// <summary>Closes <paramref name="clientId"/>'s connection on this node, if it has one.</summary>
     Task DisconnectAsync(string clientId, CloseReason reason, string reasonString);
+
+    /// <summary>
+    /// Closes that one connection of <paramref name="clientId"/> (<paramref name="connectionKey"/>, its remote end point),
+    /// if MQTTnet still holds it. A newer connection of the same client id stays open. MQTTnet takes the client id over
+    /// at the new CONNECT, before the new connection's ClientConnected event puts it into MqttIm's registry, so in that
+    /// window the registry still names the old connection.
+    /// </summary>
+    Task DisconnectConnectionAsync(string clientId, string connectionKey, CloseReason reason, string reasonString);
 }

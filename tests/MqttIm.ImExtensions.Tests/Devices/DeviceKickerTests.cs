@@ -38,6 +38,7 @@ public sealed class DeviceKickerTests
         await _kicker.KickConnectionAsync(connection, "the device secret was rotated");
 
         Assert.Equal([("truck-1", CloseReason.NotAuthorized)], _closer.Closed);
+        Assert.Equal(["127.0.0.1:5001"], _closer.ClosedConnections); // that connection, not whatever holds the client id by then
     }
 
     [Fact]

@@ -7,6 +7,9 @@ internal sealed class RecordingCloser : IConnectionCloser
 {
     public List<(string ClientId, CloseReason Reason)> Closed { get; } = [];
 
+    /// <summary>The connections closed by key (<see cref="IConnectionCloser.DisconnectConnectionAsync"/>), each also in <see cref="Closed"/>.</summary>
+    public List<string> ClosedConnections { get; } = [];
+
     public Task DisconnectAsync(string clientId, CloseReason reason, string reasonString)
     {
         lock (Closed)
@@ -15,5 +18,15 @@ internal sealed class RecordingCloser : IConnectionCloser
         }
 
         return Task.CompletedTask;
+    }
+
+    public Task DisconnectConnectionAsync(string clientId, string connectionKey, CloseReason reason, string reasonString)
+    {
+        lock (Closed)
+        {
+            ClosedConnections.Add(connectionKey);
+        }
+
+        return DisconnectAsync(clientId, reason, reasonString);
     }
 }
