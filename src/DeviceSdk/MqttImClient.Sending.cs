@@ -95,6 +95,23 @@ public sealed partial class MqttImClient
     }
 
     /// <summary>
+    /// MQTTnet 5.2's <c>PublishAsync</c> can throw a <see cref="NullReferenceException"/> from inside itself when the
+    /// connection is torn down under the call (seen in <c>PipelinedSendTests</c>, whose proxy cuts connections mid-stream).
+    /// For the caller that is the connection lost during the PUBLISH, so it is reported as one and the send is retried.
+    /// </summary>
+    private async Task<MqttClientPublishResult> PublishOnLinkAsync(MqttApplicationMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _mqtt.PublishAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NullReferenceException ex)
+        {
+            throw new MQTTnet.Exceptions.MqttCommunicationException("the connection was lost during the PUBLISH", ex);
+        }
+    }
+
+    /// <summary>
     /// Pipelined mode: holds a window slot until the inbox says stored (or refused). The PUBACK only says received, so
     /// the send is published again, same client message id, when the connection is lost before the stored-ack or none
     /// came within <see cref="MqttImClientOptions.SendRetryInterval"/>; the broker answers a repeat with the first seq.
@@ -114,7 +131,7 @@ public sealed partial class MqttImClient
                     {
                         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                         attempt.CancelAfter(Options.SendRetryInterval);
-                        var result = await _mqtt.PublishAsync(message, attempt.Token).ConfigureAwait(false);
+                        var result = await PublishOnLinkAsync(message, attempt.Token).ConfigureAwait(false);
                         if (!SendRefusals.IsAccepted(result.ReasonCode))
                         {
                             throw new MqttImSendException(result.ReasonCode, CodeOf(result), result.ReasonString, clientMsgId);
