@@ -16,7 +16,7 @@ internal sealed class CommandReplyHandler(CommandOutcomes outcomes, CommandDispa
         presence.Touch(deviceId);
         if (!TryRead(publish.Payload, out var state, out var result, out var message))
         {
-            return Refuse(deviceId, DeviceRejections.InvalidPayload("""a reply is JSON: {"status":"succeeded|failed|rejected","result":…,"message":"…"}"""));
+            return Refuse(deviceId, UplinkRejection.InvalidPayload("""a reply is JSON: {"status":"succeeded|failed|rejected","result":…,"message":"…"}"""));
         }
 
         // Both in one commit; the PUBACK of this reply goes out once its state is stored.
@@ -31,7 +31,7 @@ internal sealed class CommandReplyHandler(CommandOutcomes outcomes, CommandDispa
         if (moved.DeviceId != deviceId)
         {
             // Unreachable through the ACL (a device publishes only below its own id); kept as a guard.
-            return Refuse(deviceId, DeviceRejections.NotAuthorized("not this device's command"));
+            return Refuse(deviceId, UplinkRejection.NotAuthorized("not this device's command"));
         }
 
         if (moved.State == CommandState.Queued)

@@ -19,7 +19,7 @@ internal sealed class CommandRequests(DeviceAccess access, CommandService comman
         var deviceId = topic.Target;
         if (!await access.MayAccessAsync(user.UserId, deviceId, publish.CancellationToken).ConfigureAwait(false))
         {
-            return UplinkVerdict.Rejected(DeviceRejections.NotAuthorized($"user {user.UserId} is not an owner of device {deviceId} (or it does not exist)"));
+            return UplinkVerdict.Rejected(UplinkRejection.NotAuthorized($"user {user.UserId} is not an owner of device {deviceId} (or it does not exist)"));
         }
 
         var (_, remainder) = DeviceTopics.Split(topic.Rest);
@@ -30,7 +30,7 @@ internal sealed class CommandRequests(DeviceAccess access, CommandService comman
 
         if (!TryRead(publish.Payload, out var request))
         {
-            return UplinkVerdict.Rejected(DeviceRejections.InvalidPayload(
+            return UplinkVerdict.Rejected(UplinkRejection.InvalidPayload(
                 """a command request is JSON: {"name":"…","payload":{…},"expirySeconds":N,"timeoutSeconds":N,"maxRetries":N}"""));
         }
 
@@ -43,8 +43,8 @@ internal sealed class CommandRequests(DeviceAccess access, CommandService comman
                 new("seq", command.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 new("state", CommandStateNames.Of(command.State)),
             ]),
-            CommandRefusal.UnknownDevice => UplinkVerdict.Rejected(DeviceRejections.InvalidTopic(reason!)),
-            CommandRefusal.Invalid => UplinkVerdict.Rejected(DeviceRejections.InvalidPayload(reason!)),
+            CommandRefusal.UnknownDevice => UplinkVerdict.Rejected(UplinkRejection.InvalidTopic(reason!)),
+            CommandRefusal.Invalid => UplinkVerdict.Rejected(UplinkRejection.InvalidPayload(reason!)),
             CommandRefusal.QueueFull => UplinkVerdict.Rejected(DeviceRejections.QueueFull(reason!)),
             _ => throw new InvalidOperationException("unknown command refusal " + refusal),
         };
@@ -55,7 +55,7 @@ internal sealed class CommandRequests(DeviceAccess access, CommandService comman
         var current = await commands.GetAsync(commandId, publish.CancellationToken).ConfigureAwait(false);
         if (current is null || current.DeviceId != deviceId)
         {
-            return UplinkVerdict.Rejected(DeviceRejections.InvalidTopic($"device {deviceId} has no command {commandId}"));
+            return UplinkVerdict.Rejected(UplinkRejection.InvalidTopic($"device {deviceId} has no command {commandId}"));
         }
 
         return await commands.CancelAsync(commandId, publish.CancellationToken).ConfigureAwait(false) is null

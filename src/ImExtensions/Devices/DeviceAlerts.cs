@@ -40,12 +40,12 @@ internal sealed class DeviceAlerts(
 
         if (Read(publish.Payload) is not { } alert)
         {
-            return Refuse(deviceId, DeviceRejections.InvalidPayload(Shape));
+            return Refuse(deviceId, UplinkRejection.InvalidPayload(Shape));
         }
 
         if (!TryCount(deviceId))
         {
-            return Refuse(deviceId, DeviceRejections.RateLimited($"more than Iot:MaxAlertsPerMinute ({options.Value.MaxAlertsPerMinute}) alerts in a minute"));
+            return Refuse(deviceId, UplinkRejection.RateLimited($"more than Iot:MaxAlertsPerMinute ({options.Value.MaxAlertsPerMinute}) alerts in a minute"));
         }
 
         var device = await devices.GetAsync(deviceId, publish.CancellationToken).ConfigureAwait(false);

@@ -2,20 +2,15 @@ using MqttIm.ImExtensions.Messaging;
 
 namespace MqttIm.ImExtensions.Devices;
 
-/// <summary>Why a device uplink or command request was refused: the PUBACK's reason code (by kind) and the MQTT 5 <c>code</c> property.</summary>
+/// <summary>
+/// The refusals only devices have (the PUBACK's reason code by kind, and the MQTT 5 <c>code</c> property); invalid payload,
+/// not authorized, invalid topic and rate limited are <see cref="UplinkRejection"/>'s own, with the same codes as for chat.
+/// </summary>
 internal static class DeviceRejections
 {
-    public static UplinkRejection InvalidPayload(string message) => new(RejectionKind.InvalidPayload, "invalid_payload", message);
-
     public static UplinkRejection TooLarge(string message) => new(RejectionKind.QuotaExceeded, "payload_too_large", message);
 
-    public static UplinkRejection RateLimited(string message) => new(RejectionKind.QuotaExceeded, "rate_limited", message);
-
     public static UplinkRejection QueueFull(string message) => new(RejectionKind.QuotaExceeded, "queue_full", message);
-
-    public static UplinkRejection NotAuthorized(string message) => new(RejectionKind.NotAuthorized, "not_authorized", message);
-
-    public static UplinkRejection InvalidTopic(string message) => new(RejectionKind.InvalidTopic, "invalid_topic", message);
 
     public static UplinkRejection WrongState(string message) => new(RejectionKind.WrongState, "wrong_state", message);
 

@@ -12,7 +12,7 @@ namespace MqttIm.ImExtensions.Devices;
 internal sealed class DeviceUplinks(TelemetryIngest telemetry, CommandReplyHandler replies, CommandDispatcher dispatcher, CommandRequests requests, DeviceAlerts alerts)
 {
     private static readonly Task<UplinkVerdict> UnknownTopic =
-        Task.FromResult(UplinkVerdict.Rejected(DeviceRejections.InvalidTopic("a device publishes on telemetry[/…], cmd/{commandId}/reply, sync or alert")));
+        Task.FromResult(UplinkVerdict.Rejected(UplinkRejection.InvalidTopic("a device publishes on telemetry[/…], cmd/{commandId}/reply, sync or alert")));
 
     public Task<UplinkVerdict> HandleAsync(UplinkPublish publish, ConnectedDevice device, ParsedTopic topic)
     {
@@ -47,7 +47,7 @@ internal sealed class DeviceUplinks(TelemetryIngest telemetry, CommandReplyHandl
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
-            return UplinkVerdict.Rejected(DeviceRejections.InvalidPayload("""sync is {"afterSeq":N}"""));
+            return UplinkVerdict.Rejected(UplinkRejection.InvalidPayload("""sync is {"afterSeq":N}"""));
         }
 
         await dispatcher.ResendAsync(deviceId, afterSeq, publish.CancellationToken).ConfigureAwait(false);
