@@ -25,6 +25,13 @@ public sealed class BenchOptions
 
     public double WarmupSeconds { get; private set; } = 2;
 
+    /// <summary>
+    /// Runs the selected scenarios this many times in turn (1–10). A ratio from one run moves with that run's relay cost
+    /// (the same build's relayed QoS 1 message has cost 51–77 µs in runs minutes apart on this box), so the ratios are
+    /// printed per round and as the median over the rounds.
+    /// </summary>
+    public int Rounds { get; private set; } = 1;
+
     public int RelayPairs { get; private set; } = 10;
 
     /// <summary>Messages in flight per relay pair (sent, not yet delivered): the closed loop that keeps queues bounded.</summary>
@@ -182,6 +189,7 @@ public sealed class BenchOptions
                 case "--broker-dll": o.BrokerDll = Next(); break;
                 case "--seconds": o.MeasureSeconds = NextDouble(); break;
                 case "--warmup": o.WarmupSeconds = NextDouble(); break;
+                case "--rounds": o.Rounds = Math.Clamp(NextInt(), 1, 10); break;
                 case "--pairs": o.RelayPairs = NextInt(); break;
                 case "--window": o.RelayWindow = NextInt(); break;
                 case "--payload": o.PayloadBytes = Math.Max(16, NextInt()); break;
@@ -250,6 +258,7 @@ public sealed class BenchOptions
           --quick              ~1 minute smoke run (3 s runs, 1,000 connections/users)
           --write PATH         write the markdown report (e.g. docs/BENCHMARKS.md)
           --seconds N          measured seconds per run (default 10), --warmup N (default 2)
+          --rounds N           run the selected scenarios N times in turn (1-10, default 1); ratios per round and their median
           --pairs N            relay publisher/subscriber pairs (10), --window N in flight per pair (32)
           --payload N          relay/fanout payload bytes (64)
           --subscribers N      fanout subscribers (100), --fanout-window N (8)

@@ -23,6 +23,9 @@ public sealed record ResultRow(
     /// <summary>Numeric throughput for ratios (msgs/s, deliveries/s, connections/s or bytes per connection).</summary>
     public double Value { get; init; }
 
+    /// <summary>Which round of <c>--rounds</c> the row came from (1 in a single-round run).</summary>
+    public int Round { get; init; } = 1;
+
     /// <summary>CPU seconds used by other processes on the machine during the window (noise).</summary>
     public double OtherCpuSeconds { get; init; } = double.NaN;
 

@@ -51,8 +51,14 @@ if (options.Connections + 100 > (long)soft - 200 || options.ChatLargeUsers + 100
 
 Log.Info($"MqttIm.Bench: scenarios {string.Join(',', options.Scenarios)}{(options.Quick ? " (quick)" : "")}; broker {brokerDll}; open files {soft}/{hard}");
 var rows = new List<ResultRow>();
+var round = 1;
 void Emit(ResultRow row)
 {
+    if (options.Rounds > 1)
+    {
+        row = row with { Round = round, Notes = Fmt.Inv($"round {round}; {row.Notes}") };
+    }
+
     rows.Add(row);
     Console.WriteLine(row.ToMarkdown());
 }
@@ -69,10 +75,20 @@ async Task<BrokerUnderTest> StartBroker(BrokerKind kind) => kind switch
 };
 
 var run = new BenchRun(options, brokerDll, Emit, StartBroker, mosquittoInstalled);
-foreach (var scenario in Scenarios.All.Where(s => options.Scenarios.Contains(s.Name)))
+for (; round <= options.Rounds; round++)
 {
-    await scenario.Run(run);
+    if (options.Rounds > 1)
+    {
+        Log.Info($"round {round} of {options.Rounds}");
+    }
+
+    foreach (var scenario in Scenarios.All.Where(s => options.Scenarios.Contains(s.Name)))
+    {
+        await scenario.Run(run);
+    }
 }
+
+round = options.Rounds;
 
 var summary = Summary(rows, options);
 Console.WriteLine();
@@ -109,7 +125,7 @@ static string FindRepoRoot()
 static string Summary(List<ResultRow> rows, BenchOptions o)
 {
     var sb = new StringBuilder();
-    sb.AppendLine("Ratios:");
+    sb.AppendLine(o.Rounds > 1 ? "Ratios (each line from round 1; the lines \"over N rounds\" pair each round's rows and give the median):" : "Ratios:");
     string Goal(double ratio, double goal) => double.IsNaN(ratio) ? "" : Fmt.Inv($" — goal ≤ {goal:F2}×: {(ratio <= goal ? "met" : "NOT met")}");
     ResultRow? Find(string scenario, string broker, Func<ResultRow, bool> match) =>
         rows.FirstOrDefault(r => r.Scenario == scenario && r.Broker == broker && r.Value > 0 && match(r));
@@ -172,6 +188,42 @@ static string Summary(List<ResultRow> rows, BenchOptions o)
     {
         var ratio = chatMany.CpuMicrosPerMessage / relay1.CpuMicrosPerMessage;
         sb.AppendLine(Fmt.Inv($"- chat-many ÷ pairs QoS 1 (MqttIm, {o.ManyPairs} pairs × 1 in flight each): broker CPU per acked chat message ÷ per relayed QoS 1 message = {ratio:F2}× ({chatMany.CpuMicrosPerMessage:F1} vs {relay1.CpuMicrosPerMessage:F1} µs){Goal(ratio, 1.2)}; {chatMany.Throughput} acked vs {relay1.Throughput} relayed"));
+    }
+
+    // Several rounds: the two issue-8 CPU ratios per round (each round's rows paired with each other) and their median,
+    // since one run's ratio moves with that run's relay cost.
+    if (o.Rounds > 1)
+    {
+        RoundRatios("chat-many ÷ pairs QoS 1 (MqttIm)", 1.2,
+            r => r.Scenario == "chat-many" && r.Broker == "MqttIm" && !double.IsNaN(r.CpuMicrosPerMessage),
+            r => r.Scenario == "pairs" && r.Broker == "MqttIm" && r.Settings.StartsWith("QoS 1", StringComparison.Ordinal));
+        RoundRatios("pairs QoS 1 MqttIm ÷ bare MQTTnet", 1.05,
+            r => r.Scenario == "pairs" && r.Broker == "MqttIm" && r.Settings.StartsWith("QoS 1", StringComparison.Ordinal),
+            r => r.Scenario == "pairs" && r.Broker == bare && r.Settings.StartsWith("QoS 1", StringComparison.Ordinal));
+    }
+
+    void RoundRatios(string label, double goal, Func<ResultRow, bool> numerator, Func<ResultRow, bool> denominator)
+    {
+        var perRound = new List<(int Round, double Ratio, double Top, double Bottom)>();
+        for (var k = 1; k <= o.Rounds; k++)
+        {
+            var top = rows.FirstOrDefault(r => r.Round == k && r.Value > 0 && r.CpuMicrosPerMessage > 0 && numerator(r));
+            var bottom = rows.FirstOrDefault(r => r.Round == k && r.Value > 0 && r.CpuMicrosPerMessage > 0 && denominator(r));
+            if (top is not null && bottom is not null)
+            {
+                perRound.Add((k, top.CpuMicrosPerMessage / bottom.CpuMicrosPerMessage, top.CpuMicrosPerMessage, bottom.CpuMicrosPerMessage));
+            }
+        }
+
+        if (perRound.Count == 0)
+        {
+            return;
+        }
+
+        var sorted = perRound.Select(p => p.Ratio).Order().ToList();
+        var median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+        var each = string.Join(", ", perRound.Select(p => Fmt.Inv($"round {p.Round} {p.Ratio:F2}× ({p.Top:F1} vs {p.Bottom:F1} µs)")));
+        sb.AppendLine(Fmt.Inv($"- {label} over {perRound.Count} rounds: median {median:F2}×, range {sorted[0]:F2}–{sorted[^1]:F2}×{Goal(median, goal)} (median); {each}"));
     }
 
     // Room: one line per offered rate, MqttIm and Mosquitto paired by rate (same run, same viewers).
