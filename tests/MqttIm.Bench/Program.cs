@@ -200,18 +200,27 @@ static string Summary(List<ResultRow> rows, BenchOptions o)
         RoundRatios("pairs QoS 1 MqttIm ÷ bare MQTTnet", 1.05,
             r => r.Scenario == "pairs" && r.Broker == "MqttIm" && r.Settings.StartsWith("QoS 1", StringComparison.Ordinal),
             r => r.Scenario == "pairs" && r.Broker == bare && r.Settings.StartsWith("QoS 1", StringComparison.Ordinal));
+        foreach (var variant in new[] { "v311", "v5-sub" })
+        {
+            RoundRatios($"conns {(variant == "v311" ? "MQTT 3.1.1" : "MQTT 5 + inbox")} RSS per idle connection MqttIm ÷ bare MQTTnet", 1.10,
+                r => r.Scenario == "conns" && r.Broker == "MqttIm" && r.Variant == variant,
+                r => r.Scenario == "conns" && r.Broker == bare && r.Variant == variant,
+                r => r.Value / 1024, "KiB");
+        }
     }
 
-    void RoundRatios(string label, double goal, Func<ResultRow, bool> numerator, Func<ResultRow, bool> denominator)
+    void RoundRatios(string label, double goal, Func<ResultRow, bool> numerator, Func<ResultRow, bool> denominator,
+        Func<ResultRow, double>? measure = null, string unit = "µs")
     {
+        measure ??= r => r.CpuMicrosPerMessage;
         var perRound = new List<(int Round, double Ratio, double Top, double Bottom)>();
         for (var k = 1; k <= o.Rounds; k++)
         {
-            var top = rows.FirstOrDefault(r => r.Round == k && r.Value > 0 && r.CpuMicrosPerMessage > 0 && numerator(r));
-            var bottom = rows.FirstOrDefault(r => r.Round == k && r.Value > 0 && r.CpuMicrosPerMessage > 0 && denominator(r));
+            var top = rows.FirstOrDefault(r => r.Round == k && r.Value > 0 && measure(r) > 0 && numerator(r));
+            var bottom = rows.FirstOrDefault(r => r.Round == k && r.Value > 0 && measure(r) > 0 && denominator(r));
             if (top is not null && bottom is not null)
             {
-                perRound.Add((k, top.CpuMicrosPerMessage / bottom.CpuMicrosPerMessage, top.CpuMicrosPerMessage, bottom.CpuMicrosPerMessage));
+                perRound.Add((k, measure(top) / measure(bottom), measure(top), measure(bottom)));
             }
         }
 
@@ -222,7 +231,7 @@ static string Summary(List<ResultRow> rows, BenchOptions o)
 
         var sorted = perRound.Select(p => p.Ratio).Order().ToList();
         var median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-        var each = string.Join(", ", perRound.Select(p => Fmt.Inv($"round {p.Round} {p.Ratio:F2}× ({p.Top:F1} vs {p.Bottom:F1} µs)")));
+        var each = string.Join(", ", perRound.Select(p => Fmt.Inv($"round {p.Round} {p.Ratio:F2}× ({p.Top:F1} vs {p.Bottom:F1} {unit})")));
         sb.AppendLine(Fmt.Inv($"- {label} over {perRound.Count} rounds: median {median:F2}×, range {sorted[0]:F2}–{sorted[^1]:F2}×{Goal(median, goal)} (median); {each}"));
     }
 
