@@ -32,7 +32,7 @@ internal sealed class CommandDispatcher(ICommandStore store, CommandCommitQueue 
         {
             // Sent counts too: its PUBACK may be on its way or lost with the device's state; the device asked for everything
             // after afterSeq and dedups by command id (queued ones go out with the flush below).
-            if (command.State is CommandState.Sent or CommandState.Delivered && command.Seq > afterSeq) // (Sent or Delivered) and after
+            if (command.State is (CommandState.Sent or CommandState.Delivered) && command.Seq > afterSeq)
             {
                 route.Channel.TryPublish(CommandMessages.For(command, route.IsMqtt5));
             }

@@ -20,32 +20,28 @@ internal sealed class DeviceKicker(ConnectedDeviceRegistry registry, IotConnecti
     /// </summary>
     public async Task KickConnectionAsync(ConnectedDevice connection, string reason)
     {
-        if (!registry.IsCurrent(connection))
+        if (registry.IsCurrent(connection))
         {
-            return;
-        }
-
-        try
-        {
-            await closer.DisconnectConnectionAsync(connection.ClientId, connection.ConnectionKey, CloseReason.NotAuthorized, reason).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            logger.LogWarning(ex, "Could not disconnect device {DeviceId}", connection.ClientId);
+            await CloseAsync(connection.ClientId, () => closer.DisconnectConnectionAsync(connection.ClientId, connection.ConnectionKey, CloseReason.NotAuthorized, reason)).ConfigureAwait(false);
         }
     }
 
     /// <summary>Closes the device's connection if it is on this node.</summary>
     public async Task KickAsync(string deviceId, string reason)
     {
-        if (!connections.IsDevice(deviceId) || registry.Find(deviceId) is null)
+        if (connections.IsDevice(deviceId) && registry.Find(deviceId) is not null)
         {
-            return;
+            await CloseAsync(deviceId, () => closer.DisconnectAsync(deviceId, CloseReason.NotAuthorized, reason)).ConfigureAwait(false);
         }
+    }
 
+    // A close that fails (the connection went meanwhile, the server is stopping), synchronously or not, is logged, never
+    // thrown to the caller.
+    private async Task CloseAsync(string deviceId, Func<Task> close)
+    {
         try
         {
-            await closer.DisconnectAsync(deviceId, CloseReason.NotAuthorized, reason).ConfigureAwait(false);
+            await close().ConfigureAwait(false);
         }
         catch (Exception ex)
         {
