@@ -88,7 +88,6 @@ for (; round <= options.Rounds; round++)
     }
 }
 
-round = options.Rounds;
 
 var summary = Summary(rows, options);
 Console.WriteLine();
