@@ -18,6 +18,7 @@ using MqttIm.ImExtensions.Storage.Offload;
 using MqttIm.ImExtensions.Sequencing;
 using MqttIm.ImExtensions.Sessions;
 using MqttIm.ImExtensions.Storage;
+using MqttIm.ImExtensions.Storage.Embedded;
 using MqttIm.ImExtensions.Storage.Sqlite;
 using MqttIm.ImExtensions.Storage.Postgres;
 using MqttIm.ImExtensions.Storage.Mongo;
@@ -77,7 +78,7 @@ public static class ImExtensionsServiceCollectionExtensions
             return StackExchange.Redis.ConnectionMultiplexer.Connect(cluster.Redis);
         });
         services.AddDurableStores(configuration); // PostgreSQL or MongoDB when configured; the SQLite lines below fill in otherwise
-        services.TryAddSingleton<IMessageStore, SqliteMessageStore>();
+        services.TryAddSingleton<IMessageStore, EmbeddedMessageStore>();
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
         services.AddMqttImCluster(configuration); // Redis allocator and router when Cluster:Redis is set; the in-process ones below otherwise

@@ -4,7 +4,7 @@ namespace MqttIm.ImExtensions.Storage;
 
 /// <summary>Durable conversation history: one entry per conversation event, addressed by (conversation, seq).</summary>
 /// <remarks>
-/// Implementations: <c>SqliteMessageStore</c> (embedded), <c>PostgresMessageStore</c>, <c>MongoMessageStore</c> (shared by
+/// Implementations: <c>EmbeddedMessageStore</c> (embedded: a log file beside the SQLite database), <c>PostgresMessageStore</c>, <c>MongoMessageStore</c> (shared by
 /// the nodes of a cluster); all pass the same contract tests. Several nodes may append to one conversation at once.
 /// </remarks>
 public interface IMessageStore

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Storage;
+using MqttIm.ImExtensions.Storage.Embedded;
 using MqttIm.ImExtensions.Storage.Sqlite;
 
 namespace MqttIm.ImExtensions.Tests.Messaging;
@@ -32,7 +33,7 @@ public sealed class MessageCommitQueueTests : IAsyncLifetime
         var services = new ServiceCollection().AddLogging();
         services.AddMqttImExtensions(configuration);
         // Registered last, so it is the IMessageStore everyone resolves (the commit queue and the seq allocator's seeding).
-        services.AddSingleton(sp => new ControllableMessageStore(ActivatorUtilities.CreateInstance<SqliteMessageStore>(sp)));
+        services.AddSingleton(sp => new ControllableMessageStore(ActivatorUtilities.CreateInstance<EmbeddedMessageStore>(sp)));
         services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<ControllableMessageStore>());
         _services = services.BuildServiceProvider();
         _store = _services.GetRequiredService<ControllableMessageStore>();

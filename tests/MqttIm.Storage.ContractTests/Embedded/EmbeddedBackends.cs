@@ -2,6 +2,7 @@ using MqttIm.ImExtensions.Moderation;
 using MqttIm.ImExtensions.Delivery;
 using MqttIm.ImExtensions.Sequencing;
 using MqttIm.ImExtensions.Storage;
+using MqttIm.ImExtensions.Storage.Embedded;
 using MqttIm.ImExtensions.Storage.Sqlite;
 
 namespace MqttIm.Storage.ContractTests.Embedded;
@@ -22,22 +23,28 @@ internal sealed class TempSqliteDatabase : IDisposable
     }
 }
 
-public sealed class SqliteMessageStoreTests : MessageStoreContract
+// A second store over the same database (reopenOf) shares its message log, as every store of one process does: the
+// "two nodes" of the contract are two writers of one log. Restarts are MessageLogRecoveryTests'.
+public sealed class EmbeddedMessageStoreTests : MessageStoreContract
 {
     private readonly TempSqliteDatabase _files = new();
     private readonly List<SqliteDatabase> _open = [];
+    private readonly List<EmbeddedMessageStore> _stores = [];
 
     protected override Task<IMessageStore> CreateStoreAsync(IMessageStore? reopenOf = null)
     {
         var database = _files.Open();
         _open.Add(database);
-        return Task.FromResult<IMessageStore>(new SqliteMessageStore(database));
+        var store = new EmbeddedMessageStore(database);
+        _stores.Add(store);
+        return Task.FromResult<IMessageStore>(store);
     }
 
     protected override Task DisposeStoreAsync(IMessageStore store)
     {
         if (ReferenceEquals(store, Store))
         {
+            _stores.ForEach(s => s.Dispose());
             _open.ForEach(d => d.Dispose());
             _files.Dispose();
         }
@@ -50,20 +57,25 @@ public sealed class SqliteConversationStoreTests : ConversationStoreContract
 {
     private readonly TempSqliteDatabase _files = new();
     private readonly List<SqliteDatabase> _open = [];
+    private readonly List<EmbeddedMessageStore> _stores = [];
 
     protected override Task<(IMessageStore Messages, IConversationStore Conversations)> CreateAsync()
     {
         var database = _files.Open();
         _open.Add(database);
-        return Task.FromResult<(IMessageStore, IConversationStore)>((new SqliteMessageStore(database), new SqliteConversationStore(database)));
+        var messages = new EmbeddedMessageStore(database);
+        _stores.Add(messages);
+        return Task.FromResult<(IMessageStore, IConversationStore)>((messages, new SqliteConversationStore(database, messages)));
     }
 
-    // A second handle on the same file: its commits are invisible to the first one's in-memory state (the head cache),
-    // which must notice them (PRAGMA data_version) rather than move unread totals from a stale head.
+    // A second handle on the same file: both apply the one message log's pending heads, so neither may move unread
+    // totals from a head the other already moved.
     protected override Task<(IMessageStore Messages, IConversationStore Conversations)> OpenSecondNodeAsync() => CreateAsync();
 
     protected override Task<(IMessageStore Messages, IConversationStore Conversations)> ReopenWithoutUnreadTotalsAsync()
     {
+        _stores.ForEach(s => s.Dispose());
+        _stores.Clear();
         _open.ForEach(d => d.Dispose());
         _open.Clear();
         using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_files.FilePath};Pooling=False"))
@@ -79,6 +91,7 @@ public sealed class SqliteConversationStoreTests : ConversationStoreContract
 
     protected override Task DisposeStoresAsync()
     {
+        _stores.ForEach(s => s.Dispose());
         _open.ForEach(d => d.Dispose());
         _files.Dispose();
         return Task.CompletedTask;

@@ -4,7 +4,7 @@ using MqttIm.Contracts.V1;
 namespace MqttIm.ImExtensions.Storage.Sqlite;
 
 /// <summary>Per-user conversation state in the embedded database (the <c>user_conversations</c> rows joined to each head).</summary>
-internal sealed class SqliteConversationStore(SqliteDatabase database) : IConversationStore
+internal sealed class SqliteConversationStore(SqliteDatabase database, IMessageStore messages) : IConversationStore
 {
     private const string StateColumns =
         "SELECT uc.conversation_id, COALESCE(c.max_seq, 0), uc.read_seq, uc.joined_seq, uc.pinned, uc.muted, COALESCE(c.last_activity_ms, 0)";
@@ -13,12 +13,9 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
 
     private const string SelectState = StateColumns + FromStates;
 
-    // The last message is the head's row in messages (one primary-key probe per listed conversation), not a copy in
-    // conversations: the commit then rewrites only small head rows (SqliteMessageStore). COALESCE keeps a copy written
-    // by an older version readable until the conversation's next message.
-    private const string SelectStateWithLastMessage = StateColumns
-        + ", COALESCE((SELECT m.body FROM messages m WHERE m.conversation_id = c.conversation_id AND m.seq = c.max_seq), c.last_message)"
-        + FromStates;
+    // The last message is the one at max_seq in the message store (the head row keeps no copy, so it stays small);
+    // last_message is a copy written by an older version, read until the conversation's next message.
+    private const string SelectStateWithLastMessage = StateColumns + ", c.last_message" + FromStates;
 
     private const string ListOrder = " ORDER BY uc.pinned DESC, COALESCE(c.last_activity_ms, 0) DESC, uc.conversation_id DESC LIMIT $l";
 
@@ -46,9 +43,15 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
                 SelectStateWithLastMessage + " WHERE uc.user_id = $u AND (uc.pinned, COALESCE(c.last_activity_ms, 0), uc.conversation_id) < ($p, $a, $c)" + ListOrder,
                 withLastMessage: true, cancellationToken,
                 ("$u", userId), ("$l", limit + 1), ("$p", after.Pinned ? 1 : 0), ("$a", after.LastActivityMs), ("$c", after.ConversationId)).ConfigureAwait(false);
-        return rows.Count > limit
-            ? new ConversationPage(rows.GetRange(0, limit), ConversationListCursor.After(rows[limit - 1]))
-            : new ConversationPage(rows, null);
+        if (rows.Count > limit)
+        {
+            rows.RemoveRange(limit, rows.Count - limit);
+            await FillLastMessagesAsync(rows, cancellationToken).ConfigureAwait(false);
+            return new ConversationPage(rows, ConversationListCursor.After(rows[limit - 1]));
+        }
+
+        await FillLastMessagesAsync(rows, cancellationToken).ConfigureAwait(false);
+        return new ConversationPage(rows, null);
     }
 
     public async Task<UnreadSummary> GetUnreadAsync(string userId, string? conversationId, CancellationToken cancellationToken)
@@ -153,6 +156,17 @@ internal sealed class SqliteConversationStore(SqliteDatabase database) : IConver
         }
 
         return positions;
+    }
+
+    private async Task FillLastMessagesAsync(List<ConversationState> rows, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].MaxSeq > 0 && await messages.GetAsync(rows[i].ConversationId, rows[i].MaxSeq, cancellationToken).ConfigureAwait(false) is { } last)
+            {
+                rows[i] = rows[i] with { LastMessage = last };
+            }
+        }
     }
 
     private async Task<List<ConversationState>> QueryAsync(string sql, bool withLastMessage, CancellationToken cancellationToken, params (string, object?)[] parameters)

@@ -23,8 +23,14 @@ internal sealed class SqliteDatabase : IDisposable
     private readonly SqliteConnection _writer;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
+    // Writes another component holds back to batch them (the message log's conversation heads), applied first in
+    // every transaction, so nothing reads this database without them.
+    private ISqliteDeferredWrites? _deferred;
+
     public SqliteDatabase(string databasePath, bool fullSync, TimeSpan? busyTimeout = null)
     {
+        FilePath = Path.GetFullPath(databasePath);
+        FullSync = fullSync;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
         _connectionString = new SqliteConnectionStringBuilder
         {
@@ -41,16 +47,6 @@ internal sealed class SqliteDatabase : IDisposable
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous={(fullSync ? "FULL" : "NORMAL")};
             PRAGMA wal_autocheckpoint={WalAutoCheckpointPages};
-            CREATE TABLE IF NOT EXISTS messages (
-                conversation_id TEXT NOT NULL,
-                seq INTEGER NOT NULL,
-                sender_id TEXT NOT NULL,
-                client_msg_id TEXT NOT NULL,
-                body BLOB NOT NULL,
-                PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
-            DROP INDEX IF EXISTS ux_messages_client_msg;
-            CREATE UNIQUE INDEX IF NOT EXISTS ux_messages_conversation_client_msg
-                ON messages (conversation_id, sender_id, client_msg_id) WHERE client_msg_id <> '';
             CREATE TABLE IF NOT EXISTS conversations (
                 conversation_id TEXT PRIMARY KEY,
                 max_seq INTEGER NOT NULL,
@@ -83,36 +79,53 @@ internal sealed class SqliteDatabase : IDisposable
         SqliteUnreadTotals.EnsureSchema(_writer);
     }
 
+    /// <summary>The database file's full path; the message log lives beside it.</summary>
+    public string FilePath { get; }
+
+    /// <summary>Whether commits fsync (<c>Storage:Synchronous</c> Full); stores beside the file follow the same rule.</summary>
+    public bool FullSync { get; }
+
+    /// <summary>Makes every later transaction on this database apply <paramref name="deferred"/>'s pending writes first.</summary>
+    public void AttachDeferredWrites(ISqliteDeferredWrites deferred)
+    {
+        if (Interlocked.CompareExchange(ref _deferred, deferred, null) is { } attached && !ReferenceEquals(attached, deferred))
+        {
+            throw new InvalidOperationException($"{FilePath} already applies another component's deferred writes.");
+        }
+    }
+
+    /// <summary>Applies the pending deferred writes now (a no-op when there are none).</summary>
+    public Task FlushDeferredWritesAsync(CancellationToken cancellationToken) =>
+        _deferred is { HasPending: true } ? WriteAsync(static (_, _) => true, cancellationToken) : Task.CompletedTask;
+
     /// <summary>Runs <paramref name="work"/> in one write transaction on the writer connection; commits when it returns.</summary>
     public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var deferred = _deferred;
         try
         {
-            using var transaction = _writer.BeginTransaction();
-            var result = work(_writer, transaction);
-            transaction.Commit();
-            return result;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+            if (deferred is not null)
+            {
+                // Before the transaction begins: whoever applies these holds this while waiting for SQLite's file lock.
+                await deferred.EnterAsync(cancellationToken).ConfigureAwait(false);
+            }
 
-    /// <summary>
-    /// Runs <paramref name="read"/> on the writer connection in one read transaction. For reads on the commit path: the
-    /// writer's page cache is always current, where a pooled reader re-reads the pages every commit invalidated.
-    /// </summary>
-    public async Task<T> ReadOnWriterAsync<T>(Func<SqliteConnection, SqliteTransaction, T> read, CancellationToken cancellationToken)
-    {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            using var transaction = _writer.BeginTransaction(deferred: true);
-            var result = read(_writer, transaction);
-            transaction.Commit();
-            return result;
+            object? applied = null;
+            var committed = false;
+            try
+            {
+                using var transaction = _writer.BeginTransaction();
+                applied = deferred?.Apply(_writer, transaction);
+                var result = work(_writer, transaction);
+                transaction.Commit();
+                committed = true;
+                return result;
+            }
+            finally
+            {
+                deferred?.Exit(applied, committed);
+            }
         }
         finally
         {
@@ -134,8 +147,23 @@ internal sealed class SqliteDatabase : IDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="work"/> on the writer connection, outside any transaction: for a store's start-up (recovery, migration).</summary>
+    public T RunAtStart<T>(Func<SqliteConnection, T> work)
+    {
+        _writeLock.Wait();
+        try
+        {
+            return work(_writer);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     public async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {
+        await FlushDeferredWritesAsync(cancellationToken).ConfigureAwait(false);
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         return connection;
@@ -153,4 +181,21 @@ internal sealed class SqliteDatabase : IDisposable
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+}
+
+/// <summary>
+/// Writes a component holds back from its hot path and applies in the next transaction on the database (any store's, or
+/// an explicit flush), so readers of the database always see them: <see cref="EnterAsync"/> before the transaction
+/// begins, <see cref="Apply"/> inside it, <see cref="Exit"/> with whether it committed.
+/// </summary>
+internal interface ISqliteDeferredWrites
+{
+    bool HasPending { get; }
+
+    Task EnterAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes what is pending into the transaction; returns what it took, handed back to <see cref="Exit"/>.</summary>
+    object? Apply(SqliteConnection connection, SqliteTransaction transaction);
+
+    void Exit(object? applied, bool committed);
 }
