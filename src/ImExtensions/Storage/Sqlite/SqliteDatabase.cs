@@ -8,10 +8,9 @@ namespace MqttIm.ImExtensions.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteDatabase : IDisposable
 {
-    // Every commit writes each page it changed whole to the WAL, and a chat message changes about two (its
-    // conversation's tail of messages and of the client-msg-id index): 2 KB pages halve those bytes against SQLite's
-    // 4 KB default while a typical message body (a few hundred bytes) still fits a leaf without overflow pages.
-    // Only a new database takes it; an existing one keeps the page size it was created with.
+    // Every commit writes each page it changed whole to the WAL; the busy rows (conversation heads, unread totals,
+    // device and session state) are small, so 2 KB pages halve those bytes against SQLite's 4 KB default. Only a new
+    // database takes it; an existing one keeps the page size it was created with.
     private const int PageSizeBytes = 2048;
 
     // Busy conversations rewrite the same few hundred pages every commit; a checkpoint copies each page once however
