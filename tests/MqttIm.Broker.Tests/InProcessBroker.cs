@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MqttIm.Broker.Hosting;
+using MqttIm.ImExtensions.Auth;
+using MqttIm.Testing;
 
 namespace MqttIm.Broker.Tests;
 
@@ -9,12 +11,14 @@ namespace MqttIm.Broker.Tests;
 /// The whole broker in this process (real Kestrel listener on a free loopback port, its own temp data directory), for
 /// tests that must reach inside it: hold a store call at an exact point, or read a service's internal state.
 /// </summary>
-internal sealed class InProcessBroker : IAsyncDisposable
+internal sealed class InProcessBroker : ITestBroker, IAsyncDisposable
 {
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("mqttim-inproc-").FullName;
     private WebApplication? _app;
 
     public int MqttPort { get; private set; }
+
+    public int HttpPort { get; private set; }
 
     public IServiceProvider Services => _app!.Services;
 
@@ -37,8 +41,12 @@ internal sealed class InProcessBroker : IAsyncDisposable
         _app = builder.Build();
         _app.UseMqttImBroker();
         await _app.StartAsync();
-        MqttPort = BoundEndpoints.PortOf(_app.Services.GetRequiredService<BoundEndpoints>().Mqtt);
+        var bound = _app.Services.GetRequiredService<BoundEndpoints>();
+        MqttPort = BoundEndpoints.PortOf(bound.Mqtt);
+        HttpPort = BoundEndpoints.PortOf(bound.Http);
     }
+
+    public string Token(string userId, TimeSpan? lifetime = null) => Services.GetRequiredService<JwtTokenIssuer>().Issue(userId, lifetime).Token;
 
     public async ValueTask DisposeAsync()
     {

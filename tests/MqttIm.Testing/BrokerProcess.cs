@@ -11,7 +11,7 @@ namespace MqttIm.Testing;
 /// The real broker in its own process, on free loopback ports and its own temp data directory, with a known token
 /// secret so tests can mint tokens. Can be killed with SIGKILL and restarted on the same data.
 /// </summary>
-public sealed partial class BrokerProcess : IAsyncDisposable
+public sealed partial class BrokerProcess : ITestBroker, IAsyncDisposable
 {
     private const string SecretVariable = "MQTTIM_Auth__Hs256Secret";
     private readonly string[] _extraArgs;

@@ -48,7 +48,7 @@ public sealed class TestDevice : IAsyncDisposable
     /// <summary>Asked the broker for protobuf downlinks (MQTT 5 only) and sends protobuf uplinks.</summary>
     public bool Protobuf { get; }
 
-    public static MqttClientOptionsBuilder Options(BrokerProcess broker, string userId, string password, string clientId,
+    public static MqttClientOptionsBuilder Options(ITestBroker broker, string userId, string password, string clientId,
         MqttProtocolVersion version = MqttProtocolVersion.V500, Transport transport = Transport.Tcp)
     {
         var builder = new MqttClientOptionsBuilder()
@@ -62,7 +62,7 @@ public sealed class TestDevice : IAsyncDisposable
             : builder.WithWebSocketServer(o => o.WithUri($"ws://127.0.0.1:{broker.HttpPort}/mqtt"));
     }
 
-    public static async Task<TestDevice> ConnectAsync(BrokerProcess broker, string userId, string? clientId = null,
+    public static async Task<TestDevice> ConnectAsync(ITestBroker broker, string userId, string? clientId = null,
         MqttProtocolVersion version = MqttProtocolVersion.V500, Transport transport = Transport.Tcp,
         bool subscribeInbox = true, bool protobuf = false, IReadOnlyDictionary<string, string>? connectProperties = null)
     {

@@ -51,7 +51,8 @@ internal sealed class ConversationHeadCheckpoint : ISqliteDeferredWrites
         {
             lock (_gate)
             {
-                return _pending.HasChanges;
+                // An apply in flight counts: a reader must wait for its commit (the database's write lock), not read past it.
+                return _pending.HasChanges || _inFlight is not null;
             }
         }
     }
@@ -172,8 +173,13 @@ internal sealed class ConversationHeadCheckpoint : ISqliteDeferredWrites
     {
         try
         {
-            var taken = _inFlight;
-            _inFlight = null;
+            Pending? taken;
+            lock (_gate)
+            {
+                taken = _inFlight;
+                _inFlight = null;
+            }
+
             if (taken is null)
             {
                 return;

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Storage.Sqlite;
+using Prometheus;
 
 namespace MqttIm.ImExtensions.Storage.Embedded;
 
@@ -16,6 +17,12 @@ internal sealed class MessageLog
     // Every store over one database file shares its log: the file is opened exclusively, and two indexes of one file
     // would each miss the other's appends.
     private static readonly Dictionary<string, MessageLog> Opened = new(StringComparer.Ordinal);
+
+    private static readonly Gauge StoredMessages = Metrics.CreateGauge(
+        "mqttim_message_log_messages", "Messages stored in the embedded message log (each once, however many members read it).");
+
+    private static readonly Gauge StoredBytes = Metrics.CreateGauge(
+        "mqttim_message_log_bytes", "Size of the embedded message log file; the in-memory index costs ~50 bytes per message on top.");
 
     private readonly string _path;
     private readonly MessageLogFile _file;
@@ -209,6 +216,8 @@ internal sealed class MessageLog
             }
 
             Checkpoint.Add(accepted, _file.Length);
+            StoredMessages.Set(_index.MessageCount);
+            StoredBytes.Set(_file.Length);
         }
         finally
         {
@@ -282,6 +291,8 @@ internal sealed class MessageLog
 
         logger.LogInformation("Message log {Path}: {Messages} messages, {Bytes} bytes; {Replayed} replayed into the conversation heads",
             path, index.MessageCount, file.Length, replayed);
+        StoredMessages.Set(index.MessageCount);
+        StoredBytes.Set(file.Length);
         return new MessageLog(path, file, index, checkpoint);
     }
 }
