@@ -16,7 +16,7 @@ public static class IdleScenario
         await run.GuardedAsync("idle", "MqttIm", "single node, SQLite", async () =>
         {
             await using var broker = await MqttImBroker.StartAsync(run.BrokerDll).ConfigureAwait(false);
-            run.Emit(await MeasureAsync("single node, SQLite store", [broker.Pid], o).ConfigureAwait(false));
+            run.Emit(await MeasureAsync("single node, embedded store", [broker.Pid], o).ConfigureAwait(false));
         }).ConfigureAwait(false);
 
         await run.GuardedAsync("idle", "MqttIm", "single node, PostgreSQL", async () =>
