@@ -122,12 +122,13 @@ public sealed class ViewerCutTests(ViewerCutBrokerFixture fixture) : IClassFixtu
         var cutBefore = await RoomViewerProbe.MetricAsync(_broker, "mqttim_room_viewers_cut_total");
 
         // Large danmaku fill the stalled viewer's socket and session; then every frame it is owed holds a gift. Bounded:
-        // at most 20,000 sends or 30 s, stopping as soon as the broker reports the cut.
+        // at most 100,000 sends or 30 s, stopping as soon as the broker reports the cut. The cut comes after a span of
+        // frames (time), not a number of sends: 20,000 sends took about as long as the cut alone (~7 s), too close a bound.
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var filler = new string('x', 3000);
         var sending = Task.Run(async () =>
         {
-            for (var i = 0; i < 20_000 && !stop.IsCancellationRequested; i++)
+            for (var i = 0; i < 100_000 && !stop.IsCancellationRequested; i++)
             {
                 var stamp = DateTime.UtcNow.Ticks.ToString();
                 await sender.SendAsync(i % 2 == 0 ? new RoomSend { Kind = "gift", GiftId = "rocket", ClientMsgId = stamp } : new RoomSend { Text = filler, ClientMsgId = stamp });
