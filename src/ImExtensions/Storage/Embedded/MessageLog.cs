@@ -22,7 +22,7 @@ internal sealed class MessageLog
         "mqttim_message_log_messages", "Messages stored in the embedded message log (each once, however many members read it).");
 
     private static readonly Gauge StoredBytes = Metrics.CreateGauge(
-        "mqttim_message_log_bytes", "Size of the embedded message log file; the in-memory index costs ~50 bytes per message on top.");
+        "mqttim_message_log_bytes", "Size of the embedded message log file; its in-memory index costs ~80 bytes per message on top.");
 
     private readonly string _path;
     private readonly MessageLogFile _file;

@@ -19,8 +19,11 @@ internal sealed class MessageLogFile : IDisposable
 {
     public const int HeaderBytes = 8;
 
-    // A chat message is at most a few hundred KB (ChatOptions); a length past this is a damaged header, not a record.
-    public const int MaxRecordBytes = 64 * 1024 * 1024;
+    // A chat message's payload is at most 16 MiB (ChatOptions); a length past this is a damaged header, not a record.
+    public const int MaxRecordBytes = 64 * 1024 * 1024 - HeaderBytes;
+
+    // Where the index's packed positions end (MessageLogIndex.Location): 256 GiB.
+    private const long MaxLogBytes = 1L << 38;
 
     private const int ScanChunkBytes = 1024 * 1024;
 
@@ -87,6 +90,11 @@ internal sealed class MessageLogFile : IDisposable
         }
 
         var position = Length;
+        if (position + records.Length > MaxLogBytes)
+        {
+            throw new IOException($"The message log {Path} is full ({MaxLogBytes >> 30} GiB); nothing of this batch was written.");
+        }
+
         try
         {
             RandomAccess.Write(_stream.SafeFileHandle, records, position);
