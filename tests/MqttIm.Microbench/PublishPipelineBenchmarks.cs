@@ -5,7 +5,7 @@ using MqttIm.ImExtensions.Tests.Messaging;
 namespace MqttIm.Microbench;
 
 /// <summary>
-/// One MQTT 5 <c>im/c2c</c> send through the embedded pipeline: decode and checks, SQLite group commit, fan-out to the
+/// One MQTT 5 <c>im/c2c</c> send through the embedded pipeline: decode and checks, group commit to the message log, fan-out to the
 /// peer's online device. <see cref="MemoryDiagnoserAttribute"/> reports bytes allocated per operation (= per message).
 /// </summary>
 [MemoryDiagnoser]
