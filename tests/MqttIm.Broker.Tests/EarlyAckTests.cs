@@ -113,7 +113,7 @@ public sealed class EarlyAckTests : IAsyncLifetime
 }
 
 /// <summary>The broker's real message store, whose appends a test can hold or make fail, until it disposes what it was given.</summary>
-internal sealed class HeldMessageStore(EmbeddedMessageStore inner) : IMessageStore, IDisposable
+internal sealed class HeldMessageStore(EmbeddedMessageStore inner) : PassThroughMessageStore(inner), IDisposable
 {
     private volatile TaskCompletionSource? _held;
     private volatile bool _failing;
@@ -135,7 +135,7 @@ internal sealed class HeldMessageStore(EmbeddedMessageStore inner) : IMessageSto
         return new Release(() => _failing = false);
     }
 
-    public async Task<AppendResult> AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
+    public override async Task<AppendResult> AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
     {
         if (_held is { } held)
         {
@@ -147,23 +147,10 @@ internal sealed class HeldMessageStore(EmbeddedMessageStore inner) : IMessageSto
             throw new IOException("the test makes this commit fail");
         }
 
-        return await inner.AppendAsync(batch, cancellationToken);
+        return await Inner.AppendAsync(batch, cancellationToken);
     }
 
-    public Task<long> GetMaxSeqAsync(string conversationId, CancellationToken cancellationToken) => inner.GetMaxSeqAsync(conversationId, cancellationToken);
-
-    public Task<IReadOnlyDictionary<ClientMsgKey, ChatMessage>> FindByClientMsgIdsAsync(IReadOnlyCollection<ClientMsgKey> keys, CancellationToken cancellationToken) =>
-        inner.FindByClientMsgIdsAsync(keys, cancellationToken);
-
-    public Task<IReadOnlyList<ChatMessage>> ReadAfterAsync(string conversationId, long afterSeq, int limit, CancellationToken cancellationToken) =>
-        inner.ReadAfterAsync(conversationId, afterSeq, limit, cancellationToken);
-
-    public Task<IReadOnlyList<ChatMessage>> ReadBeforeAsync(string conversationId, long beforeSeq, int limit, CancellationToken cancellationToken) =>
-        inner.ReadBeforeAsync(conversationId, beforeSeq, limit, cancellationToken);
-
-    public Task<ChatMessage?> GetAsync(string conversationId, long seq, CancellationToken cancellationToken) => inner.GetAsync(conversationId, seq, cancellationToken);
-
-    public void Dispose() => inner.Dispose();
+    public void Dispose() => ((IDisposable)Inner).Dispose();
 
     private sealed class Release(Action release) : IDisposable
     {

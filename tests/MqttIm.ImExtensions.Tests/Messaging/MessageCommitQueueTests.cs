@@ -5,6 +5,7 @@ using MqttIm.Contracts.V1;
 using MqttIm.ImExtensions.Messaging;
 using MqttIm.ImExtensions.Storage;
 using MqttIm.ImExtensions.Storage.Embedded;
+using MqttIm.Testing;
 using MqttIm.ImExtensions.Storage.Sqlite;
 
 namespace MqttIm.ImExtensions.Tests.Messaging;
@@ -170,8 +171,8 @@ public sealed class MessageCommitQueueTests : IAsyncLifetime
         Text = text,
     };
 
-    /// <summary>The real SQLite store, with switches to hold the next append or to refuse appends (a full disk, a lost database).</summary>
-    private sealed class ControllableMessageStore(IMessageStore inner) : IMessageStore
+    /// <summary>The real embedded store, with switches to hold the next append or to refuse appends (a full disk, a lost database).</summary>
+    private sealed class ControllableMessageStore(IMessageStore inner) : PassThroughMessageStore(inner)
     {
         private readonly object _gate = new();
         private Task? _holdNext;
@@ -195,7 +196,7 @@ public sealed class MessageCommitQueueTests : IAsyncLifetime
 
         public void RefuseAppends(int count) => Volatile.Write(ref _refuse, count);
 
-        public async Task<AppendResult> AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
+        public override async Task<AppendResult> AppendAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
         {
             Task? hold;
             lock (_gate)
@@ -218,7 +219,7 @@ public sealed class MessageCommitQueueTests : IAsyncLifetime
                 throw new IOException("disk full");
             }
 
-            var result = await inner.AppendAsync(batch, cancellationToken).ConfigureAwait(false);
+            var result = await Inner.AppendAsync(batch, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 AppendedBatchSizes.Add(batch.Count);
@@ -226,18 +227,5 @@ public sealed class MessageCommitQueueTests : IAsyncLifetime
 
             return result;
         }
-
-        public Task<long> GetMaxSeqAsync(string conversationId, CancellationToken cancellationToken) => inner.GetMaxSeqAsync(conversationId, cancellationToken);
-
-        public Task<IReadOnlyDictionary<ClientMsgKey, ChatMessage>> FindByClientMsgIdsAsync(IReadOnlyCollection<ClientMsgKey> keys, CancellationToken cancellationToken) =>
-            inner.FindByClientMsgIdsAsync(keys, cancellationToken);
-
-        public Task<IReadOnlyList<ChatMessage>> ReadAfterAsync(string conversationId, long afterSeq, int limit, CancellationToken cancellationToken) =>
-            inner.ReadAfterAsync(conversationId, afterSeq, limit, cancellationToken);
-
-        public Task<IReadOnlyList<ChatMessage>> ReadBeforeAsync(string conversationId, long beforeSeq, int limit, CancellationToken cancellationToken) =>
-            inner.ReadBeforeAsync(conversationId, beforeSeq, limit, cancellationToken);
-
-        public Task<ChatMessage?> GetAsync(string conversationId, long seq, CancellationToken cancellationToken) => inner.GetAsync(conversationId, seq, cancellationToken);
     }
 }

@@ -72,7 +72,12 @@ public sealed class PublishAllocationBudgetTests
         {
             var path = Path.Combine(AppContext.BaseDirectory, "Messaging", "allocation-budget.json");
             using var json = JsonDocument.Parse(File.ReadAllText(path));
+#if DEBUG
+            // A Debug build's async state machines are classes, allocated per await: a separate, larger figure.
+            return new Budget(json.RootElement.GetProperty("c2cSendBytesPerMessageDebugBuild").GetInt64());
+#else
             return new Budget(json.RootElement.GetProperty("c2cSendBytesPerMessage").GetInt64());
+#endif
         }
     }
 }
