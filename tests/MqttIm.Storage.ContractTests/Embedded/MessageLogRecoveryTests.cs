@@ -45,6 +45,35 @@ public sealed class MessageLogRecoveryTests : IDisposable
     }
 
     [Fact]
+    public async Task Restart_ReadsALogLargerThanItsScanChunk_AndARecordLargerThanIt()
+    {
+        // The open reads the log 1 MiB at a time: records must be found across chunk edges, and one larger than a chunk whole.
+        var text = new string('t', 700);
+        using (var first = Open(_directory))
+        {
+            for (var batch = 0; batch < 6; batch++)
+            {
+                var messages = Enumerable.Range(batch * 500 + 1, 500).Select(i => Message("c2c:alice:bob", i, $"m{i}")).ToList();
+                messages.ForEach(m => m.Text = text);
+                await first.Messages.AppendAsync(messages, _ct);
+            }
+
+            var large = Message("c2c:alice:bob", 3001, "large");
+            large.Text = new string('L', 1_500_000);
+            await first.Messages.AppendAsync([large, Message("c2c:alice:bob", 3002, "after")], _ct);
+        }
+
+        Assert.True(new FileInfo(Path.Combine(_directory, "test.messages.log")).Length > 3 * 1024 * 1024);
+        using var second = Open(_directory);
+
+        Assert.Equal(3002, await second.Messages.GetMaxSeqAsync("c2c:alice:bob", _ct));
+        Assert.Equal(Enumerable.Range(1, 3002).Select(i => (long)i), (await second.Messages.ReadAfterAsync("c2c:alice:bob", 0, 5000, _ct)).Select(m => m.Seq));
+        Assert.Equal(1_500_000, (await second.Messages.GetAsync("c2c:alice:bob", 3001, _ct))!.Text.Length);
+        Assert.Single(await second.Messages.FindByClientMsgIdsAsync([new("c2c:alice:bob", "alice", "after")], _ct));
+        Assert.Empty(Directory.GetFiles(_directory, "*.corrupt-*"));
+    }
+
+    [Fact]
     public async Task Crash_BeforeACheckpoint_ReplaysTheHeadsFromTheLog()
     {
         var image = Path.Combine(_directory, "image");

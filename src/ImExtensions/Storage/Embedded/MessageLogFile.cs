@@ -56,7 +56,7 @@ internal sealed class MessageLogFile : IDisposable
         var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
         try
         {
-            var end = Scan(stream.SafeFileHandle, RandomAccess.GetLength(stream.SafeFileHandle), onRecord);
+            var end = Scan(stream.SafeFileHandle, onRecord);
             var log = new MessageLogFile(stream, flushToDisk, end);
             log.CutTail();
             return log;
@@ -146,7 +146,7 @@ internal sealed class MessageLogFile : IDisposable
 
     public void Dispose() => _stream.Dispose();
 
-    private static long Scan(SafeFileHandle file, long fileLength, Action<long, int, ReadOnlySpan<byte>> onRecord)
+    private static long Scan(SafeFileHandle file, Action<long, int, ReadOnlySpan<byte>> onRecord)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ScanChunkBytes);
         try
@@ -198,10 +198,6 @@ internal sealed class MessageLogFile : IDisposable
                 }
 
                 filled += read;
-                if (chunkStart + filled > fileLength)
-                {
-                    fileLength = chunkStart + filled;
-                }
             }
         }
         finally
