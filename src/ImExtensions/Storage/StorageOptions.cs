@@ -18,7 +18,10 @@ public sealed class StorageOptions
     [Required]
     public string DataDirectory { get; set; } = "data";
 
-    /// <summary>SQLite synchronous mode: <c>Full</c> fsyncs every group commit (survives power loss), <c>Normal</c> survives a process crash only.</summary>
+    /// <summary>
+    /// Embedded store durability: <c>Full</c> fsyncs the message log every group commit and SQLite every transaction (survives
+    /// power loss), <c>Normal</c> survives a process crash only.
+    /// </summary>
     [RegularExpression("^(Full|Normal)$")]
     public string Synchronous { get; set; } = "Full";
 
