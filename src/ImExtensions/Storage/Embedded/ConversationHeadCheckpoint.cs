@@ -107,13 +107,13 @@ internal sealed class ConversationHeadCheckpoint : ISqliteDeferredWrites
 
     public Task EnterAsync(CancellationToken cancellationToken) => _applyLock.WaitAsync(cancellationToken);
 
-    public object? Apply(SqliteConnection connection, SqliteTransaction transaction)
+    public void Apply(SqliteConnection connection, SqliteTransaction transaction)
     {
         lock (_gate)
         {
             if (!_pending.HasChanges)
             {
-                return null;
+                return;
             }
 
             _inFlight = _pending;
@@ -166,10 +166,9 @@ internal sealed class ConversationHeadCheckpoint : ISqliteDeferredWrites
         }
 
         WritePosition(connection, transaction, taken.LogEnd);
-        return taken;
     }
 
-    public void Exit(object? applied, bool committed)
+    public void Exit(bool committed)
     {
         try
         {

@@ -187,20 +187,14 @@ internal sealed class MessageLog
         var buffer = ArrayPool<byte>.Shared.Rent(total);
         try
         {
+            // Each message is serialised straight into its record, then the header is written over it.
             var offset = 0;
-            var body = ArrayPool<byte>.Shared.Rent(sizes.Max());
-            try
+            for (var i = 0; i < accepted.Count; i++)
             {
-                for (var i = 0; i < accepted.Count; i++)
-                {
-                    accepted[i].WriteTo(body.AsSpan(0, sizes[i]));
-                    MessageLogFile.WriteRecord(buffer.AsSpan(offset), body.AsSpan(0, sizes[i]));
-                    offset += MessageLogFile.HeaderBytes + sizes[i];
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(body);
+                var record = buffer.AsSpan(offset, MessageLogFile.HeaderBytes + sizes[i]);
+                accepted[i].WriteTo(record[MessageLogFile.HeaderBytes..]);
+                MessageLogFile.SealRecord(record);
+                offset += record.Length;
             }
 
             var position = _file.Append(buffer.AsSpan(0, total));
@@ -227,15 +221,24 @@ internal sealed class MessageLog
 
     private ChatMessage? FindStored(ClientMsgKey key)
     {
-        var candidates = new List<MessageLogIndex.Location>(1);
+        MessageLogIndex.Location first;
+        MessageLogIndex.Location[]? others;
         lock (_index)
         {
-            _index.FindCandidates(key, candidates);
+            if (!_index.TryFindCandidates(key, out first, out others))
+            {
+                return null; // the common case, a send never stored: no read
+            }
         }
 
-        foreach (var candidate in candidates)
+        if (Read(first) is var message && ClientMsgKey.Of(message) == key)
         {
-            var message = Read(candidate);
+            return message;
+        }
+
+        foreach (var candidate in others ?? [])
+        {
+            message = Read(candidate);
             if (ClientMsgKey.Of(message) == key)
             {
                 return message;

@@ -68,16 +68,16 @@ internal sealed class MessageLogFile : IDisposable
         }
     }
 
-    /// <summary>Writes the body as one record into <paramref name="destination"/> (which holds at least <see cref="HeaderBytes"/> + its length).</summary>
-    public static void WriteRecord(Span<byte> destination, ReadOnlySpan<byte> body)
+    /// <summary>Writes the header of <paramref name="record"/>, whose body is already in place after <see cref="HeaderBytes"/>.</summary>
+    public static void SealRecord(Span<byte> record)
     {
-        BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)body.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[4..], Crc32.HashToUInt32(body));
-        body.CopyTo(destination[HeaderBytes..]);
+        var body = record[HeaderBytes..];
+        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)body.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], Crc32.HashToUInt32(body));
     }
 
     /// <summary>
-    /// Appends whole records (built with <see cref="WriteRecord"/>) in one write, then fsyncs when the log was opened so.
+    /// Appends whole records (each sealed with <see cref="SealRecord"/>) in one write, then fsyncs when the log was opened so.
     /// Returns the position of the first. A failed append leaves the log as it was, or refuses every later append when
     /// even that cannot be ensured (a restart then cuts the partial write).
     /// </summary>

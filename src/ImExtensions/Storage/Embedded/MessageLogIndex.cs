@@ -51,18 +51,21 @@ internal sealed class MessageLogIndex
         }
     }
 
-    /// <summary>Records that may hold this key (one, almost always); the caller reads them to confirm.</summary>
-    public void FindCandidates(ClientMsgKey key, List<Location> candidates)
+    /// <summary>
+    /// The records that may hold this key: <paramref name="first"/>, and <paramref name="others"/> only when distinct keys
+    /// share its hash. The caller reads them to confirm. False when no stored key has this hash.
+    /// </summary>
+    public bool TryFindCandidates(ClientMsgKey key, out Location first, out Location[]? others)
     {
         var hash = HashKey(key);
-        if (_byClientMsgKey.TryGetValue(hash, out var first))
+        if (!_byClientMsgKey.TryGetValue(hash, out first))
         {
-            candidates.Add(first);
-            if (_collisions.TryGetValue(hash, out var others))
-            {
-                candidates.AddRange(others);
-            }
+            others = null;
+            return false;
         }
+
+        others = _collisions.TryGetValue(hash, out var collided) ? [.. collided] : null; // a copy: read outside the lock
+        return true;
     }
 
     /// <summary>Up to <paramref name="limit"/> records with seq &gt; <paramref name="afterSeq"/>, ascending.</summary>

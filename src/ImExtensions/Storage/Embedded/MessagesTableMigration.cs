@@ -38,8 +38,10 @@ internal static class MessagesTableMigration
             while (reader.Read())
             {
                 var body = (byte[])reader.GetValue(0);
-                MessageLogFile.WriteRecord(chunk.GetSpan(MessageLogFile.HeaderBytes + body.Length), body);
-                chunk.Advance(MessageLogFile.HeaderBytes + body.Length);
+                var record = chunk.GetSpan(MessageLogFile.HeaderBytes + body.Length)[..(MessageLogFile.HeaderBytes + body.Length)];
+                body.CopyTo(record[MessageLogFile.HeaderBytes..]);
+                MessageLogFile.SealRecord(record);
+                chunk.Advance(record.Length);
                 copied++;
                 if (chunk.WrittenCount >= ChunkBytes)
                 {

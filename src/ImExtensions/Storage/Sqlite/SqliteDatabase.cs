@@ -110,12 +110,11 @@ internal sealed class SqliteDatabase : IDisposable
                 await deferred.EnterAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            object? applied = null;
             var committed = false;
             try
             {
                 using var transaction = _writer.BeginTransaction();
-                applied = deferred?.Apply(_writer, transaction);
+                deferred?.Apply(_writer, transaction);
                 var result = work(_writer, transaction);
                 transaction.Commit();
                 committed = true;
@@ -123,7 +122,7 @@ internal sealed class SqliteDatabase : IDisposable
             }
             finally
             {
-                deferred?.Exit(applied, committed);
+                deferred?.Exit(committed);
             }
         }
         finally
@@ -193,8 +192,8 @@ internal interface ISqliteDeferredWrites
 
     Task EnterAsync(CancellationToken cancellationToken);
 
-    /// <summary>Writes what is pending into the transaction; returns what it took, handed back to <see cref="Exit"/>.</summary>
-    object? Apply(SqliteConnection connection, SqliteTransaction transaction);
+    /// <summary>Writes what is pending into the transaction (what it took stays owed until <see cref="Exit"/> says it committed).</summary>
+    void Apply(SqliteConnection connection, SqliteTransaction transaction);
 
-    void Exit(object? applied, bool committed);
+    void Exit(bool committed);
 }
